@@ -1,0 +1,20 @@
+// Chat commands every channel understands; they are answered without the model.
+
+export type ChatCommand = "new" | "help" | "stop";
+
+/** The command a message is, if it is one ("/new", "/help", "/stop", "/start" as help; "/new@bot" too). */
+export function parseCommand(text: string): ChatCommand | undefined {
+  const match = /^\/(new|help|stop|start)(?:@\w+)?\s*$/i.exec(text.trim());
+  if (!match) return undefined;
+  const word = match[1]!.toLowerCase();
+  return word === "start" ? "help" : (word as ChatCommand);
+}
+
+export const HELP_TEXT = [
+  "I'm medbot, your family's private health assistant. Tell me about symptoms, medicines, readings",
+  "(blood pressure, glucose, weight...) or reports, and ask me about anyone's health record.",
+  "",
+  "/new  start a fresh conversation (I keep the key points in memory)",
+  "/stop cancel what I'm working on",
+  "/help show this message",
+].join("\n");

@@ -1,0 +1,203 @@
+// One agent turn: context, model, tool calls until a final answer (or the iteration cap), then the session.
+
+import type { MedbotPaths } from "../config/paths.js";
+import type { MedbotConfig } from "../config/schema.js";
+import type { Db } from "../storage/db.js";
+import { HELP_TEXT, parseCommand } from "./commands.js";
+import { buildSystemPrompt, hostTimeZone, runtimeHeader, type TurnOrigin } from "./context.js";
+import { Memory, summariseIntoMemory } from "./memory.js";
+import {
+  type ChatMessage,
+  type ChatProvider,
+  ProviderError,
+  type ToolDefinition,
+  TurnCancelled,
+} from "./provider.js";
+import { SessionStore } from "./sessions.js";
+import { BUILTIN_SKILLS_DIR, loadSkills } from "./skills.js";
+import { estimateTokens } from "./tokens.js";
+import { fileTools } from "./tools/files.js";
+import { runToolCall, type Tool, type ToolContext, toolDefinitions } from "./tools/tool.js";
+
+export interface AgentOptions {
+  config: MedbotConfig;
+  paths: MedbotPaths;
+  db: Db;
+  /** The model, or why there is none (shown to the user instead of an answer). */
+  provider: ChatProvider | { problem: string };
+  tools?: Tool[];
+  clock?: () => Date;
+  timeZone?: string;
+  /** Where operational problems go (never to the chat). */
+  warn?: (message: string) => void;
+}
+
+export interface IncomingMessage {
+  sessionKey: string;
+  text: string;
+  origin: TurnOrigin;
+}
+
+const UNEXPECTED = "Sorry, something went wrong on my side and I could not finish. Please try again.";
+
+export class Agent {
+  readonly sessions: SessionStore;
+  readonly memory: Memory;
+  readonly tools: Tool[];
+  private readonly running = new Map<string, AbortController>();
+  private readonly clock: () => Date;
+  private readonly warn: (message: string) => void;
+
+  constructor(private readonly options: AgentOptions) {
+    this.sessions = new SessionStore(options.db, options.clock);
+    this.memory = new Memory(options.paths.memoryFile);
+    this.tools = options.tools ?? fileTools;
+    this.clock = options.clock ?? (() => new Date());
+    this.warn = options.warn ?? (() => {});
+  }
+
+  /** Answers one message: a command, or a model turn. Never throws; the reply is safe to show. */
+  async handle(message: IncomingMessage): Promise<string> {
+    const command = parseCommand(message.text);
+    if (command === "help") return HELP_TEXT;
+    if (command === "stop") return this.stop(message.sessionKey) ? "Stopped." : "Nothing is running.";
+    const { provider } = this.options;
+    if ("problem" in provider) return provider.problem;
+    if (command === "new") return this.startNewSession(provider, message.sessionKey);
+    return this.runTurn(provider, message);
+  }
+
+  /** Closes the database; the agent cannot be used afterwards. */
+  close(): void {
+    this.options.db.close();
+  }
+
+  /** Cancels the running turn of a session; true if there was one. */
+  stop(sessionKey: string): boolean {
+    const controller = this.running.get(sessionKey);
+    controller?.abort();
+    return controller !== undefined;
+  }
+
+  private async runTurn(provider: ChatProvider, message: IncomingMessage): Promise<string> {
+    const controller = new AbortController();
+    this.running.get(message.sessionKey)?.abort();
+    this.running.set(message.sessionKey, controller);
+    const { signal } = controller;
+    try {
+      const { config, paths } = this.options;
+      const userText = `${runtimeHeader(message.origin, this.clock(), this.options.timeZone ?? hostTimeZone())}\n${message.text}`;
+      const definitions = toolDefinitions(this.tools);
+      await this.fitHistory(provider, message.sessionKey, definitions, userText, signal);
+      const messages: ChatMessage[] = [
+        { role: "system", content: this.systemPrompt() },
+        ...this.sessions.live(message.sessionKey).map(({ role, content }) => ({ role, content })),
+        { role: "user", content: userText },
+      ];
+      const context: ToolContext = {
+        workspace: paths.workspace,
+        restrictToWorkspace: config.tools.restrictToWorkspace,
+        builtinSkills: BUILTIN_SKILLS_DIR,
+        sessionKey: message.sessionKey,
+        signal,
+      };
+      const cap = config.agents.defaults.maxToolIterations;
+      let answer: string | undefined;
+      for (let round = 0; round < cap && answer === undefined; round++) {
+        const reply = await provider.complete({ messages, tools: definitions, signal });
+        if (reply.toolCalls.length === 0) {
+          answer = reply.content.trim() || "(I have nothing to add.)";
+          break;
+        }
+        messages.push({
+          role: "assistant",
+          content: reply.content || null,
+          tool_calls: reply.toolCalls.map((call) => ({
+            id: call.id,
+            type: "function",
+            function: { name: call.name, arguments: call.arguments },
+          })),
+        });
+        for (const call of reply.toolCalls) {
+          if (signal.aborted) throw new TurnCancelled();
+          messages.push({
+            role: "tool",
+            tool_call_id: call.id,
+            content: await runToolCall(this.tools, call, context),
+          });
+        }
+      }
+      answer ??= `I stopped after ${cap} tool steps without finishing. Please try again, or ask for a smaller step.`;
+      this.sessions.appendTurn(message.sessionKey, userText, answer);
+      return answer;
+    } catch (error) {
+      if (error instanceof TurnCancelled || signal.aborted) return "Stopped.";
+      if (error instanceof ProviderError) {
+        this.warn(`model provider: ${error.message}`);
+        return error.userMessage;
+      }
+      this.warn(`turn failed: ${error instanceof Error ? error.message : String(error)}`);
+      return UNEXPECTED;
+    } finally {
+      if (this.running.get(message.sessionKey) === controller) this.running.delete(message.sessionKey);
+    }
+  }
+
+  /** The fixed part of every request: identity, workspace rules, memory and the skills list. */
+  systemPrompt(): string {
+    return buildSystemPrompt(
+      this.options.paths.workspace,
+      loadSkills(this.options.paths.workspace),
+      this.memory.read(),
+    );
+  }
+
+  /**
+   * Keeps a session within the context budget: the oldest turns are summarised into memory first and only
+   * then leave the context. If summarising fails, the whole history stays (nothing is dropped unsummarised).
+   */
+  private async fitHistory(
+    provider: ChatProvider,
+    key: string,
+    definitions: ToolDefinition[],
+    userText: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { contextWindowTokens, maxTokens } = this.options.config.agents.defaults;
+    const fixed =
+      estimateTokens(this.systemPrompt()) +
+      estimateTokens(JSON.stringify(definitions)) +
+      estimateTokens(userText);
+    const budget = contextWindowTokens - maxTokens - fixed;
+    const live = this.sessions.live(key);
+    let total = live.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    if (total <= budget) return;
+    // Summarise whole exchanges, oldest first, until the rest fills at most half the room.
+    let cut = 0;
+    while (cut < live.length && total > budget / 2) {
+      total -= estimateTokens(live[cut]!.content) + estimateTokens(live[cut + 1]?.content ?? "");
+      cut += 2;
+    }
+    const older = live.slice(0, cut);
+    try {
+      await summariseIntoMemory(provider, this.memory, older, signal);
+      this.sessions.archiveThrough(key, older.at(-1)!.id);
+    } catch (error) {
+      if (signal.aborted) throw new TurnCancelled();
+      this.warn(`could not summarise older messages into memory, keeping them: ${(error as Error).message}`);
+    }
+  }
+
+  private async startNewSession(provider: ChatProvider, key: string): Promise<string> {
+    const live = this.sessions.live(key);
+    if (live.length === 0) return "Started a new conversation.";
+    try {
+      await summariseIntoMemory(provider, this.memory, live);
+    } catch (error) {
+      this.warn(`/new could not summarise the session: ${(error as Error).message}`);
+      return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";
+    }
+    this.sessions.archiveThrough(key, live.at(-1)!.id);
+    return "Started a new conversation. I saved the key points of the last one to memory.";
+  }
+}

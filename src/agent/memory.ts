@@ -1,0 +1,55 @@
+// Long-term memory: memory/MEMORY.md. Turns leave a session's context only after they are summarised here.
+import * as fs from "node:fs";
+import { writePrivateFile } from "../storage/private-fs.js";
+import type { ChatProvider } from "./provider.js";
+import type { SessionMessage } from "./sessions.js";
+
+export class Memory {
+  constructor(readonly file: string) {}
+
+  read(): string {
+    try {
+      return fs.readFileSync(this.file, "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  write(text: string): void {
+    writePrivateFile(this.file, text.endsWith("\n") ? text : `${text}\n`);
+  }
+}
+
+/** Marks the consolidation request, so it is recognisable in logs and test fakes. */
+export const CONSOLIDATION_PROMPT = [
+  "You maintain MEMORY.md, the long-term notes of a household health assistant.",
+  "Merge the conversation below into the current MEMORY.md and return the complete new file, nothing else.",
+  "Keep what will matter later: preferences, household context, plans, open questions, what the user asked",
+  "to remember. Health records (symptoms, medications, readings) live in the archive; note only that they",
+  "were discussed. Be concise; drop what is obsolete.",
+].join("\n");
+
+/** Summarises `messages` into memory; throws if the model gives nothing usable (then nothing is archived). */
+export async function summariseIntoMemory(
+  provider: ChatProvider,
+  memory: Memory,
+  messages: readonly SessionMessage[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const transcript = messages
+    .map((m) => `${m.role.toUpperCase()} (${m.createdAt}): ${m.content}`)
+    .join("\n\n");
+  const reply = await provider.complete({
+    messages: [
+      { role: "system", content: CONSOLIDATION_PROMPT },
+      {
+        role: "user",
+        content: `## Current MEMORY.md\n${memory.read() || "(empty)"}\n\n## Conversation to archive\n${transcript}`,
+      },
+    ],
+    signal,
+  });
+  const text = reply.content.trim();
+  if (!text) throw new Error("the model returned an empty memory");
+  memory.write(text);
+}

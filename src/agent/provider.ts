@@ -1,0 +1,251 @@
+// The model provider: any OpenAI-compatible endpoint through the openai SDK, retried inside a deadline.
+import OpenAI from "openai";
+import type { MedbotConfig } from "../config/schema.js";
+
+export type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
+export type ToolDefinition = OpenAI.Chat.ChatCompletionFunctionTool;
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The raw JSON text the model produced; validated by the tool's schema before use. */
+  arguments: string;
+}
+
+export interface ChatReply {
+  content: string;
+  toolCalls: ToolCall[];
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  signal?: AbortSignal;
+}
+
+export interface ChatProvider {
+  readonly name: string;
+  readonly model: string;
+  complete(request: ChatRequest): Promise<ChatReply>;
+}
+
+/** Provider facts as data: default endpoint, and whether a key is needed (local servers need none). */
+export const KNOWN_PROVIDERS: Readonly<Record<string, { apiBase?: string; needsKey: boolean }>> = {
+  openrouter: { apiBase: "https://openrouter.ai/api/v1", needsKey: true },
+  openai: { apiBase: "https://api.openai.com/v1", needsKey: true },
+  deepseek: { apiBase: "https://api.deepseek.com/v1", needsKey: true },
+  anthropic: { apiBase: "https://api.anthropic.com/v1", needsKey: true },
+  gemini: { apiBase: "https://generativelanguage.googleapis.com/v1beta/openai", needsKey: true },
+  groq: { apiBase: "https://api.groq.com/openai/v1", needsKey: true },
+  moonshot: { apiBase: "https://api.moonshot.cn/v1", needsKey: true },
+  dashscope: { apiBase: "https://dashscope.aliyuncs.com/compatible-mode/v1", needsKey: true },
+  zhipu: { apiBase: "https://open.bigmodel.cn/api/paas/v4", needsKey: true },
+  siliconflow: { apiBase: "https://api.siliconflow.cn/v1", needsKey: true },
+  minimax: { apiBase: "https://api.minimax.chat/v1", needsKey: true },
+  aihubmix: { apiBase: "https://aihubmix.com/v1", needsKey: true },
+  ollama: { apiBase: "http://127.0.0.1:11434/v1", needsKey: false },
+  vllm: { needsKey: false },
+  custom: { needsKey: false },
+};
+
+/** Gateways that route "vendor/model" names themselves; other providers get the bare model name. */
+const ROUTING_GATEWAYS = new Set(["openrouter", "aihubmix"]);
+
+export interface ResolvedProvider {
+  name: string;
+  apiKey: string;
+  apiBase: string;
+  model: string;
+  extraHeaders: Record<string, string>;
+}
+
+/** Picks the configured provider and model, or says in one sentence what to configure. */
+export function resolveProvider(config: MedbotConfig): ResolvedProvider | { problem: string } {
+  const { provider: wanted, model } = config.agents.defaults;
+  const configured = Object.entries(config.providers).filter(([, p]) => p.apiKey || p.apiBase);
+  const how =
+    "Run `medbot onboard` (or set providers.<name>.apiKey and agents.defaults.model in config.json, " +
+    "or MEDBOT_PROVIDERS__<NAME>__API_KEY).";
+  let name: string | undefined;
+  if (wanted !== "auto") {
+    name = wanted;
+  } else {
+    const prefix = model.split("/")[0];
+    name = configured.find(([n]) => n === prefix)?.[0] ?? configured[0]?.[0];
+  }
+  if (!name) return { problem: `No model provider is configured. ${how}` };
+  const settings = config.providers[name];
+  const known = KNOWN_PROVIDERS[name];
+  const apiBase = settings?.apiBase || known?.apiBase;
+  if (!apiBase)
+    return { problem: `Provider "${name}" needs providers.${name}.apiBase (its OpenAI-compatible URL).` };
+  const needsKey = known?.needsKey ?? !settings?.apiBase;
+  if (needsKey && !settings?.apiKey) return { problem: `Provider "${name}" has no API key. ${how}` };
+  if (!model) return { problem: `No model is set (agents.defaults.model). ${how}` };
+  const bare =
+    !ROUTING_GATEWAYS.has(name) && model.startsWith(`${name}/`) ? model.slice(name.length + 1) : model;
+  return {
+    name,
+    apiKey: settings?.apiKey || "not-needed",
+    apiBase,
+    model: bare,
+    extraHeaders: settings?.extraHeaders ?? {},
+  };
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Total time for one completion, all attempts and waits included. */
+  deadlineMs: number;
+  /** Time for one attempt. */
+  attemptTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  deadlineMs: 120_000,
+  attemptTimeoutMs: 60_000,
+};
+
+/** The provider could not give an answer; `userMessage` is safe to show in a chat. */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly userMessage: string,
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}
+
+/** The turn was cancelled (/stop or Ctrl-C). */
+export class TurnCancelled extends Error {
+  constructor() {
+    super("cancelled");
+    this.name = "TurnCancelled";
+  }
+}
+
+const APOLOGY = "Sorry, I can't reach the model service right now. Please try again in a few minutes.";
+
+/** A ChatProvider over the openai SDK; the SDK's own retries are off so the deadline is ours. */
+export function createProvider(
+  resolved: ResolvedProvider,
+  sampling: MedbotConfig["agents"]["defaults"],
+  retry = DEFAULT_RETRY,
+): ChatProvider {
+  const client = new OpenAI({
+    apiKey: resolved.apiKey,
+    baseURL: resolved.apiBase,
+    defaultHeaders: resolved.extraHeaders,
+    maxRetries: 0,
+  });
+  return {
+    name: resolved.name,
+    model: resolved.model,
+    async complete(request) {
+      const started = Date.now();
+      let lastProblem = "";
+      for (let attempt = 1; attempt <= retry.attempts; attempt++) {
+        const remaining = retry.deadlineMs - (Date.now() - started);
+        if (remaining <= 0) break;
+        try {
+          const completion = await client.chat.completions.create(
+            {
+              model: resolved.model,
+              messages: request.messages,
+              ...(request.tools?.length ? { tools: request.tools } : {}),
+              max_tokens: sampling.maxTokens,
+              temperature: sampling.temperature,
+            },
+            { signal: request.signal, timeout: Math.min(retry.attemptTimeoutMs, remaining) },
+          );
+          return toReply(completion);
+        } catch (error) {
+          if (request.signal?.aborted) throw new TurnCancelled();
+          const verdict = classify(error);
+          lastProblem = verdict.problem;
+          if (!verdict.retry) throw new ProviderError(verdict.problem, verdict.userMessage ?? APOLOGY);
+          if (attempt === retry.attempts) break;
+          const wait = Math.min(
+            verdict.retryAfterMs ?? jitter(retry.baseDelayMs * 2 ** (attempt - 1)),
+            retry.maxDelayMs,
+            Math.max(0, retry.deadlineMs - (Date.now() - started)),
+          );
+          await sleep(wait, request.signal);
+        }
+      }
+      throw new ProviderError(`provider ${resolved.name} gave no answer: ${lastProblem}`, APOLOGY);
+    },
+  };
+}
+
+function toReply(completion: OpenAI.Chat.ChatCompletion): ChatReply {
+  const message = completion.choices[0]?.message;
+  if (!message) throw new ProviderError("reply without choices", APOLOGY);
+  const toolCalls = (message.tool_calls ?? []).flatMap((call) =>
+    call.type === "function"
+      ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
+      : [],
+  );
+  return { content: message.content ?? "", toolCalls };
+}
+
+interface Verdict {
+  retry: boolean;
+  problem: string;
+  retryAfterMs?: number;
+  userMessage?: string;
+}
+
+function classify(error: unknown): Verdict {
+  if (error instanceof OpenAI.APIConnectionError) return { retry: true, problem: error.message };
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status ?? 0;
+    const problem = `HTTP ${status}: ${error.message}`;
+    if (status === 429 || status === 408 || status >= 500) {
+      return { retry: true, problem, retryAfterMs: retryAfter(error.headers) };
+    }
+    if (status === 401 || status === 403) {
+      return {
+        retry: false,
+        problem,
+        userMessage:
+          "The model service refused medbot's API key. The owner should check the provider settings.",
+      };
+    }
+    return { retry: false, problem };
+  }
+  return { retry: false, problem: error instanceof Error ? error.message : String(error) };
+}
+
+function retryAfter(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get("retry-after-ms"));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const seconds = Number(headers?.get("retry-after"));
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  return undefined;
+}
+
+function jitter(ms: number): number {
+  return ms * (0.75 + Math.random() * 0.5);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new TurnCancelled());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new TurnCancelled());
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,168 @@
+// The one config schema: every key, its default and its doc. Strict: an unknown key is an error.
+import { z } from "zod";
+
+const httpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\/[^\s]+$/i.test(value), { message: "must be an http(s) URL" });
+
+/** MedBot writes "" or null for unset URLs; both mean "use the provider's default". */
+const optionalUrl = z.union([z.literal(""), z.null(), httpUrl]).optional();
+
+const senderList = z
+  .array(z.string().min(1, "an empty sender id matches nobody; remove it"))
+  .default([])
+  .describe('Sender ids allowed in. Empty means nobody; ["*"] means everyone (not recommended).');
+
+const providerSchema = z.strictObject({
+  apiKey: z.string().default("").describe("API key; MEDBOT_PROVIDERS__<NAME>__API_KEY overrides it."),
+  apiBase: optionalUrl.describe("OpenAI-compatible base URL; empty uses the provider's default."),
+  extraHeaders: z
+    .record(z.string(), z.string())
+    .nullable()
+    .optional()
+    .describe("Extra HTTP headers sent on every request."),
+});
+
+const agentDefaultsSchema = z.strictObject({
+  workspace: z.string().optional().describe("Workspace folder; default <data dir>/workspace."),
+  model: z.string().default("").describe("Model name as the provider spells it."),
+  provider: z
+    .string()
+    .default("auto")
+    .describe('Provider name from "providers", or "auto": the one configured with a key.'),
+  maxTokens: z.number().int().min(1).max(1_000_000).default(4096).describe("Max tokens in one reply."),
+  temperature: z.number().min(0).max(2).default(0.2).describe("Sampling temperature."),
+  maxToolIterations: z.number().int().min(1).max(500).default(40).describe("Max tool rounds per message."),
+  contextWindowTokens: z
+    .number()
+    .int()
+    .min(4096)
+    .default(65_536)
+    .describe("Token budget of one request; older turns are summarised into memory beyond it."),
+});
+
+const channelBase = {
+  enabled: z.boolean().default(false),
+  allowFrom: senderList,
+};
+
+const channelsSchema = z
+  .strictObject({
+    telegram: z
+      .strictObject({
+        ...channelBase,
+        token: z.string().default("").describe("Bot token from @BotFather."),
+        proxy: z.string().nullable().optional().describe("HTTP(S) proxy URL."),
+        apiRoot: optionalUrl.describe("Bot API root; default https://api.telegram.org."),
+        groups: z.array(z.string()).default([]).describe("Group chat ids the bot may answer in."),
+      })
+      .prefault({}),
+    whatsapp: z
+      .strictObject({
+        ...channelBase,
+        bridgeUrl: z.string().default("ws://127.0.0.1:3001").describe("WebSocket URL of the bridge."),
+        bridgeToken: z.string().default("").describe("Shared token the bridge requires."),
+        groups: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+    email: z
+      .strictObject({
+        ...channelBase,
+        consentGranted: z.boolean().default(false).describe("Must be true before medbot reads the mailbox."),
+        imapHost: z.string().default(""),
+        imapPort: z.number().int().min(1).max(65535).default(993),
+        imapUsername: z.string().default(""),
+        imapPassword: z.string().default(""),
+        imapMailbox: z.string().default("INBOX"),
+        imapUseSsl: z.boolean().default(true),
+        smtpHost: z.string().default(""),
+        smtpPort: z.number().int().min(1).max(65535).default(587),
+        smtpUsername: z.string().default(""),
+        smtpPassword: z.string().default(""),
+        smtpUseTls: z.boolean().default(true),
+        smtpUseSsl: z.boolean().default(false),
+        fromAddress: z.string().default(""),
+        autoReplyEnabled: z.boolean().default(true),
+        pollIntervalSeconds: z.number().int().min(5).default(30),
+        markSeen: z.boolean().default(true),
+        maxBodyChars: z.number().int().min(100).default(12_000),
+        subjectPrefix: z.string().default("Re: "),
+      })
+      .prefault({}),
+    feishu: z
+      .strictObject({
+        ...channelBase,
+        appId: z.string().default(""),
+        appSecret: z.string().default(""),
+        encryptKey: z.string().default(""),
+        verificationToken: z.string().default(""),
+      })
+      .prefault({}),
+    qq: z
+      .strictObject({
+        ...channelBase,
+        appId: z.string().default(""),
+        secret: z.string().default(""),
+      })
+      .prefault({}),
+  })
+  // MedBot's config lists channels medbot does not have; accepted only while switched off.
+  .catchall(
+    z.looseObject({
+      enabled: z.literal(false, { error: "medbot has no such channel; remove it or set enabled to false" }),
+    }),
+  );
+
+const toolsSchema = z.strictObject({
+  restrictToWorkspace: z
+    .boolean()
+    .default(true)
+    .describe("File tools stay inside the workspace (symlinks resolved)."),
+  exec: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe("Shell tool; off by default."),
+      timeout: z.number().int().min(1).max(3600).default(60).describe("Seconds per command."),
+    })
+    .prefault({}),
+  web: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe("Web tools; off by default."),
+      search: z
+        .strictObject({
+          apiKey: z.string().default(""),
+          maxResults: z.number().int().min(1).max(20).default(5),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional().describe("Path of config.schema.json, for editors."),
+  providers: z.record(z.string().regex(/^[A-Za-z][\w-]*$/), providerSchema).default({}),
+  agents: z.strictObject({ defaults: agentDefaultsSchema.prefault({}) }).prefault({}),
+  channels: channelsSchema.prefault({}),
+  tools: toolsSchema.prefault({}),
+  gateway: z
+    .strictObject({
+      host: z.string().default("127.0.0.1").describe("Health endpoint address; loopback by default."),
+      port: z.number().int().min(1).max(65535).default(18790),
+    })
+    .prefault({}),
+  heartbeat: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      intervalS: z.number().int().min(60).default(1800).describe("Seconds between heartbeat runs."),
+    })
+    .prefault({}),
+});
+
+export type MedbotConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export const CHANNEL_NAMES = ["telegram", "whatsapp", "email", "feishu", "qq"] as const;
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
+
+/** The config schema as JSON Schema, for editors completing config.json. */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+}

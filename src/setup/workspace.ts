@@ -1,0 +1,94 @@
+// Creates an instance: config.json and the workspace, from workspace-template/. Keeps what the user edited.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type JsonObject, type LoadedConfig, readRawConfig, validateConfig } from "../config/load.js";
+import type { MedbotPaths } from "../config/paths.js";
+import { openDatabase } from "../storage/db.js";
+import { ensurePrivateDir, writePrivateFile } from "../storage/private-fs.js";
+
+export const TEMPLATE_DIR = fileURLToPath(new URL("../../workspace-template", import.meta.url));
+export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL("../../config.schema.json", import.meta.url));
+
+/** The agent's own memory: created from the template once, never reset (it is the user's data). */
+const USER_DATA = new Set([path.join("memory", "MEMORY.md")]);
+
+export interface ProviderChoice {
+  provider?: string;
+  apiKey?: string;
+  apiBase?: string;
+  model?: string;
+}
+
+export interface OnboardResult {
+  configWritten: boolean;
+  created: string[];
+  kept: string[];
+}
+
+/** The values onboard starts from: the existing file's, else nothing. */
+export function currentChoice(paths: MedbotPaths): ProviderChoice {
+  const raw = readRawConfig(paths.configFile) as LoadedConfig["config"] | undefined;
+  const provider = raw?.agents?.defaults?.provider;
+  const name = provider && provider !== "auto" ? provider : Object.keys(raw?.providers ?? {})[0];
+  const settings = name ? raw?.providers?.[name] : undefined;
+  return {
+    provider: name,
+    apiKey: settings?.apiKey || undefined,
+    apiBase: settings?.apiBase || undefined,
+    model: raw?.agents?.defaults?.model || undefined,
+  };
+}
+
+/**
+ * Writes config.json (existing values kept, the choice applied, defaults filled in) and copies missing
+ * workspace files. With `force`, config and templates are reset; memory/MEMORY.md is kept.
+ */
+export function onboard(paths: MedbotPaths, choice: ProviderChoice, force: boolean): OnboardResult {
+  ensurePrivateDir(paths.home);
+  const config = (force ? undefined : readRawConfig(paths.configFile)) ?? {};
+  if (choice.provider) {
+    const entry = objectAt(config, "providers", choice.provider);
+    if (choice.apiKey !== undefined) entry.apiKey = choice.apiKey;
+    if (choice.apiBase !== undefined) entry.apiBase = choice.apiBase;
+    objectAt(config, "agents", "defaults").provider = choice.provider;
+  }
+  if (choice.model !== undefined) objectAt(config, "agents", "defaults").model = choice.model;
+  const full = validateConfig({ ...config, $schema: CONFIG_SCHEMA_FILE }, paths.configFile);
+  writePrivateFile(paths.configFile, `${JSON.stringify(full, null, 2)}\n`);
+
+  const created: string[] = [];
+  const kept: string[] = [];
+  ensurePrivateDir(paths.workspace);
+  for (const relative of templateFiles(TEMPLATE_DIR)) {
+    const target = path.join(paths.workspace, relative);
+    const reset = force && !USER_DATA.has(relative);
+    if (fs.existsSync(target) && !reset) {
+      kept.push(relative);
+      continue;
+    }
+    writePrivateFile(target, fs.readFileSync(path.join(TEMPLATE_DIR, relative)));
+    created.push(relative);
+  }
+  ensurePrivateDir(path.join(paths.workspace, "skills"));
+  openDatabase(paths.database).close();
+  return { configWritten: true, created, kept };
+}
+
+/** The object at `keys` under `root`, created where missing. */
+function objectAt(root: JsonObject, ...keys: string[]): JsonObject {
+  let cursor = root;
+  for (const key of keys) {
+    const next = cursor[key];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) cursor[key] = {};
+    cursor = cursor[key] as JsonObject;
+  }
+  return cursor;
+}
+
+function templateFiles(dir: string, prefix = ""): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const relative = path.join(prefix, entry.name);
+    return entry.isDirectory() ? templateFiles(path.join(dir, entry.name), relative) : [relative];
+  });
+}

@@ -171,7 +171,7 @@ export class Agent {
     const budget = contextWindowTokens - maxTokens - fixed;
     const live = this.sessions.live(key);
     let total = live.reduce((sum, m) => sum + estimateTokens(m.content), 0);
-    if (total <= budget) return;
+    if (live.length === 0 || total <= budget) return;
     // Summarise whole exchanges, oldest first, until the rest fills at most half the room.
     let cut = 0;
     while (cut < live.length && total > budget / 2) {

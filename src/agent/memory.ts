@@ -5,7 +5,17 @@ import type { ChatProvider } from "./provider.js";
 import type { SessionMessage } from "./sessions.js";
 
 export class Memory {
+  /** The change under way; it never rejects, so the next one always runs. */
+  private pending: Promise<unknown> = Promise.resolve();
+
   constructor(readonly file: string) {}
+
+  /** Runs `change` after the changes already under way, so two summaries never overwrite each other. */
+  exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.pending.then(change);
+    this.pending = run.catch(() => {});
+    return run;
+  }
 
   read(): string {
     try {
@@ -39,17 +49,20 @@ export async function summariseIntoMemory(
   const transcript = messages
     .map((m) => `${m.role.toUpperCase()} (${m.createdAt}): ${m.content}`)
     .join("\n\n");
-  const reply = await provider.complete({
-    messages: [
-      { role: "system", content: CONSOLIDATION_PROMPT },
-      {
-        role: "user",
-        content: `## Current MEMORY.md\n${memory.read() || "(empty)"}\n\n## Conversation to archive\n${transcript}`,
-      },
-    ],
-    signal,
+  // Read, merge and write as one step: sessions consolidating in parallel would otherwise lose notes.
+  await memory.exclusive(async () => {
+    const reply = await provider.complete({
+      messages: [
+        { role: "system", content: CONSOLIDATION_PROMPT },
+        {
+          role: "user",
+          content: `## Current MEMORY.md\n${memory.read() || "(empty)"}\n\n## Conversation to archive\n${transcript}`,
+        },
+      ],
+      signal,
+    });
+    const text = reply.content.trim();
+    if (!text) throw new Error("the model returned an empty memory");
+    memory.write(text);
   });
-  const text = reply.content.trim();
-  if (!text) throw new Error("the model returned an empty memory");
-  memory.write(text);
 }

@@ -153,6 +153,10 @@ export function createProvider(
       for (let attempt = 1; attempt <= retry.attempts; attempt++) {
         const remaining = retry.deadlineMs - (Date.now() - started);
         if (remaining <= 0) break;
+        const budget = Math.min(retry.attemptTimeoutMs, remaining);
+        // The SDK's timeout stops at the response headers; this one also covers a body that stalls.
+        const attemptTimer = AbortSignal.timeout(budget);
+        const signal = request.signal ? AbortSignal.any([request.signal, attemptTimer]) : attemptTimer;
         try {
           const completion = await client.chat.completions.create(
             {
@@ -162,12 +166,14 @@ export function createProvider(
               max_tokens: sampling.maxTokens,
               temperature: sampling.temperature,
             },
-            { signal: request.signal, timeout: Math.min(retry.attemptTimeoutMs, remaining) },
+            { signal, timeout: budget },
           );
           return toReply(completion);
         } catch (error) {
           if (request.signal?.aborted) throw new TurnCancelled();
-          const verdict = classify(error);
+          const verdict: Verdict = attemptTimer.aborted
+            ? { retry: true, problem: `no complete reply within ${budget} ms` }
+            : classify(error);
           lastProblem = verdict.problem;
           if (!verdict.retry) throw new ProviderError(verdict.problem, verdict.userMessage ?? APOLOGY);
           if (attempt === retry.attempts) break;
@@ -192,7 +198,12 @@ function toReply(completion: OpenAI.Chat.ChatCompletion): ChatReply {
       ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }]
       : [],
   );
-  return { content: message.content ?? "", toolCalls };
+  return { content: withoutReasoning(message.content ?? ""), toolCalls };
+}
+
+/** Drops `<think>...</think>` blocks some local models put in the answer: reasoning never reaches a chat. */
+function withoutReasoning(content: string): string {
+  return content.replace(/<think>[\s\S]*?<\/think>/gi, "").trim();
 }
 
 interface Verdict {
@@ -216,6 +227,14 @@ function classify(error: unknown): Verdict {
         problem,
         userMessage:
           "The model service refused medbot's API key. The owner should check the provider settings.",
+      };
+    }
+    if (status === 404) {
+      return {
+        retry: false,
+        problem,
+        userMessage:
+          "The model service does not know medbot's model or address. The owner should check agents.defaults.model and the provider's apiBase.",
       };
     }
     return { retry: false, problem };

@@ -33,12 +33,14 @@ export interface Skill {
   invalid?: string;
 }
 
-/** Loads built-in skills, then workspace skills that do not reuse a built-in name. */
+/** Loads built-in skills, then workspace skills; one reusing a built-in name is reported invalid, not used. */
 export function loadSkills(workspace: string, env: NodeJS.ProcessEnv = process.env): Skill[] {
   const builtin = readSkillFolder(BUILTIN_SKILLS_DIR, "builtin", env);
   const names = new Set(builtin.map((s) => s.name));
-  const own = readSkillFolder(path.join(workspace, "skills"), "workspace", env).filter(
-    (s) => !names.has(s.name),
+  const own = readSkillFolder(path.join(workspace, "skills"), "workspace", env).map((s) =>
+    names.has(s.name) && !s.invalid
+      ? { ...s, invalid: `a built-in skill is named "${s.name}"; rename the folder and the name` }
+      : s,
   );
   return [...builtin, ...own];
 }
@@ -61,7 +63,13 @@ function readSkill(file: string, folder: string, source: Skill["source"], env: N
     file,
     missing: [],
   };
-  const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(fs.readFileSync(file, "utf8"));
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    return { ...base, invalid: `cannot be read: ${(error as Error).message}` };
+  }
+  const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
   if (!match) return { ...base, invalid: "no YAML frontmatter" };
   let data: unknown;
   try {
@@ -72,6 +80,8 @@ function readSkill(file: string, folder: string, source: Skill["source"], env: N
   const parsed = frontmatterSchema.safeParse(data);
   if (!parsed.success) return { ...base, invalid: z.prettifyError(parsed.error) };
   const { name, description, requires } = parsed.data;
+  // The model finds a skill at skills/<name>/SKILL.md, so the name must be the folder's.
+  if (name !== folder) return { ...base, invalid: `name "${name}" differs from its folder "${folder}"` };
   const missing = [
     ...(requires?.bins ?? []).filter((bin) => !onPath(bin, env)).map((bin) => `binary ${bin}`),
     ...(requires?.env ?? []).filter((name) => !env[name]).map((name) => `env ${name}`),

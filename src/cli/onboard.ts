@@ -45,7 +45,7 @@ export function registerOnboard(program: Command): void {
       const result = onboard(paths, choice, options.force === true);
       const { config } = openInstance(options);
       process.stdout.write(`Config:    ${paths.configFile} (0600)\n`);
-      process.stdout.write(`Workspace: ${paths.workspace} (0700)\n`);
+      process.stdout.write(`Workspace: ${result.paths.workspace} (0700)\n`);
       if (result.created.length) process.stdout.write(`Created:   ${result.created.join(", ")}\n`);
       if (result.kept.length) process.stdout.write(`Kept:      ${result.kept.join(", ")} (already there)\n`);
       const { provider, model } = config.agents.defaults;

@@ -30,15 +30,26 @@ export type JsonObject = { [key: string]: Json };
 
 /** Loads and validates the config of one instance; throws ConfigError naming the file and key. */
 export function loadConfig(options: { configPath?: string } = {}, env = process.env): LoadedConfig {
-  const base = resolvePaths(options, env);
-  const raw = readRawConfig(base.configFile) ?? {};
-  const file = base.configFile;
+  const file = resolvePaths(options, env).configFile;
+  const raw = readRawConfig(file);
+  return { ...resolveConfig(raw ?? {}, file, env), exists: raw !== undefined };
+}
+
+/**
+ * Turns config JSON (as in `file`, which it does not read) into the config and paths medbot runs with:
+ * ${VAR} substituted, MEDBOT_ overrides applied, validated. Changes `raw` in place.
+ */
+export function resolveConfig(
+  raw: JsonObject,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<LoadedConfig, "exists"> {
   substituteVariables(raw, [], file, env);
   const fromFile = validateConfig(raw, file);
   const fromEnv = applyEnvOverrides(raw, fromFile, file, env);
   const config = fromEnv.size > 0 ? validateConfig(raw, file, fromEnv) : fromFile;
-  const paths = resolvePaths({ ...options, workspace: config.agents.defaults.workspace }, env);
-  return { config, paths, exists: fs.existsSync(file) };
+  const paths = resolvePaths({ configPath: file, workspace: config.agents.defaults.workspace }, env);
+  return { config, paths };
 }
 
 /** The file's JSON as written (no defaults, no env), or undefined if there is no file. */
@@ -50,13 +61,15 @@ export function readRawConfig(file: string): JsonObject | undefined {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError(file, [{ where: "file", reason: (error as Error).message }]);
   }
+  // Editors on Windows may save a byte-order mark, which JSON.parse rejects.
+  const json = text.replace(/^\uFEFF/, "");
   let parsed: Json;
   try {
-    parsed = JSON.parse(text) as Json;
-  } catch (error) {
-    const { line, column } = jsonErrorLocation(text, error as Error);
+    parsed = JSON.parse(json) as Json;
+  } catch {
+    const { line, column, reason } = describeJsonError(json);
     throw new ConfigError(file, [
-      { where: `line ${line}, column ${column}`, reason: `invalid JSON (${(error as Error).message})` },
+      { where: `line ${line}, column ${column}`, reason: `invalid JSON: ${reason}` },
     ]);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -65,12 +78,111 @@ export function readRawConfig(file: string): JsonObject | undefined {
   return parsed;
 }
 
-/** Line and column (1-based) of a JSON.parse error, from the position V8 reports. */
-export function jsonErrorLocation(text: string, error: Error): { line: number; column: number } {
-  const match = /position (\d+)/.exec(error.message);
-  const offset = match ? Number(match[1]) : text.length;
+/**
+ * Where and why `text` is not JSON, line and column 1-based. V8's message gives no position for some
+ * errors ("Unexpected token"), so a small scanner finds the first character JSON cannot accept.
+ */
+export function describeJsonError(text: string): { line: number; column: number; reason: string } {
+  let offset = firstJsonErrorOffset(text) ?? text.length;
+  let reason: string;
+  const previous = text.slice(0, offset).trimEnd();
+  if (text.trim() === "") {
+    reason = "the file is empty (write {} into it, or delete it and run medbot onboard)";
+  } else if (offset >= text.length) {
+    reason = "the file ends before the JSON does (a missing } or ] or quote?)";
+  } else if ("}]".includes(text[offset]!) && previous.endsWith(",")) {
+    offset = previous.length - 1;
+    reason = "a comma before the closing bracket (JSON allows no trailing comma; remove it)";
+  } else if (text[offset] === "/") {
+    reason = "a comment (JSON allows no comments; remove it)";
+  } else {
+    reason = `unexpected ${JSON.stringify(String.fromCodePoint(text.codePointAt(offset)!))}`;
+  }
   const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
+  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1, reason };
+}
+
+/** Offset of the first character that makes `text` invalid JSON (RFC 8259), or undefined if it is valid. */
+function firstJsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const stop = Symbol("stop");
+  const expect = (ok: boolean): void => {
+    if (!ok) throw stop;
+  };
+  const skipSpace = (): void => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const string = (): void => {
+    expect(text[i] === '"');
+    i++;
+    for (;;) {
+      expect(i < text.length && text.charCodeAt(i) >= 0x20);
+      const ch = text[i++];
+      if (ch === '"') return;
+      if (ch !== "\\") continue;
+      if (text[i] === "u") {
+        i++;
+        for (let k = 0; k < 4; k++, i++) expect(/^[0-9a-fA-F]$/.test(text[i] ?? ""));
+      } else {
+        expect(i < text.length && '"\\/bfnrt'.includes(text[i]!));
+        i++;
+      }
+    }
+  };
+  const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const value = (): void => {
+    skipSpace();
+    const ch = text[i];
+    if (ch === "{" || ch === "[") {
+      const close = ch === "{" ? "}" : "]";
+      i++;
+      skipSpace();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (close === "}") {
+          skipSpace();
+          string();
+          skipSpace();
+          expect(text[i] === ":");
+          i++;
+        }
+        value();
+        skipSpace();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        expect(text[i] === close);
+        i++;
+        return;
+      }
+    }
+    if (ch === '"') {
+      string();
+      return;
+    }
+    for (const word of ["true", "false", "null"]) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return;
+      }
+    }
+    number.lastIndex = i;
+    expect(number.test(text));
+    i = number.lastIndex;
+  };
+  try {
+    value();
+    skipSpace();
+    expect(i === text.length);
+    return undefined;
+  } catch (error) {
+    if (error !== stop) throw error;
+    return i;
+  }
 }
 
 /** Validates raw config JSON; throws ConfigError naming each bad key (and the env variable that set it). */
@@ -83,23 +195,30 @@ export function validateConfig(
   if (result.success) return result.data;
   throw new ConfigError(
     file,
-    result.error.issues.slice(0, 20).map((issue) => describeIssue(issue, envSources)),
+    result.error.issues.slice(0, 20).flatMap((issue) => describeIssue(issue, envSources)),
   );
 }
 
+/** One problem per bad key; an unknown key is named in full, so the env variable that set it can be. */
 function describeIssue(
   issue: z.core.$ZodIssue,
   envSources: Map<string, string>,
-): { where: string; reason: string } {
-  const where = issue.path.map(String).join(".") || "(top level)";
-  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
-  const fullWhere = keys.length === 1 ? (where === "(top level)" ? keys[0]! : `${where}.${keys[0]}`) : where;
-  const reason =
+): { where: string; reason: string }[] {
+  const at = issue.path.map(String);
+  const problems =
     issue.code === "unrecognized_keys"
-      ? `unknown key${keys.length > 1 ? `s ${keys.join(", ")}` : ""}`
-      : issue.message;
-  const envName = [...envSources].find(([p]) => fullWhere === p || fullWhere.startsWith(`${p}.`))?.[1];
-  return { where: envName ? `${fullWhere} (from ${envName})` : fullWhere, reason };
+      ? issue.keys.map((key) => ({ where: [...at, key].join("."), reason: "unknown key" }))
+      : [{ where: at.join(".") || "(top level)", reason: issueReason(issue) }];
+  return problems.map(({ where, reason }) => {
+    const envName = [...envSources].find(([p]) => where === p || where.startsWith(`${p}.`))?.[1];
+    return { where: envName ? `${where} (from ${envName})` : where, reason };
+  });
+}
+
+/** zod's message, or for a bad record key (a provider name) the message of the key's own check. */
+function issueReason(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_key") return issue.issues[0]?.message ?? issue.message;
+  return issue.message;
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -153,7 +272,10 @@ function applyEnvOverrides(raw: JsonObject, typed: MedbotConfig, file: string, e
         value = JSON.parse(text) as Json;
       } catch {
         throw new ConfigError(file, [
-          { where: name, reason: `expected JSON (like ${JSON.stringify(current)})` },
+          {
+            where: `${keys.join(".")} (from ${name})`,
+            reason: `expected JSON (like ${JSON.stringify(current)})`,
+          },
         ]);
       }
     }

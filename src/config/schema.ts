@@ -139,7 +139,12 @@ const toolsSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe("Path of config.schema.json, for editors."),
-  providers: z.record(z.string().regex(/^[A-Za-z][\w-]*$/), providerSchema).default({}),
+  providers: z
+    .record(
+      z.string().regex(/^[A-Za-z][\w-]*$/, "a provider name is a letter, then letters, digits, _ or -"),
+      providerSchema,
+    )
+    .default({}),
   agents: z.strictObject({ defaults: agentDefaultsSchema.prefault({}) }).prefault({}),
   channels: channelsSchema.prefault({}),
   tools: toolsSchema.prefault({}),

@@ -2,13 +2,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type JsonObject, type LoadedConfig, readRawConfig, validateConfig } from "../config/load.js";
+import { type JsonObject, type LoadedConfig, readRawConfig, resolveConfig } from "../config/load.js";
 import type { MedbotPaths } from "../config/paths.js";
+import { configSchema } from "../config/schema.js";
 import { openDatabase } from "../storage/db.js";
 import { ensurePrivateDir, writePrivateFile } from "../storage/private-fs.js";
 
 export const TEMPLATE_DIR = fileURLToPath(new URL("../../workspace-template", import.meta.url));
-export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL("../../config.schema.json", import.meta.url));
+/** Where editors find the config's JSON Schema (a file:// URL, which they all follow). */
+export const CONFIG_SCHEMA_URL = new URL("../../config.schema.json", import.meta.url).href;
 
 /** The agent's own memory: created from the template once, never reset (it is the user's data). */
 const USER_DATA = new Set([path.join("memory", "MEMORY.md")]);
@@ -22,6 +24,8 @@ export interface ProviderChoice {
 
 export interface OnboardResult {
   configWritten: boolean;
+  /** The instance's paths as every later command sees them (agents.defaults.workspace applied). */
+  paths: MedbotPaths;
   created: string[];
   kept: string[];
 }
@@ -44,8 +48,12 @@ export function currentChoice(paths: MedbotPaths): ProviderChoice {
  * Writes config.json (existing values kept, the choice applied, defaults filled in) and copies missing
  * workspace files. With `force`, config and templates are reset; memory/MEMORY.md is kept.
  */
-export function onboard(paths: MedbotPaths, choice: ProviderChoice, force: boolean): OnboardResult {
-  ensurePrivateDir(paths.home);
+export function onboard(
+  paths: MedbotPaths,
+  choice: ProviderChoice,
+  force: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): OnboardResult {
   const config = (force ? undefined : readRawConfig(paths.configFile)) ?? {};
   if (choice.provider) {
     const entry = objectAt(config, "providers", choice.provider);
@@ -54,14 +62,19 @@ export function onboard(paths: MedbotPaths, choice: ProviderChoice, force: boole
     objectAt(config, "agents", "defaults").provider = choice.provider;
   }
   if (choice.model !== undefined) objectAt(config, "agents", "defaults").model = choice.model;
-  const full = validateConfig({ ...config, $schema: CONFIG_SCHEMA_FILE }, paths.configFile);
-  writePrivateFile(paths.configFile, `${JSON.stringify(full, null, 2)}\n`);
+  const raw: JsonObject = { ...config, $schema: CONFIG_SCHEMA_URL };
+  // Checked as later commands will load it (${VAR}, MEDBOT_ overrides) before anything is written.
+  const { paths: instance } = resolveConfig(structuredClone(raw), paths.configFile, env);
+  // Defaults are filled in where the schema can judge the values as written; a ${VAR} it can judge only
+  // once substituted (an apiBase) keeps the file as the user wrote it. Substituted values are never written.
+  const filled = configSchema.safeParse(raw);
+  writePrivateFile(paths.configFile, `${JSON.stringify(filled.success ? filled.data : raw, null, 2)}\n`);
 
   const created: string[] = [];
   const kept: string[] = [];
-  ensurePrivateDir(paths.workspace);
+  ensurePrivateDir(instance.workspace);
   for (const relative of templateFiles(TEMPLATE_DIR)) {
-    const target = path.join(paths.workspace, relative);
+    const target = path.join(instance.workspace, relative);
     const reset = force && !USER_DATA.has(relative);
     if (fs.existsSync(target) && !reset) {
       kept.push(relative);
@@ -70,9 +83,9 @@ export function onboard(paths: MedbotPaths, choice: ProviderChoice, force: boole
     writePrivateFile(target, fs.readFileSync(path.join(TEMPLATE_DIR, relative)));
     created.push(relative);
   }
-  ensurePrivateDir(path.join(paths.workspace, "skills"));
-  openDatabase(paths.database).close();
-  return { configWritten: true, created, kept };
+  ensurePrivateDir(path.join(instance.workspace, "skills"));
+  openDatabase(instance.database).close();
+  return { configWritten: true, paths: instance, created, kept };
 }
 
 /** The object at `keys` under `root`, created where missing. */

@@ -17,7 +17,12 @@ export function ensurePrivateDir(dir: string): void {
     cursor = parent;
   }
   for (const folder of missing) {
-    fs.mkdirSync(folder, { mode: PRIVATE_DIR_MODE });
+    try {
+      fs.mkdirSync(folder, { mode: PRIVATE_DIR_MODE });
+    } catch (error) {
+      // Another process created it first; it is still ours to make private.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
     fs.chmodSync(folder, PRIVATE_DIR_MODE);
   }
 }

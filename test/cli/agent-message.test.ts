@@ -1,4 +1,6 @@
 // `medbot agent -m` end to end: the real CLI as a child process, against the fake provider.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { fakeProviderConfig, runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
@@ -31,5 +33,19 @@ describe("medbot agent -m", () => {
     expect(result.stdout).toBe("final\n");
     const toolMessage = fake.chatRequests.at(-1)!.body.messages.at(-1)!;
     expect(toolMessage.role).toBe("tool");
+  });
+
+  it("without a configured provider exits non-zero and says how to configure one", async () => {
+    const home = tempHome();
+    writeConfig(home, { agents: { defaults: { model: "some-model" } } });
+    const before = fake.requests.length;
+    const result = await runMedbot(["agent", "-m", "hi"], { home });
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(result.stderr).toMatch(/No model provider is configured\. Run `medbot onboard`/);
+    expect(result.stderr).toContain("MEDBOT_PROVIDERS__<NAME>__API_KEY");
+    expect(result.stdout).toBe("");
+    expect(fake.requests.length).toBe(before);
+    expect(fs.existsSync(path.join(home, "workspace"))).toBe(false);
   });
 });

@@ -14,7 +14,9 @@ export type FakeReply =
   | { toolCalls: FakeToolCall[]; content?: string }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { delayMs: number; reply: FakeReply }
-  | { hangUp: true };
+  | { hangUp: true }
+  /** Sends 200 and the start of a body, then nothing more (a server stalled mid-reply). */
+  | { stallBody: true };
 
 export interface RecordedRequest {
   path: string;
@@ -101,6 +103,10 @@ export class FakeOpenAI {
     }
     if ("hangUp" in reply) {
       res.socket?.destroy();
+      return;
+    }
+    if ("stallBody" in reply) {
+      res.writeHead(200, { "content-type": "application/json" }).write('{"id": "chatcmpl-stalled", ');
       return;
     }
     if ("status" in reply) {

@@ -84,3 +84,31 @@ export function fakeProviderConfig(
     ...extra,
   };
 }
+
+/** One path under a folder walked by `modesUnder`: relative path, kind and permission bits ("0600"). */
+export interface PathMode {
+  path: string;
+  kind: "folder" | "file" | "other";
+  mode: string;
+}
+
+/** Every folder and file under `root` (itself as "."), symlinks not followed. */
+export function modesUnder(root: string): PathMode[] {
+  const found: PathMode[] = [];
+  const visit = (full: string): void => {
+    const stat = fs.lstatSync(full);
+    const kind = stat.isDirectory() ? "folder" : stat.isFile() ? "file" : "other";
+    const mode = `0${(stat.mode & 0o777).toString(8).padStart(3, "0")}`;
+    found.push({ path: path.relative(root, full) || ".", kind, mode });
+    if (kind === "folder") for (const name of fs.readdirSync(full).sort()) visit(path.join(full, name));
+  };
+  visit(root);
+  return found;
+}
+
+/** The paths under `root` that are not private: folders other than 0700, files other than 0600, links. */
+export function notPrivateUnder(root: string): PathMode[] {
+  return modesUnder(root).filter(
+    (p) => p.kind === "other" || p.mode !== (p.kind === "folder" ? "0700" : "0600"),
+  );
+}

@@ -1,5 +1,7 @@
 // One agent turn: context, model, tool calls until a final answer (or the iteration cap), then the session.
 
+import { type Actor, hostOwner } from "../access/actor.js";
+import { FamilyArchive } from "../archive/archive.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
@@ -16,7 +18,7 @@ import {
 import { SessionStore } from "./sessions.js";
 import { BUILTIN_SKILLS_DIR, loadSkills } from "./skills.js";
 import { estimateTokens } from "./tokens.js";
-import { fileTools } from "./tools/files.js";
+import { defaultTools } from "./tools/index.js";
 import { runToolCall, type Tool, type ToolContext, toolDefinitions } from "./tools/tool.js";
 
 export interface AgentOptions {
@@ -30,12 +32,16 @@ export interface AgentOptions {
   timeZone?: string;
   /** Where operational problems go (never to the chat). */
   warn?: (message: string) => void;
+  /** Called after each archive commit with the member changed (renders views off the write path). */
+  onArchiveChange?: (memberId: string) => void;
 }
 
 export interface IncomingMessage {
   sessionKey: string;
   text: string;
   origin: TurnOrigin;
+  /** Who sent it; the host's owner when absent (the terminal). */
+  actor?: Actor;
 }
 
 const UNEXPECTED = "Sorry, something went wrong on my side and I could not finish. Please try again.";
@@ -44,6 +50,7 @@ export class Agent {
   readonly sessions: SessionStore;
   readonly memory: Memory;
   readonly tools: Tool[];
+  readonly archive: FamilyArchive;
   private readonly running = new Map<string, AbortController>();
   private readonly clock: () => Date;
   private readonly warn: (message: string) => void;
@@ -51,7 +58,8 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     this.sessions = new SessionStore(options.db, options.clock);
     this.memory = new Memory(options.paths.memoryFile);
-    this.tools = options.tools ?? fileTools;
+    this.tools = options.tools ?? defaultTools;
+    this.archive = new FamilyArchive(options.db, { clock: options.clock, onChange: options.onArchiveChange });
     this.clock = options.clock ?? (() => new Date());
     this.warn = options.warn ?? (() => {});
   }
@@ -99,6 +107,8 @@ export class Agent {
         restrictToWorkspace: config.tools.restrictToWorkspace,
         builtinSkills: BUILTIN_SKILLS_DIR,
         sessionKey: message.sessionKey,
+        actor: message.actor ?? hostOwner(message.origin.channel),
+        archive: this.archive,
         signal,
       };
       const cap = config.agents.defaults.maxToolIterations;

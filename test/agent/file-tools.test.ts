@@ -4,9 +4,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hostOwner } from "../../src/access/actor.js";
 import { BUILTIN_SKILLS_DIR } from "../../src/agent/skills.js";
 import { fileTools } from "../../src/agent/tools/files.js";
 import { runToolCall, type ToolContext } from "../../src/agent/tools/tool.js";
+import { FamilyArchive } from "../../src/archive/archive.js";
+import { openDatabase } from "../../src/storage/db.js";
 
 let root: string;
 let workspace: string;
@@ -33,6 +36,8 @@ beforeEach(() => {
     restrictToWorkspace: true,
     builtinSkills: BUILTIN_SKILLS_DIR,
     sessionKey: "test:chat:alice",
+    actor: hostOwner("test"),
+    archive: new FamilyArchive(openDatabase(":memory:")),
   };
   unconfined = { ...confined, restrictToWorkspace: false };
 });

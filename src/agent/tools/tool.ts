@@ -1,5 +1,7 @@
 // The tool contract: a zod schema for arguments, a run function; errors come back as results, never throws.
 import { z } from "zod";
+import type { Actor } from "../../access/actor.js";
+import type { FamilyArchive } from "../../archive/archive.js";
 import type { ToolCall, ToolDefinition } from "../provider.js";
 
 /** What a tool may know about the turn it runs in. */
@@ -9,6 +11,9 @@ export interface ToolContext {
   /** Built-in skills folder: readable, never writable. */
   builtinSkills: string;
   sessionKey: string;
+  /** The person this turn acts for; archive tools only reach the members they are granted. */
+  actor: Actor;
+  archive: FamilyArchive;
   signal?: AbortSignal;
 }
 

@@ -1,0 +1,5 @@
+// Every tool the agent offers, in the order the model sees them.
+import { fileTools } from "./files.js";
+import type { Tool } from "./tool.js";
+
+export const defaultTools: Tool[] = [...fileTools];

@@ -1,0 +1,34 @@
+// Dates as the archive stores them: a day (YYYY-MM-DD) or an ISO date-time, checked to be real.
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** A real calendar day or date-time, normalised ("2026-02-30" and "yesterday" are refused). */
+export function parseRecordDate(text: string, what: string): string {
+  const value = text.trim();
+  if (DAY.test(value)) {
+    const date = new Date(`${value}T00:00:00Z`);
+    if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
+      throw new RangeError(`${what} "${text}" is not a real date.`);
+    }
+    return value;
+  }
+  if (DATE_TIME.test(value)) {
+    const date = new Date(value.replace(" ", "T"));
+    if (Number.isNaN(date.getTime())) throw new RangeError(`${what} "${text}" is not a real date and time.`);
+    return value.replace(" ", "T");
+  }
+  throw new RangeError(
+    `${what} "${text}" must be a date like 2026-03-14 or a date-time like 2026-03-14T08:30.`,
+  );
+}
+
+/** Today's date (YYYY-MM-DD) in a timezone. */
+export function todayIn(timeZone: string, now: Date): string {
+  return new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(now);
+}

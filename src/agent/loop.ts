@@ -34,6 +34,8 @@ export interface AgentOptions {
   warn?: (message: string) => void;
   /** Called after each archive commit with the member changed (renders views off the write path). */
   onArchiveChange?: (memberId: string) => void;
+  /** Called before the database closes (renders views still stale). */
+  onClose?: () => void;
 }
 
 export interface IncomingMessage {
@@ -77,6 +79,7 @@ export class Agent {
 
   /** Closes the database; the agent cannot be used afterwards. */
   close(): void {
+    this.options.onClose?.();
     this.options.db.close();
   }
 
@@ -109,6 +112,7 @@ export class Agent {
         sessionKey: message.sessionKey,
         actor: message.actor ?? hostOwner(message.origin.channel),
         archive: this.archive,
+        config,
         signal,
       };
       const cap = config.agents.defaults.maxToolIterations;

@@ -1,4 +1,5 @@
 // Builds an Agent for one instance: database, provider, tools.
+import { ViewRenderer } from "../archive/render.js";
 import type { LoadedConfig } from "../config/load.js";
 import { openDatabase } from "../storage/db.js";
 import { Agent } from "./loop.js";
@@ -10,5 +11,18 @@ export function createAgent(loaded: LoadedConfig, warn?: (message: string) => vo
   const resolved = resolveProvider(config);
   const provider = "problem" in resolved ? resolved : createProvider(resolved, config.agents.defaults);
   const db = openDatabase(paths.database);
-  return new Agent({ config, paths, db, provider, warn });
+  // The renderer needs the agent's archive; the agent calls it only after a commit, so it exists by then.
+  let renderer: ViewRenderer | undefined;
+  const agent = new Agent({
+    config,
+    paths,
+    db,
+    provider,
+    warn,
+    onArchiveChange: (memberId) => renderer?.schedule(memberId),
+    onClose: () => renderer?.flushNow(),
+  });
+  renderer = new ViewRenderer(paths.workspace, agent.archive, warn);
+  renderer.flushNow(); // views left stale by a crash between a commit and its rendering
+  return agent;
 }

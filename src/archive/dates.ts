@@ -32,3 +32,13 @@ export function todayIn(timeZone: string, now: Date): string {
     day: "2-digit",
   }).format(now);
 }
+
+/** True when `zone` is an IANA timezone this runtime knows (like Europe/Berlin). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -63,9 +63,7 @@ const MEMBER_COLUMNS = `id, display_name AS displayName, relationship, sex, birt
 
 /** Every member, with aliases, in the order they were added. */
 export function allMembers(db: Db): Member[] {
-  const rows = db
-    .prepare(`SELECT ${MEMBER_COLUMNS} FROM members ORDER BY audit_seq`)
-    .all() as MemberRow[];
+  const rows = db.prepare(`SELECT ${MEMBER_COLUMNS} FROM members ORDER BY audit_seq`).all() as MemberRow[];
   const aliases = db
     .prepare("SELECT member_id AS memberId, alias FROM member_aliases ORDER BY rowid")
     .all() as {

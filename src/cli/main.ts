@@ -3,6 +3,11 @@ import * as fs from "node:fs";
 import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
 import { registerAgent } from "./agent.js";
+import { registerAudit } from "./audit.js";
+import { registerExport } from "./export.js";
+import { registerFamily } from "./family.js";
+import { registerImportMedbot } from "./import-medbot.js";
+import { registerMetrics } from "./metrics.js";
 import { registerOnboard } from "./onboard.js";
 import { CliFailure, type GlobalOptions, guardRoot } from "./startup.js";
 import { registerStatus } from "./status.js";
@@ -23,6 +28,11 @@ const program = new Command()
 registerOnboard(program);
 registerStatus(program);
 registerAgent(program);
+registerFamily(program);
+registerAudit(program);
+registerImportMedbot(program);
+registerMetrics(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);

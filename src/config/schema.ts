@@ -135,6 +135,22 @@ const toolsSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  drugInteractions: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe("drug_interaction_check asks DDInter online (names only)."),
+      baseUrl: httpUrl
+        .default("https://ddinter.scbdd.com")
+        .describe("DDInter address; https (plain http only for a test server on 127.0.0.1)."),
+      timeoutS: z.number().int().min(1).max(120).default(15).describe("Seconds per DDInter request."),
+      cacheDays: z
+        .number()
+        .int()
+        .min(0)
+        .max(365)
+        .default(30)
+        .describe("Days a DDInter answer is reused from the database; 0 always asks again."),
+    })
+    .prefault({}),
 });
 
 export const configSchema = z.strictObject({

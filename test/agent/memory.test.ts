@@ -16,7 +16,8 @@ import {
 } from "./harness.js";
 
 /** A small window, so a few long messages overflow it. */
-const SMALL_WINDOW = { contextWindowTokens: 4096, maxTokens: 512 };
+// Small enough that a few long exchanges overflow it, beside the full tool list (about 1,500 tokens).
+const SMALL_WINDOW = { contextWindowTokens: 6144, maxTokens: 512 };
 const INITIAL_MEMORY = "# Memory\n- The family lives in Lyon.\n";
 
 /** A long message (~400 tokens) that says which turn it is. */
@@ -111,7 +112,7 @@ describe("memory consolidation", () => {
 
   it("keeps both summaries when two sessions are summarised at the same time", async () => {
     h = await startAgent({ defaults: SMALL_WINDOW, workspaceFiles: { "memory/MEMORY.md": INITIAL_MEMORY } });
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 8; i++) {
       h.agent.sessions.appendTurn(ALICE, `alice-topic ${longMessage(i)}`, `ok ${longMessage(i)}`);
       h.agent.sessions.appendTurn(BOB, `bob-topic ${longMessage(i)}`, `ok ${longMessage(i)}`);
     }

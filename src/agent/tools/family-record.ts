@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Actor } from "../../access/actor.js";
 import { ArchiveError, ENTRY_NOUN, type FamilyArchive } from "../../archive/archive.js";
-import { parseRecordDate, todayIn } from "../../archive/dates.js";
+import { isTimeZone, parseRecordDate, todayIn } from "../../archive/dates.js";
 import {
   type Entry,
   type EntryFields,
@@ -152,11 +152,7 @@ function updateMember(archive: FamilyArchive, actor: Actor, args: Args): string 
 }
 
 function checkedTimeZone(zone: string): string {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-  } catch {
-    throw new ArchiveError(`"${zone}" is not an IANA timezone (like Europe/Berlin).`);
-  }
+  if (!isTimeZone(zone)) throw new ArchiveError(`"${zone}" is not an IANA timezone (like Europe/Berlin).`);
   return zone;
 }
 

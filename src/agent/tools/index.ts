@@ -1,6 +1,17 @@
 // Every tool the agent offers, in the order the model sees them.
+import { drugInteractionCheck } from "./drug-interactions.js";
+import { exportMedicalRecordTool } from "./export.js";
 import { familyRecord } from "./family-record.js";
 import { fileTools } from "./files.js";
+import { metricTools } from "./metrics.js";
+import { ingestReportTool } from "./reports.js";
 import type { Tool } from "./tool.js";
 
-export const defaultTools: Tool[] = [familyRecord, ...fileTools];
+export const defaultTools: Tool[] = [
+  familyRecord,
+  ...metricTools,
+  ingestReportTool,
+  exportMedicalRecordTool,
+  drugInteractionCheck,
+  ...fileTools,
+];

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Actor } from "../../access/actor.js";
 import type { FamilyArchive } from "../../archive/archive.js";
+import type { MedbotConfig } from "../../config/schema.js";
 import type { ToolCall, ToolDefinition } from "../provider.js";
 
 /** What a tool may know about the turn it runs in. */
@@ -14,6 +15,8 @@ export interface ToolContext {
   /** The person this turn acts for; archive tools only reach the members they are granted. */
   actor: Actor;
   archive: FamilyArchive;
+  /** The loaded config, for tools with settings of their own (absent in some tests: defaults apply). */
+  config?: MedbotConfig;
   signal?: AbortSignal;
 }
 

@@ -1,0 +1,230 @@
+// Moves a MedBot (Python) family/ folder into the archive. Everything arrives as "reported", by the host's
+// owner through the "import" channel. Importing again adds only what is not there yet: an item is skipped
+// when any version of it (current, corrected or removed) is already in the member's record, so a re-import
+// after more MedBot use picks up the new lines, and a correction or rejection made here is never undone.
+import { type Actor, hostOwner } from "../access/actor.js";
+import { ArchiveError, type FamilyArchive } from "./archive.js";
+import { type EntryFields, type EntryTable, insertEntry } from "./entries.js";
+import type { MedbotMember, SourceProblem } from "./medbot-format.js";
+import { readMedbotFamily } from "./medbot-workspace.js";
+import { allMembers, type Member, nameKey } from "./members.js";
+import { findKind, parseReading } from "./metric-kinds.js";
+import { parseMeasuredAt, recordMetric, zoneOf } from "./metrics.js";
+import { ingestReport } from "./reports.js";
+
+export interface ImportCounts {
+  facts: number;
+  symptoms: number;
+  medications: number;
+  metrics: number;
+  reports: number;
+}
+
+/** What the import did for one MedBot member folder. */
+export interface MemberImport {
+  folder: string;
+  id: string;
+  displayName: string;
+  /** False when a member with this id was already in the archive (its profile is then left as it is). */
+  created: boolean;
+  imported: ImportCounts;
+  /** Items skipped because the record already holds them (an earlier import, or entered here). */
+  alreadyPresent: number;
+}
+
+export interface ImportReport {
+  familyDir: string;
+  members: MemberImport[];
+  problems: SourceProblem[];
+}
+
+/**
+ * Imports every member folder under `familyDir` (a MedBot workspace's family/): profile, facts, symptoms,
+ * medications and readings in one transaction per member, then report files (copied into `workspace`).
+ */
+export async function importMedbotFamily(
+  archive: FamilyArchive,
+  familyDir: string,
+  workspace: string,
+  actor: Actor = hostOwner("import"),
+): Promise<ImportReport> {
+  const report: ImportReport = { familyDir, members: [], problems: [] };
+  for (const source of readMedbotFamily(familyDir)) {
+    report.problems.push(...source.problems);
+    if (nothingReadable(source)) {
+      report.problems.push({ file: source.folder, line: null, reason: "nothing readable; member not added" });
+      continue;
+    }
+    const done = archive.db.transaction(() => importMember(archive, actor, source, report.problems))();
+    const reports = await importReports(archive, actor, done.id, source, workspace, report.problems);
+    done.imported.reports = reports.imported;
+    done.alreadyPresent += reports.present;
+    report.members.push(done);
+  }
+  report.problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
+  return report;
+}
+
+/** Report files through the archive's own ingest (stored privately, one audited row each). */
+async function importReports(
+  archive: FamilyArchive,
+  actor: Actor,
+  memberId: string,
+  source: MedbotMember,
+  workspace: string,
+  problems: SourceProblem[],
+): Promise<{ imported: number; present: number }> {
+  const rows = archive.db
+    .prepare("SELECT title, report_date AS reportDate FROM reports WHERE member_id = ?")
+    .all(memberId) as { title: string; reportDate: string | null }[];
+  const known = new Set(rows.map((r) => `${nameKey(r.title)}|${r.reportDate}`));
+  let imported = 0;
+  let present = 0;
+  for (const file of source.reports) {
+    const key = `${nameKey(file.title)}|${file.reportDate}`;
+    if (known.has(key)) {
+      present++;
+      continue;
+    }
+    const input = { file: file.absolutePath, title: file.title, reportDate: file.reportDate ?? undefined };
+    try {
+      await ingestReport(archive, actor, memberId, { ...input, status: "reported" }, workspace);
+      known.add(key);
+      imported++;
+    } catch (error) {
+      if (!(error instanceof ArchiveError)) throw error;
+      problems.push({ file: file.file, line: null, reason: error.message });
+    }
+  }
+  return { imported, present };
+}
+
+/** A folder that yielded no entry, reading, report or identity field (only unreadable lines). */
+function nothingReadable(source: MedbotMember): boolean {
+  const found = [source.facts, source.symptoms, source.medications, source.metrics, source.reports];
+  return source.profileFields === 0 && found.every((items) => items.length === 0);
+}
+
+/** True when the import stored or found anything at all (the CLI's exit status). */
+export function importedAnything(report: ImportReport): boolean {
+  return report.members.some(
+    (m) => m.created || m.alreadyPresent > 0 || Object.values(m.imported).some((n) => n > 0),
+  );
+}
+
+function importMember(
+  archive: FamilyArchive,
+  actor: Actor,
+  source: MedbotMember,
+  problems: SourceProblem[],
+): MemberImport {
+  const existing = allMembers(archive.db).find((m) => m.id === source.id);
+  const member: Member =
+    existing ??
+    archive.addMember(actor, { ...source.profile, id: source.id, aliases: source.profile.aliases });
+  const known = recordedKeys(archive, member.id);
+  const fresh = <T extends EntryTable>(table: T, items: EntryFields[T][]) =>
+    items.filter((item) => {
+      const key = entryKey(table, item);
+      if (known.has(key)) return false;
+      known.add(key);
+      return true;
+    });
+  const facts = fresh(
+    "facts",
+    source.facts.map((f) => ({ ...f, since: null })),
+  );
+  const symptoms = fresh("symptoms", source.symptoms);
+  const medications = fresh("medications", source.medications);
+  const total = source.facts.length + source.symptoms.length + source.medications.length;
+  let alreadyPresent = total - facts.length - symptoms.length - medications.length;
+  const entries = facts.length + symptoms.length + medications.length;
+  if (entries > 0) {
+    const event = {
+      action: "member.import",
+      memberId: member.id,
+      entity: "member",
+      entityId: member.id,
+      note: `from MedBot: ${facts.length} facts, ${symptoms.length} symptoms, ${medications.length} medications`,
+    };
+    archive.change(actor, event, (auditSeq, createdAt) => {
+      const meta = { memberId: member.id, status: "reported" as const, createdAt, auditSeq };
+      for (const fact of facts) insertEntry(archive.db, "facts", fact, meta);
+      for (const symptom of symptoms) insertEntry(archive.db, "symptoms", symptom, meta);
+      for (const medication of medications) insertEntry(archive.db, "medications", medication, meta);
+    });
+  }
+  let metrics = 0;
+  for (const reading of source.metrics) {
+    const problem = (reason: string) => problems.push({ file: reading.file, line: reading.line, reason });
+    try {
+      const key = metricKey(archive, member, reading);
+      if (key && known.has(key)) {
+        alreadyPresent++;
+        continue;
+      }
+      const input = { kind: reading.kind, value: reading.value, unit: reading.unit, at: reading.at };
+      recordMetric(archive, actor, member.id, { ...input, note: reading.note, status: "reported" });
+      if (key) known.add(key);
+      metrics++;
+    } catch (error) {
+      if (!(error instanceof ArchiveError)) throw error;
+      problem(error.message);
+    }
+  }
+  return {
+    folder: source.folder,
+    id: member.id,
+    displayName: member.displayName,
+    created: !existing,
+    imported: {
+      facts: facts.length,
+      symptoms: symptoms.length,
+      medications: medications.length,
+      metrics,
+      reports: 0,
+    },
+    alreadyPresent,
+  };
+}
+
+/** Identity of an entry for the re-import check: what it is, not how it was worded around it. */
+function entryKey<T extends EntryTable>(table: T, item: EntryFields[T]): string {
+  const e = item as unknown as Record<string, string | null>;
+  if (table === "facts") return `fact|${e.category}|${nameKey(e.text ?? "")}`;
+  if (table === "symptoms") return `symptom|${nameKey(e.name ?? "")}|${e.onset}`;
+  return `medication|${nameKey(e.name ?? "")}|${e.startDate ?? ""}`;
+}
+
+/** Every version ever recorded for the member (current, replaced and removed), as keys. */
+function recordedKeys(archive: FamilyArchive, memberId: string): Set<string> {
+  const db = archive.db;
+  const rows = <T>(sql: string) => db.prepare(sql).all(memberId) as T[];
+  const keys = new Set<string>();
+  for (const f of rows<EntryFields["facts"]>("SELECT category, text FROM facts WHERE member_id = ?"))
+    keys.add(entryKey("facts", f));
+  for (const s of rows<EntryFields["symptoms"]>("SELECT name, onset FROM symptoms WHERE member_id = ?"))
+    keys.add(entryKey("symptoms", s));
+  for (const m of rows<EntryFields["medications"]>(
+    "SELECT name, start_date AS startDate FROM medications WHERE member_id = ?",
+  ))
+    keys.add(entryKey("medications", m));
+  const readings = rows<{ kind: string; measuredAt: string; value: number; value2: number | null }>(
+    "SELECT kind, measured_at AS measuredAt, value, value2 FROM metrics WHERE member_id = ?",
+  );
+  for (const r of readings) keys.add(`metric|${r.kind}|${r.measuredAt}|${r.value}|${r.value2}`);
+  return keys;
+}
+
+/** The key a reading will have once stored (kind, instant, canonical value); undefined for a new kind. */
+function metricKey(
+  archive: FamilyArchive,
+  member: Member,
+  reading: MedbotMember["metrics"][number],
+): string | undefined {
+  const def = findKind(archive.db, reading.kind);
+  if (!def) return undefined;
+  const parsed = parseReading(def, reading.value, reading.unit);
+  const at = parseMeasuredAt(reading.at, zoneOf(member.timezone), archive.clock());
+  return `metric|${def.kind}|${at}|${parsed.value}|${parsed.value2}`;
+}

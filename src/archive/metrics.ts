@@ -1,0 +1,429 @@
+// Health readings (blood pressure, glucose, weight, ... and custom kinds): validated, converted to one unit
+// per kind, stored through the audited archive, and summarised with SQL aggregates so years of data stay fast.
+import type { Actor } from "../access/actor.js";
+import type { Db } from "../storage/db.js";
+import { ArchiveError, type FamilyArchive } from "./archive.js";
+import { REVIEW_STATUSES, type ReviewStatus } from "./entries.js";
+import type { Member } from "./members.js";
+import {
+  BUILTIN_KINDS,
+  builtinKind,
+  customKind,
+  findKind,
+  formatNumber,
+  knownKindNames,
+  type MetricKindDef,
+  newCustomKind,
+  parseReading,
+} from "./metric-kinds.js";
+
+export interface MetricInput {
+  kind: string;
+  value: string | number;
+  unit?: string;
+  at?: string;
+  note?: string;
+  status?: ReviewStatus;
+}
+
+export interface MetricReading {
+  id: number;
+  memberId: string;
+  kind: string;
+  value: number;
+  value2: number | null;
+  pulse: number | null;
+  unit: string;
+  measuredAt: string;
+  note: string | null;
+  status: ReviewStatus;
+}
+
+export interface MetricSummary {
+  kind: string;
+  label: string;
+  unit: string;
+  count: number;
+  from: string;
+  to: string;
+  latest: MetricReading;
+  min: number;
+  max: number;
+  mean: number;
+  min2: number | null;
+  max2: number | null;
+  mean2: number | null;
+  trend: "rising" | "falling" | "steady" | "too few readings";
+}
+
+export interface MetricRange {
+  since?: string;
+  until?: string;
+}
+
+const MAX_NOTE = 500;
+const READING = `id, member_id AS memberId, kind, value, value2, pulse, unit, measured_at AS measuredAt, note, status`;
+const LIVE_IN_RANGE = `member_id = @memberId AND removed_at IS NULL AND measured_at >= @since AND measured_at <= @until`;
+
+/** Statements prepared once per database: recording a reading must stay well under a millisecond. */
+function prepareStatements(db: Db) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO metrics (member_id, kind, value, value2, pulse, unit, measured_at, note, status, created_at, audit_seq)
+       VALUES (@memberId, @kind, @value, @value2, @pulse, @unit, @measuredAt, @note, @status, @createdAt, @auditSeq)`,
+    ),
+    insertKind: db.prepare(
+      "INSERT INTO metric_kinds (kind, label, unit, min, max) VALUES (?, ?, ?, NULL, NULL)",
+    ),
+    byId: db.prepare(`SELECT ${READING}, removed_at AS removedAt FROM metrics WHERE id = ?`),
+    remove: db.prepare("UPDATE metrics SET removed_at = ?, removed_reason = ? WHERE id = ?"),
+    memberZone: db.prepare("SELECT timezone FROM members WHERE id = ?"),
+    customKinds: db.prepare("SELECT kind, label, unit FROM metric_kinds"),
+    series: db.prepare(`SELECT ${READING} FROM metrics WHERE ${LIVE_IN_RANGE} AND kind = @kind
+       ORDER BY measured_at, id`),
+    latestOfKind: db.prepare(`SELECT ${READING} FROM metrics WHERE ${LIVE_IN_RANGE} AND kind = @kind
+       ORDER BY measured_at DESC, id DESC LIMIT @limit`),
+    latestAll: db.prepare(`SELECT ${READING} FROM metrics WHERE ${LIVE_IN_RANGE}
+       ORDER BY measured_at DESC, id DESC LIMIT @limit`),
+    // x = days since the kind's first reading in range, so the least-squares sums stay well conditioned.
+    aggregates: db.prepare(`WITH r AS (SELECT kind, value, value2, julianday(measured_at) AS t, measured_at
+         FROM metrics WHERE ${LIVE_IN_RANGE}),
+       base AS (SELECT kind, min(t) AS t0 FROM r GROUP BY kind)
+       SELECT r.kind AS kind, count(*) AS n, min(measured_at) AS first, max(measured_at) AS last,
+         min(value) AS min, max(value) AS max, avg(value) AS mean,
+         min(value2) AS min2, max(value2) AS max2, avg(value2) AS mean2,
+         sum(t - t0) AS sx, sum((t - t0) * (t - t0)) AS sxx, sum((t - t0) * value) AS sxy, sum(value) AS sy
+       FROM r JOIN base ON base.kind = r.kind GROUP BY r.kind`),
+  };
+}
+
+const cache = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
+
+function statements(db: Db): ReturnType<typeof prepareStatements> {
+  let prepared = cache.get(db);
+  if (!prepared) {
+    prepared = prepareStatements(db);
+    cache.set(db, prepared);
+  }
+  return prepared;
+}
+
+/** The time zone a member's readings are entered and shown in: theirs if set, else the host's. */
+export function memberTimeZone(db: Db, memberId: string): string {
+  const row = statements(db).memberZone.get(memberId) as { timezone: string | null } | undefined;
+  return zoneOf(row?.timezone);
+}
+
+/** Validates (kind, unit, plausibility), converts to the kind's canonical unit, stores in one audited transaction. Throws ArchiveError naming what is wrong. */
+export function recordMetric(
+  archive: FamilyArchive,
+  actor: Actor,
+  memberRef: string,
+  input: MetricInput,
+): { member: Member; reading: MetricReading } {
+  const member = archive.member(actor, memberRef);
+  const db = archive.db;
+  let def = findKind(db, input.kind);
+  const isNewKind = !def;
+  if (!def) {
+    const unit =
+      input.unit?.trim() || /^[-+]?\d+(?:[.,]\d+)?\s*([^\d\s.,].*)$/.exec(String(input.value).trim())?.[1];
+    if (!unit) {
+      throw new ArchiveError(
+        `"${input.kind}" is not a kind of reading yet. Known: ${knownKindNames(db).join(", ")}. To start a new kind, give its unit (e.g. peak_flow in L/min).`,
+      );
+    }
+    def = newCustomKind(input.kind, unit);
+  }
+  const parsed = parseReading(def, input.value, input.unit);
+  const now = archive.clock();
+  const measuredAt = input.at?.trim()
+    ? parseMeasuredAt(input.at, zoneOf(member.timezone), now)
+    : now.toISOString();
+  const note = input.note?.trim() || null;
+  if (note && note.length > MAX_NOTE)
+    throw new ArchiveError(`The note is longer than ${MAX_NOTE} characters.`);
+  const status = input.status ?? "reported";
+  if (!REVIEW_STATUSES.includes(status)) {
+    throw new ArchiveError(`Status "${status}" must be one of ${REVIEW_STATUSES.join(", ")}.`);
+  }
+  const kindDef = def;
+  const s = statements(db);
+  const id = archive.change(
+    actor,
+    { action: "metric.record", memberId: member.id, entity: "metrics" },
+    (auditSeq, createdAt) => {
+      if (isNewKind) s.insertKind.run(kindDef.kind, kindDef.label, kindDef.unit);
+      const values = { memberId: member.id, kind: kindDef.kind, ...parsed, unit: kindDef.unit };
+      return Number(
+        s.insert.run({ ...values, measuredAt, note, status, createdAt, auditSeq }).lastInsertRowid,
+      );
+    },
+  );
+  return { member, reading: readingById(db, id)! };
+}
+
+/** Removes a reading (the row stays, stamped with the reason). */
+export function removeMetric(
+  archive: FamilyArchive,
+  actor: Actor,
+  memberRef: string,
+  id: number,
+  reason: string,
+): { member: Member; reading: MetricReading } {
+  const member = archive.member(actor, memberRef);
+  const s = statements(archive.db);
+  const row = s.byId.get(id) as (MetricReading & { removedAt: string | null }) | undefined;
+  if (!row || row.memberId !== member.id) {
+    throw new ArchiveError(`There is no reading #${id} in ${member.displayName}'s record.`);
+  }
+  if (row.removedAt) throw new ArchiveError(`Reading #${id} was already removed.`);
+  if (!reason.trim()) throw new ArchiveError("Removing a reading needs a reason.");
+  archive.change(
+    actor,
+    { action: "metric.remove", memberId: member.id, entity: "metrics", entityId: id },
+    (_, now) => s.remove.run(now, reason.trim(), id),
+  );
+  return { member, reading: readingById(archive.db, id)! };
+}
+
+function readingById(db: Db, id: number): MetricReading | undefined {
+  const row = statements(db).byId.get(id) as (MetricReading & { removedAt?: string | null }) | undefined;
+  if (!row) return undefined;
+  delete row.removedAt;
+  return row;
+}
+
+/** The kind definition of a stored kind name (built-in, custom, or unknown data kept as-is). */
+export function kindOf(db: Db, kind: string): MetricKindDef {
+  return findKind(db, kind) ?? customKind({ kind, label: kind.replace(/_/g, " "), unit: "" });
+}
+
+/** The kind a query names; readings stored under a kind without a definition (e.g. imported) still count. */
+function requireKind(db: Db, name: string): MetricKindDef {
+  const def = findKind(db, name);
+  if (def) return def;
+  if (db.prepare("SELECT 1 FROM metrics WHERE kind = ? LIMIT 1").get(name)) return kindOf(db, name);
+  throw new ArchiveError(`"${name}" is not a kind of reading. Known: ${knownKindNames(db).join(", ")}.`);
+}
+
+function bounds(db: Db, memberId: string, range: MetricRange = {}) {
+  return { memberId, ...rangeBounds(range, memberTimeZone(db, memberId)) };
+}
+
+/** A member's readings of one kind, oldest first, removed ones excluded. */
+export function metricSeries(db: Db, memberId: string, kind: string, range?: MetricRange): MetricReading[] {
+  const def = requireKind(db, kind);
+  return statements(db).series.all({ ...bounds(db, memberId, range), kind: def.kind }) as MetricReading[];
+}
+
+/** A member's newest readings (of one kind, or of all), newest first. */
+export function latestReadings(
+  db: Db,
+  memberId: string,
+  options: MetricRange & { kind?: string; limit?: number } = {},
+): MetricReading[] {
+  const params = { ...bounds(db, memberId, options), limit: options.limit ?? 10 };
+  const s = statements(db);
+  return (
+    options.kind
+      ? s.latestOfKind.all({ ...params, kind: requireKind(db, options.kind).kind })
+      : s.latestAll.all(params)
+  ) as MetricReading[];
+}
+
+interface AggregateRow {
+  kind: string;
+  n: number;
+  first: string;
+  last: string;
+  min: number;
+  max: number;
+  mean: number;
+  min2: number | null;
+  max2: number | null;
+  mean2: number | null;
+  sx: number;
+  sxx: number;
+  sxy: number;
+  sy: number;
+}
+
+/** One summary per kind with readings in the range: count, latest, min/max/mean (both BP numbers) and trend. */
+export function summariseMetrics(db: Db, memberId: string, range?: MetricRange): MetricSummary[] {
+  const params = bounds(db, memberId, range);
+  const s = statements(db);
+  const rows = s.aggregates.all(params) as AggregateRow[];
+  const custom = new Map(
+    (s.customKinds.all() as { kind: string; label: string; unit: string }[]).map((r) => [
+      r.kind,
+      customKind(r),
+    ]),
+  );
+  const order = (kind: string) => {
+    const index = BUILTIN_KINDS.findIndex((def) => def.kind === kind);
+    return index < 0 ? BUILTIN_KINDS.length : index;
+  };
+  rows.sort((a, b) => order(a.kind) - order(b.kind) || a.kind.localeCompare(b.kind));
+  return rows.map((row) => {
+    const def = builtinKind(row.kind) ?? custom.get(row.kind) ?? kindOf(db, row.kind);
+    const latest = s.latestOfKind.get({ ...params, kind: row.kind, limit: 1 }) as MetricReading;
+    return {
+      kind: row.kind,
+      label: def.label,
+      unit: def.unit || latest.unit,
+      count: row.n,
+      from: row.first,
+      to: row.last,
+      latest,
+      min: row.min,
+      max: row.max,
+      mean: row.mean,
+      min2: row.min2,
+      max2: row.max2,
+      mean2: row.mean2,
+      trend: trendOf(row, def),
+    };
+  });
+}
+
+/** Least-squares slope (per day) times the span of the range, against the kind's threshold. */
+function trendOf(row: AggregateRow, def: MetricKindDef): MetricSummary["trend"] {
+  if (row.n < 3) return "too few readings";
+  const spread = row.n * row.sxx - row.sx * row.sx;
+  if (spread <= 1e-12) return "steady";
+  const slope = (row.n * row.sxy - row.sx * row.sy) / spread;
+  const span = (Date.parse(row.last) - Date.parse(row.first)) / 86_400_000;
+  const change = slope * span;
+  const threshold = def.trendThreshold ?? Math.max(Math.abs(row.mean) * 0.05, 1e-9);
+  if (change >= threshold) return "rising";
+  if (change <= -threshold) return "falling";
+  return "steady";
+}
+
+/** A reading's value as people write it: "142/90", "6.1". */
+export function formatMetricValue(reading: Pick<MetricReading, "value" | "value2">): string {
+  return reading.value2 === null
+    ? formatNumber(reading.value, 3)
+    : `${formatNumber(reading.value)}/${formatNumber(reading.value2)}`;
+}
+
+/** One reading in words: "blood pressure 142/90 mmHg, pulse 71 at 2026-11-22 08:00". */
+export function describeReading(reading: MetricReading, label: string, timeZone: string): string {
+  const pulse = reading.pulse === null ? "" : `, pulse ${formatNumber(reading.pulse)}`;
+  return `${label} ${formatMetricValue(reading)} ${reading.unit}${pulse} at ${formatLocalTime(reading.measuredAt, timeZone)}`;
+}
+
+/** One kind's summary in a line: "blood pressure mmHg: 12 readings 2026-10-01..2026-11-22; latest 142/90 (...); ...". */
+export function describeSummary(s: MetricSummary, zone: string): string {
+  const span = `${formatLocalTime(s.from, zone).slice(0, 10)}..${formatLocalTime(s.to, zone).slice(0, 10)}`;
+  const range = (min: number, max: number, mean: number) =>
+    `min ${formatNumber(min)}, max ${formatNumber(max)}, mean ${formatNumber(mean)}`;
+  const stats =
+    s.min2 === null || s.max2 === null || s.mean2 === null
+      ? range(s.min, s.max, s.mean)
+      : `systolic ${range(s.min, s.max, s.mean)}; diastolic ${range(s.min2, s.max2, s.mean2)}`;
+  const latest = `${formatMetricValue(s.latest)} (${formatLocalTime(s.latest.measuredAt, zone)})`;
+  return `${s.label} ${s.unit}: ${s.count} reading${s.count === 1 ? "" : "s"} ${span}; latest ${latest}; ${stats}; trend ${s.trend}`;
+}
+
+// Times: stored as ISO UTC; entered and shown as wall-clock time in the member's zone (else the host's).
+
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let found = formatters.get(timeZone);
+  if (!found) {
+    const fields = {
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    } as const;
+    found = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", ...fields, second: "2-digit" });
+    formatters.set(timeZone, found);
+  }
+  return found;
+}
+
+/** The wall clock in `timeZone` at instant `ms`, as if it were UTC (for offsets and formatting). */
+function wallClock(ms: number, timeZone: string): number {
+  const part: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(ms)) part[p.type] = Number(p.value);
+  return Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!);
+}
+
+/** The instant at which `timeZone` shows the wall clock `wall` (a UTC-encoded local time). */
+function wallToInstant(wall: number, timeZone: string): number {
+  const first = wall - (wallClock(wall, timeZone) - Math.floor(wall / 1000) * 1000);
+  return wall - (wallClock(first, timeZone) - Math.floor(first / 1000) * 1000);
+}
+
+/** A usable IANA zone: the given one if valid, else the host's. */
+export function zoneOf(timeZone?: string | null): string {
+  if (timeZone) {
+    try {
+      formatter(timeZone);
+      return timeZone;
+    } catch {
+      // An invalid stored zone falls back to the host's rather than failing every reading.
+    }
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/** "2026-11-22 08:00" in `timeZone`. */
+export function formatLocalTime(iso: string, timeZone: string): string {
+  return new Date(wallClock(Date.parse(iso), timeZone)).toISOString().slice(0, 16).replace("T", " ");
+}
+
+function parseInstant(text: string, timeZone: string, what: string): { ms: number; dateOnly: boolean } {
+  const m = DATE_TIME.exec(text.trim());
+  const n = (i: number) => Number(m?.[i] ?? 0);
+  const wall = m
+    ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6), Number((m[7] ?? "0").padEnd(3, "0")))
+    : NaN;
+  const real =
+    m && new Date(wall).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}` && n(4) < 24 && n(5) < 60;
+  if (!m || !real || n(6) >= 60) {
+    throw new ArchiveError(
+      `${what} "${text}" must be a real date like 2026-03-14 or an ISO date-time like 2026-03-14T08:30.`,
+    );
+  }
+  const zone = m[8]?.toUpperCase();
+  if (!zone) return { ms: wallToInstant(wall, timeZone), dateOnly: m[4] === undefined };
+  const offset =
+    zone === "Z" ? 0 : (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
+  return { ms: wall - offset * 60_000, dateOnly: false };
+}
+
+/** When a reading was taken, as ISO UTC; refuses times in the future (beyond a few minutes) and before 1900. */
+export function parseMeasuredAt(text: string, timeZone: string, now: Date): string {
+  const { ms } = parseInstant(text, timeZone, "The measurement time");
+  if (ms > now.getTime() + FUTURE_TOLERANCE_MS) {
+    throw new ArchiveError(
+      `The measurement time "${text}" is in the future (it is now ${formatLocalTime(now.toISOString(), timeZone)} ${timeZone}); give when it was measured.`,
+    );
+  }
+  if (ms < Date.UTC(1900, 0, 1)) throw new ArchiveError(`The measurement time "${text}" is before 1900.`);
+  return new Date(ms).toISOString();
+}
+
+/** ISO bounds for a query: a date alone means its whole day (since its start, until its end). */
+export function rangeBounds(range: MetricRange, timeZone: string): { since: string; until: string } {
+  const since = range.since?.trim()
+    ? parseInstant(range.since, timeZone, "since").ms
+    : Date.parse("0001-01-01T00:00:00Z");
+  let until = Date.UTC(9999, 11, 31);
+  if (range.until?.trim()) {
+    const end = parseInstant(range.until, timeZone, "until");
+    until = end.dateOnly ? wallToInstant(wallClock(end.ms, timeZone) + DAY_MS, timeZone) - 1 : end.ms;
+  }
+  if (since > until) throw new ArchiveError(`"since" (${range.since}) is after "until" (${range.until}).`);
+  return { since: new Date(since).toISOString(), until: new Date(until).toISOString() };
+}

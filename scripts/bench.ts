@@ -14,6 +14,7 @@ import { onboard } from "../src/setup/workspace.js";
 import { openDatabase } from "../src/storage/db.js";
 import { FakeOpenAI } from "../test/support/fake-openai.js";
 import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
+import { benchArchive } from "./bench-archive.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -86,6 +87,9 @@ report("`medbot agent -m` round trip (median of 5)", `${await medianRun(5, ["age
 
 agent.close();
 await fake.close();
+
+// 6. The family archive at the size of ten years of one member's data.
+await benchArchive(report, summary);
 fs.rmSync(home, { recursive: true, force: true });
 
 const width = Math.max(...rows.map(([what]) => what.length));
@@ -105,7 +109,7 @@ async function timeTurns(count: number, message: (i: number) => { sessionKey: st
 function summary(times: number[]): string {
   const sorted = [...times].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
-  return `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
+  return `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, p99 ${at(0.99)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
 }
 
 function mb(bytes: number): string {

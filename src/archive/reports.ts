@@ -2,7 +2,6 @@
 // family/<member id>/reports/ with a summary and key values. A report's text is data, never instructions.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PDFParse } from "pdf-parse";
 import { z } from "zod";
 import type { Actor } from "../access/actor.js";
 import type { Db } from "../storage/db.js";
@@ -245,6 +244,8 @@ function readPastedText(text: string): ReportSourceData {
 
 /** The text layer of a PDF; "" for a scan. A broken PDF is refused. */
 async function pdfText(bytes: Buffer, name: string): Promise<string> {
+  // Loaded on demand: the PDF reader costs ~0.4 s and ~180 MB, which no other command should pay.
+  const { PDFParse } = await import("pdf-parse");
   const parser = new PDFParse({ data: new Uint8Array(bytes) });
   try {
     const result = await parser.getText({ pageJoiner: "" });

@@ -16,7 +16,6 @@ import { type MetricReading, metricSeries } from "../metrics.js";
 import { type MemberRecord, memberTimeZone } from "../record-text.js";
 import { addDays, GENERATED_MARK, memberFolder, readMemberRecord } from "../render.js";
 import { blocksToMarkdown, doctorExportBlocks } from "./markdown.js";
-import { doctorExportPdf } from "./pdf.js";
 
 export const EXPORT_FORMATS = ["md", "pdf", "both"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -128,7 +127,9 @@ export async function exportMedicalRecord(
   }
   const data = collectDoctorExport(archive.db, member, archive.clock(), days);
   const blocks = doctorExportBlocks(data);
-  const pdf = format === "md" ? undefined : await doctorExportPdf(blocks, data.charts);
+  // pdfkit and its fonts load only when a PDF is asked for, keeping every other command light.
+  const pdf =
+    format === "md" ? undefined : await (await import("./pdf.js")).doctorExportPdf(blocks, data.charts);
 
   const folder = memberFolder(request.workspace, member.id);
   const files: string[] = [];

@@ -44,6 +44,10 @@ const agentDefaultsSchema = z.strictObject({
 const channelBase = {
   enabled: z.boolean().default(false),
   allowFrom: senderList,
+  dmPolicy: z
+    .enum(["allowlist", "pairing"])
+    .default("allowlist")
+    .describe('"pairing": an unknown sender gets a one-time code for the owner to approve (medbot pairing).'),
 };
 
 const channelsSchema = z
@@ -168,8 +172,58 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default("127.0.0.1").describe("Health endpoint address; loopback by default."),
       port: z.number().int().min(1).max(65535).default(18790),
+      allowNonLoopback: z
+        .boolean()
+        .default(false)
+        .describe("Allow a host other than loopback for the health endpoint (reported by doctor)."),
+      maxParallelSessions: z
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .default(4)
+        .describe("Chats answered at the same time."),
+      shutdownDeadlineS: z
+        .number()
+        .int()
+        .min(1)
+        .max(600)
+        .default(20)
+        .describe("On stop, how long running turns may finish; the rest resume at the next start."),
     })
     .prefault({}),
+  people: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][\w.-]*$/, "a person's name: letters, digits, dot, dash, underscore"),
+      z.strictObject({
+        identities: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(telegram|whatsapp|email|feishu|qq):.+$/,
+                "like telegram:123456 or email:ann@example.org",
+              ),
+          )
+          .min(1)
+          .describe("Sender identities of this person, channel:id."),
+        members: z
+          .union([z.literal("*"), z.array(z.string().min(1))])
+          .describe('Member ids this person may see and change; "*" for owners.'),
+      }),
+    )
+    .default({})
+    .describe("Who is who: a sender maps to a person, a person to the members they are granted."),
+  contacts: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        channel: z.enum(["telegram", "whatsapp", "email", "feishu", "qq"]),
+        address: z.string().min(1).describe("Chat id or email address."),
+      }),
+    )
+    .default([])
+    .describe("Clinicians and others archive content may be sent to, after a granted person confirms."),
   heartbeat: z
     .strictObject({
       enabled: z.boolean().default(false),

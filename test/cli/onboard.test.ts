@@ -239,7 +239,7 @@ describe("onboard keeps ${VAR} references as written", () => {
     onboard(resolvePaths({ configPath: file }, {}), { model: "m" }, false, { OPENROUTER_KEY: "sk-x" });
     const config = readJson(file);
     expect(config.providers.openrouter.apiKey).toBe("${OPENROUTER_KEY}");
-    expect(config.gateway).toEqual({ host: "127.0.0.1", port: 18790 });
+    expect(config.gateway).toMatchObject({ host: "127.0.0.1", port: 18790 });
   });
 
   it("refuses, writing nothing, when a referenced variable is not set", () => {

@@ -193,7 +193,7 @@ describe("loadConfig refuses a config the schema does not accept, naming the key
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-load-"));
     const loaded = load(path.join(dir, "config.json"));
     expect(loaded.exists).toBe(false);
-    expect(loaded.config.gateway).toEqual({ host: "127.0.0.1", port: 18790 });
+    expect(loaded.config.gateway).toMatchObject({ host: "127.0.0.1", port: 18790 });
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

@@ -30,14 +30,22 @@ describe("the config defaults", () => {
       exec: { enabled: false },
       web: { enabled: false },
     });
-    expect(defaults.gateway).toEqual({ host: "127.0.0.1", port: 18790 });
+    expect(defaults.gateway).toEqual({
+      host: "127.0.0.1",
+      port: 18790,
+      allowNonLoopback: false,
+      maxParallelSessions: 4,
+      shutdownDeadlineS: 20,
+    });
+    expect(defaults.people).toEqual({});
+    expect(defaults.contacts).toEqual([]);
     expect(defaults.heartbeat.enabled).toBe(false);
     expect(defaults.providers).toEqual({});
   });
 
   it("keep every channel closed: switched off and nobody allowed", () => {
     for (const name of CHANNEL_NAMES) {
-      expect(defaults.channels[name]).toMatchObject({ enabled: false, allowFrom: [] });
+      expect(defaults.channels[name]).toMatchObject({ enabled: false, allowFrom: [], dmPolicy: "allowlist" });
     }
   });
 

@@ -4,7 +4,7 @@
 
 import * as path from "node:path";
 import type { Db } from "../storage/db.js";
-import { writePrivateFile } from "../storage/private-fs.js";
+import { removeOrphanedTemps, writePrivateFile } from "../storage/private-fs.js";
 import type { FamilyArchive } from "./archive.js";
 import { todayIn } from "./dates.js";
 import { currentEntries, type Entry } from "./entries.js";
@@ -179,6 +179,7 @@ export function medicationsView(record: MemberRecord): string {
 export function writeMemberViews(workspace: string, db: Db, member: Member, now: Date): void {
   const record = readMemberRecord(db, member, now);
   const folder = memberFolder(workspace, member.id);
+  removeOrphanedTemps(folder);
   writePrivateFile(path.join(folder, "record.md"), recordView(record));
   writePrivateFile(path.join(folder, "symptoms.md"), symptomsView(record));
   writePrivateFile(path.join(folder, "medications.md"), medicationsView(record));

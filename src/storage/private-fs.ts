@@ -56,6 +56,37 @@ export function writePrivateFile(file: string, data: string | Uint8Array): void 
   syncDir(dir);
 }
 
+/**
+ * Deletes temp files a killed writer left in `dir` (`.<name>.<pid>.<hex>.tmp` of a process that is gone):
+ * they may hold health data the user has since corrected. Returns how many were removed.
+ */
+export function removeOrphanedTemps(dir: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const match = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (!match || processIsAlive(Number(match[1]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Creates an empty 0600 file if it does not exist yet (for files another library then opens, like SQLite). */
 export function touchPrivateFile(file: string): void {
   ensurePrivateDir(path.dirname(file));

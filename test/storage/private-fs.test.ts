@@ -121,3 +121,15 @@ describe("tightenModes", () => {
     expect(formatMode(0o40700)).toBe("0700");
   });
 });
+
+describe("removeOrphanedTemps", () => {
+  it("removes temp files of writers that are gone and keeps those of live ones and other files", async () => {
+    const { removeOrphanedTemps } = await import("../../src/storage/private-fs.js");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-temps-"));
+    const dead = ".record.md.999999.0123abcd.tmp";
+    const live = `.record.md.${process.pid}.89abcdef.tmp`;
+    for (const name of [dead, live, "record.md", "notes.tmp"]) fs.writeFileSync(path.join(dir, name), "x");
+    expect(removeOrphanedTemps(dir)).toBe(1);
+    expect(fs.readdirSync(dir).sort()).toEqual([live, "notes.tmp", "record.md"].sort());
+  });
+});

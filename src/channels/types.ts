@@ -42,7 +42,9 @@ export type AccessDecision =
 
 /** Decides who gets in; implemented in access/, called by the gateway for every inbound message. */
 export interface AccessGate {
-  check(message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">): AccessDecision;
+  check(
+    message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
+  ): AccessDecision;
 }
 
 export type DeliveryResult = "stored" | "duplicate" | "denied";
@@ -55,7 +57,9 @@ export interface ChannelContext {
    */
   deliver(message: InboundMessage): Promise<DeliveryResult>;
   /** Whether this sender may get side effects (download, typing indicator) before delivery. */
-  mayInteract(message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">): boolean;
+  mayInteract(
+    message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
+  ): boolean;
   /** Cancelled when the gateway stops. */
   signal: AbortSignal;
 }

@@ -6,9 +6,11 @@ import { registerAgent } from "./agent.js";
 import { registerAudit } from "./audit.js";
 import { registerExport } from "./export.js";
 import { registerFamily } from "./family.js";
+import { registerGateway } from "./gateway.js";
 import { registerImportMedbot } from "./import-medbot.js";
 import { registerMetrics } from "./metrics.js";
 import { registerOnboard } from "./onboard.js";
+import { registerPairing } from "./pairing.js";
 import { CliFailure, type GlobalOptions, guardRoot } from "./startup.js";
 import { registerStatus } from "./status.js";
 
@@ -33,6 +35,8 @@ registerAudit(program);
 registerImportMedbot(program);
 registerMetrics(program);
 registerExport(program);
+registerGateway(program);
+registerPairing(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,4 +18,49 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX session_messages_live ON session_messages (session_key, archived, id);`,
   ARCHIVE_SCHEMA,
+  // Gateway: the durable inbox (de-duplicated per platform message) and outbox (replies until sent).
+  `CREATE TABLE gateway_inbox (
+     id INTEGER PRIMARY KEY,
+     channel TEXT NOT NULL,
+     account TEXT NOT NULL,
+     chat_id TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     session_key TEXT NOT NULL,
+     message TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+     received_at TEXT NOT NULL,
+     done_at TEXT,
+     UNIQUE (channel, account, chat_id, message_id)
+   );
+   CREATE INDEX gateway_inbox_pending ON gateway_inbox (status, id);
+   CREATE TABLE gateway_outbox (
+     id INTEGER PRIMARY KEY,
+     inbox_id INTEGER REFERENCES gateway_inbox(id),
+     channel TEXT NOT NULL,
+     account TEXT NOT NULL,
+     chat_id TEXT NOT NULL,
+     reply_context TEXT,
+     text TEXT NOT NULL,
+     chunks_sent INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     sent_at TEXT,
+     failed_at TEXT
+   );
+   CREATE INDEX gateway_outbox_unsent ON gateway_outbox (sent_at, failed_at, id);`,
+  // Pairing (src/access/pairing.ts): pending one-time codes and the senders the owner approved.
+  `CREATE TABLE pairing_requests (
+     channel TEXT NOT NULL,
+     sender_id TEXT NOT NULL,
+     code TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     PRIMARY KEY (channel, sender_id)
+   );
+   CREATE TABLE approved_senders (
+     channel TEXT NOT NULL,
+     sender_id TEXT NOT NULL,
+     approved_at TEXT NOT NULL,
+     PRIMARY KEY (channel, sender_id)
+   );`,
 ];

@@ -1,0 +1,154 @@
+// Pairing (`dmPolicy: "pairing"`): an unknown sender gets a one-time code, the owner approves it on the
+// host with `medbot pairing approve CODE`, and the sender is allowed from then on (until revoked).
+// Codes live an hour; a sender who writes again meanwhile gets the same code, and each channel holds at
+// most MAX_PENDING_PER_CHANNEL codes, so a flood of strangers cannot mint codes without bound.
+import { randomInt } from "node:crypto";
+import type { ChannelName } from "../config/schema.js";
+import { CHANNEL_NAMES } from "../config/schema.js";
+import { appendAudit } from "../security/audit-log.js";
+import { type Db, nowIso } from "../storage/db.js";
+import { hostOwner } from "./actor.js";
+import { senderKey } from "./allow-list.js";
+
+/** No 0/O, 1/I/L: a code read aloud or copied from a phone cannot be mistyped into another. */
+export const CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+export const CODE_LENGTH = 8;
+export const CODE_TTL_MS = 60 * 60 * 1000;
+export const MAX_PENDING_PER_CHANNEL = 3;
+
+/** A refused pairing command: unknown or expired code, malformed or unapproved sender. */
+export class PairingError extends Error {}
+
+export interface PairingRequest {
+  channel: ChannelName;
+  senderId: string;
+  code: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** One approved or revoked sender. */
+export interface PairedSender {
+  channel: ChannelName;
+  senderId: string;
+}
+
+const REQUEST_COLUMNS =
+  "channel, sender_id AS senderId, code, created_at AS createdAt, expires_at AS expiresAt";
+
+/** Pending codes and approved senders in medbot.db (tables pairing_requests, approved_senders). */
+export class PairingStore {
+  constructor(
+    readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** The sender's code: the pending one if still valid, else a new one; undefined when the channel is full. */
+  codeFor(channel: ChannelName, senderId: string): string | undefined {
+    const sender = senderKey(channel, senderId);
+    return this.db.transaction(() => {
+      const now = nowIso(this.clock);
+      this.db.prepare("DELETE FROM pairing_requests WHERE expires_at <= ?").run(now);
+      const pending = this.db
+        .prepare("SELECT code FROM pairing_requests WHERE channel = ? AND sender_id = ?")
+        .get(channel, sender) as { code: string } | undefined;
+      if (pending) return pending.code;
+      const count = this.db
+        .prepare("SELECT count(*) AS n FROM pairing_requests WHERE channel = ?")
+        .get(channel) as {
+        n: number;
+      };
+      if (count.n >= MAX_PENDING_PER_CHANNEL) return undefined;
+      const code = newCode();
+      const expiresAt = new Date(this.clock().getTime() + CODE_TTL_MS).toISOString();
+      this.db
+        .prepare(
+          "INSERT INTO pairing_requests (channel, sender_id, code, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .run(channel, sender, code, now, expiresAt);
+      return code;
+    })();
+  }
+
+  /** Codes not yet expired, oldest first. */
+  pending(): PairingRequest[] {
+    return this.db
+      .prepare(
+        `SELECT ${REQUEST_COLUMNS} FROM pairing_requests WHERE expires_at > ? ORDER BY created_at, channel`,
+      )
+      .all(nowIso(this.clock)) as PairingRequest[];
+  }
+
+  /** Approves the sender holding `code` (audited as the host owner); throws PairingError if unknown or expired. */
+  approve(code: string): PairedSender {
+    const wanted = code.trim().toUpperCase();
+    return this.db.transaction(() => {
+      const request = this.db
+        .prepare(`SELECT ${REQUEST_COLUMNS} FROM pairing_requests WHERE code = ?`)
+        .get(wanted) as PairingRequest | undefined;
+      if (!request) {
+        throw new PairingError(
+          `No pending pairing code ${wanted}; see the pending codes with: medbot pairing list`,
+        );
+      }
+      if (request.expiresAt <= nowIso(this.clock)) {
+        throw new PairingError(
+          `Pairing code ${wanted} expired at ${request.expiresAt}; ask the sender to message the bot again for a new code.`,
+        );
+      }
+      this.db
+        .prepare("INSERT OR REPLACE INTO approved_senders (channel, sender_id, approved_at) VALUES (?, ?, ?)")
+        .run(request.channel, request.senderId, nowIso(this.clock));
+      this.db.prepare("DELETE FROM pairing_requests WHERE code = ?").run(wanted);
+      const sender = { channel: request.channel, senderId: request.senderId };
+      appendAudit(this.db, hostOwner("cli"), auditEvent("pairing.approve", sender), this.clock);
+      return sender;
+    })();
+  }
+
+  /** Removes an approval given as "channel:id" (audited); throws PairingError if malformed or not approved. */
+  revoke(sender: string): PairedSender {
+    const parsed = parseSender(sender);
+    return this.db.transaction(() => {
+      const removed = this.db
+        .prepare("DELETE FROM approved_senders WHERE channel = ? AND sender_id = ?")
+        .run(parsed.channel, parsed.senderId);
+      if (removed.changes === 0) {
+        throw new PairingError(`${sender} is not an approved sender; nothing to revoke.`);
+      }
+      appendAudit(this.db, hostOwner("cli"), auditEvent("pairing.revoke", parsed), this.clock);
+      return parsed;
+    })();
+  }
+
+  /** True when the sender was approved by pairing (and not revoked since). */
+  isApproved(channel: ChannelName, senderId: string): boolean {
+    return (
+      this.db
+        .prepare("SELECT 1 FROM approved_senders WHERE channel = ? AND sender_id = ?")
+        .get(channel, senderKey(channel, senderId)) !== undefined
+    );
+  }
+}
+
+/** "telegram:123" as a channel and sender id; throws PairingError naming the expected form. */
+export function parseSender(text: string): PairedSender {
+  const colon = text.indexOf(":");
+  const channel = text.slice(0, colon);
+  const senderId = text.slice(colon + 1);
+  if (colon < 0 || !(CHANNEL_NAMES as readonly string[]).includes(channel) || senderId === "") {
+    throw new PairingError(
+      `"${text}" is not a sender; write channel:id, e.g. telegram:123456 (channels: ${CHANNEL_NAMES.join(", ")})`,
+    );
+  }
+  const name = channel as ChannelName;
+  return { channel: name, senderId: senderKey(name, senderId) };
+}
+
+function auditEvent(action: string, sender: PairedSender) {
+  return { action, entity: "sender", entityId: `${sender.channel}:${sender.senderId}`, note: sender.channel };
+}
+
+function newCode(): string {
+  return Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join("");
+}

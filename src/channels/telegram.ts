@@ -1,0 +1,239 @@
+// Telegram through grammY's Api, with our own getUpdates loop: an update is confirmed to Telegram (the next
+// offset) only after context.deliver resolved, so a crash or an inbox error between receipt and commit
+// loses nothing. grammY's bot.start() also fetches the next batch only after the handlers ran, but it
+// confirms the last *tried* update: a handler that threw goes to bot.catch and is confirmed anyway (also by
+// the final getUpdates in bot.stop()). Updates are handled one at a time, so the order per chat holds.
+import { Bot, GrammyError, HttpError, InputFile } from "grammy";
+import type { Message, Update, UserFromGetMe } from "grammy/types";
+import type { MedbotConfig } from "../config/schema.js";
+import { renderTelegramChunks, telegramHtmlToPlain } from "./telegram-format.js";
+import type {
+  ChannelAdapter,
+  ChannelCapabilities,
+  ChannelContext,
+  ChannelState,
+  InboundMessage,
+  OutboundMessage,
+} from "./types.js";
+
+export type TelegramConfig = MedbotConfig["channels"]["telegram"];
+
+/** Tuning for tests and slow networks; the defaults suit Telegram. */
+export interface TelegramTiming {
+  /** Seconds one getUpdates may wait for news. */
+  pollTimeoutS?: number;
+  /** First backoff after a 5xx or network error; doubles per try. */
+  backoffMs?: number;
+  /** Consecutive getUpdates failures after which state() is "failed" (polling goes on). */
+  failuresUntilFailed?: number;
+}
+
+const MAX_TRIES = 3;
+/** grammY types its signal parameter with the abort-controller shim; Node's AbortSignal is what it uses at run time. */
+type ApiSignal = Parameters<Bot["api"]["getMe"]>[0];
+const MAX_RETRY_AFTER_S = 30;
+
+/** Waits `ms`, or less if `signal` aborts. */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+
+/** Whether Telegram said the token is wrong or the bot was deleted: retrying cannot help. */
+function isFatal(error: unknown): boolean {
+  return error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404);
+}
+
+export class TelegramAdapter implements ChannelAdapter {
+  readonly name = "telegram" as const;
+  readonly capabilities: ChannelCapabilities = { maxTextLength: 4096, documents: true };
+  private readonly bot: Bot;
+  private current: ChannelState = "stopped";
+  private me: UserFromGetMe | undefined;
+  private offset = 0;
+  private polling: Promise<void> | undefined;
+  private aborter = new AbortController();
+  private readonly timing: Required<TelegramTiming>;
+
+  constructor(config: TelegramConfig, timing: TelegramTiming = {}) {
+    if (!config.token) throw new Error("channels.telegram.token is empty; set the token from @BotFather");
+    if (config.proxy) throw new Error("channels.telegram.proxy is not supported yet; remove it");
+    this.bot = new Bot(config.token, config.apiRoot ? { client: { apiRoot: config.apiRoot } } : {});
+    this.timing = { pollTimeoutS: 25, backoffMs: 1000, failuresUntilFailed: 5, ...timing };
+  }
+
+  /** Transport liveness: "running" while getUpdates answers. */
+  state(): ChannelState {
+    return this.current;
+  }
+
+  /** Checks the token (getMe), then polls in the background; rejects on a wrong token. */
+  async start(context: ChannelContext): Promise<void> {
+    this.current = "starting";
+    this.aborter = new AbortController();
+    try {
+      this.me = await this.withRetry(() => this.bot.api.getMe(this.aborter.signal as ApiSignal));
+    } catch (error) {
+      this.current = "failed";
+      throw new Error(
+        `Telegram getMe failed (${describe(error)}); check channels.telegram.token and apiRoot`,
+      );
+    }
+    this.current = "running";
+    const stopped = AbortSignal.any([this.aborter.signal, context.signal]);
+    this.polling = this.poll(context, stopped);
+  }
+
+  /** Ends the long poll and waits for the loop, so no getUpdates is sent after this resolves. */
+  async stop(): Promise<void> {
+    this.aborter.abort();
+    await this.polling;
+    this.polling = undefined;
+    if (this.current !== "failed") this.current = "stopped";
+  }
+
+  /** Sends Markdown rendered as HTML, falling back to plain text if Telegram cannot parse it; then the document. */
+  async send(message: OutboundMessage): Promise<void> {
+    const chatId = message.chatId;
+    for (const html of renderTelegramChunks(message.text, this.capabilities.maxTextLength)) {
+      if (!html.trim()) continue; // Telegram refuses an empty message; a document may come alone.
+      try {
+        await this.withRetry(() => this.bot.api.sendMessage(chatId, html, { parse_mode: "HTML" }));
+      } catch (error) {
+        if (!(error instanceof GrammyError && /can't parse entities/i.test(error.description))) throw error;
+        await this.withRetry(() => this.bot.api.sendMessage(chatId, telegramHtmlToPlain(html)));
+      }
+    }
+    const document = message.document;
+    if (document) {
+      await this.withRetry(() =>
+        this.bot.api.sendDocument(chatId, new InputFile(document.path, document.filename)),
+      );
+    }
+  }
+
+  private async poll(context: ChannelContext, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      let updates: Update[];
+      try {
+        const options = {
+          offset: this.offset,
+          timeout: this.timing.pollTimeoutS,
+          allowed_updates: ["message" as const],
+        };
+        updates = await this.bot.api.getUpdates(options, signal as ApiSignal);
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        if (isFatal(error) || failures >= this.timing.failuresUntilFailed) this.current = "failed";
+        if (isFatal(error)) return;
+        await sleep(this.retryDelayMs(error, failures), signal);
+        continue;
+      }
+      this.current = "running";
+      try {
+        await this.receiveBatch(updates, context);
+        failures = 0;
+      } catch {
+        // The inbox did not take the update: leave the offset before it, so Telegram hands it out again.
+        failures++;
+        await sleep(this.retryDelayMs(undefined, failures), signal);
+      }
+    }
+    if (this.current !== "failed") this.current = "stopped";
+  }
+
+  private async receiveBatch(updates: Update[], context: ChannelContext): Promise<void> {
+    for (const update of updates) {
+      // Telegram may hand out an update again until the offset passes it; deliver each only once.
+      if (update.update_id < this.offset) continue;
+      await this.receive(update, context);
+      this.offset = update.update_id + 1;
+    }
+  }
+
+  private async receive(update: Update, context: ChannelContext): Promise<void> {
+    const message = update.message;
+    if (!message || !this.me) return;
+    const inbound = this.toInbound(message, this.me);
+    if (!inbound) return;
+    if (context.mayInteract(inbound)) {
+      // The typing action is a courtesy; a failure must not hold up delivery.
+      this.bot.api.sendChatAction(message.chat.id, "typing").catch(() => undefined);
+    }
+    await context.deliver(inbound);
+  }
+
+  private toInbound(message: Message, me: UserFromGetMe): InboundMessage | undefined {
+    const raw = message.text ?? message.caption;
+    if (raw === undefined || !message.from) return undefined;
+    const isGroup = message.chat.type === "group" || message.chat.type === "supergroup";
+    const entities = message.entities ?? message.caption_entities ?? [];
+    const mentionText = `@${me.username}`.toLowerCase();
+    const mentioned =
+      entities.some(
+        (entity) =>
+          (entity.type === "mention" &&
+            raw.slice(entity.offset, entity.offset + entity.length).toLowerCase() === mentionText) ||
+          (entity.type === "bot_command" &&
+            raw
+              .slice(entity.offset, entity.offset + entity.length)
+              .toLowerCase()
+              .endsWith(mentionText)) ||
+          (entity.type === "text_mention" && entity.user.id === me.id),
+      ) || message.reply_to_message?.from?.id === me.id;
+    const name = [message.from.first_name, message.from.last_name].filter(Boolean).join(" ");
+    return {
+      channel: "telegram",
+      account: String(me.id),
+      chatId: String(message.chat.id),
+      senderId: String(message.from.id),
+      messageId: String(message.message_id),
+      text: stripCommandTarget(raw, me.username),
+      isGroup,
+      mentioned,
+      ...(name ? { senderName: name } : {}),
+      receivedAt: new Date(message.date * 1000).toISOString(),
+    };
+  }
+
+  /** Runs one API call, retrying 429 (after retry_after, capped) and 5xx/network errors (backoff), 3 tries in all. */
+  private async withRetry<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        const retriable =
+          error instanceof HttpError ||
+          (error instanceof GrammyError && (error.error_code === 429 || error.error_code >= 500));
+        if (!retriable || attempt >= MAX_TRIES || this.aborter.signal.aborted) throw error;
+        await sleep(this.retryDelayMs(error, attempt), this.aborter.signal);
+      }
+    }
+  }
+
+  private retryDelayMs(error: unknown, attempt: number): number {
+    const retryAfter = error instanceof GrammyError ? error.parameters.retry_after : undefined;
+    if (retryAfter !== undefined) return Math.min(retryAfter, MAX_RETRY_AFTER_S) * 1000;
+    return Math.min(this.timing.backoffMs * 2 ** (attempt - 1), MAX_RETRY_AFTER_S * 1000);
+  }
+}
+
+/** "/new@medbot_bot rest" → "/new rest": commands reach the gateway the same in groups and private chats. */
+function stripCommandTarget(text: string, username: string): string {
+  const command = /^(\/\w+)@(\w+)/.exec(text);
+  if (!command || command[2]?.toLowerCase() !== username.toLowerCase()) return text;
+  return (command[1] ?? "") + text.slice(command[0].length);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
+  return error instanceof Error ? error.message : String(error);
+}

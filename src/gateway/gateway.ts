@@ -1,0 +1,358 @@
+// The gateway: channels in, durable inbox, per-session router, agent, durable outbox, channels out.
+//
+// Delivery guarantees (see also queue.ts):
+// - A message is stored (inbox, keyed by channel/account/chat/message id) before deliver() resolves,
+//   so the platform is acknowledged only for stored messages; a redelivery is a "duplicate".
+// - The admitted actor is stored with the row: a restart answers as the person the gate admitted.
+// - A reply enters the outbox in the transaction that marks its inbox row done. A crash before that
+//   commit leaves the row pending, and it is answered again at the next start.
+// - Chunks are sent, then recorded (at-least-once per chunk): only a crash in the instant between
+//   the platform accepting a chunk and the commit can repeat that one chunk; a reply is never lost
+//   to a crash. A send that fails is retried with backoff (that chat's later replies wait behind it);
+//   after MAX_SEND_FAILURES the reply is given up, marked failed_at, and an error is logged.
+// - "/stop" is answered on delivery, without waiting behind the session's running turn; it cancels
+//   that turn (whose own "Stopped." reply is dropped), not messages still queued behind it.
+// - stop() stops the channels first, so replies of turns finishing within the deadline are sent at
+//   the next start; turns still running at the deadline are cancelled and stay pending (parked).
+// - A row whose processing threw stays pending and is retried at the next start.
+import type { Actor } from "../access/actor.js";
+import { parseCommand } from "../agent/commands.js";
+import type { IncomingMessage } from "../agent/loop.js";
+import { chunkText } from "../channels/chunk.js";
+import type {
+  AccessGate,
+  ChannelAdapter,
+  ChannelContext,
+  DeliveryResult,
+  InboundMessage,
+  OutboundMessage,
+} from "../channels/types.js";
+import type { MedbotConfig } from "../config/schema.js";
+import type { Logger } from "../log.js";
+import type { Db } from "../storage/db.js";
+import { type HealthReport, type HealthServer, startHealthServer } from "./health.js";
+import { type InboxRow, MessageQueue, type OutboxRow } from "./queue.js";
+import { SessionRouter } from "./router.js";
+
+/** The part of the agent the gateway drives. */
+export interface ChatAgent {
+  handle(message: IncomingMessage): Promise<string>;
+  stop(sessionKey: string): boolean;
+}
+
+/** Restart delays for a failed channel: base·2^attempt, capped, with jitter. */
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface GatewayOptions {
+  settings: MedbotConfig["gateway"];
+  db: Db;
+  agent: ChatAgent;
+  gate: AccessGate;
+  channels: ChannelAdapter[];
+  logger: Logger;
+  /** ChannelContext.mayInteract; default: the gate's decision. Pass a check that writes nothing (no audit). */
+  mayInteract?: ChannelContext["mayInteract"];
+  /** Delays between channel restarts and between resends of a refused reply. */
+  backoff?: BackoffPolicy;
+  /** How often channel states are checked for "failed" (and unsent replies retried). */
+  watchIntervalMs?: number;
+  /** Overrides settings.shutdownDeadlineS (tests). */
+  shutdownDeadlineMs?: number;
+  random?: () => number;
+  clock?: () => Date;
+}
+
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
+/** Failed sends, with backoff between them, after which a reply is given up (a platform that keeps refusing it). */
+const MAX_SEND_FAILURES = 10;
+
+/** The delay before restart number `attempt` (0-based): exponential, capped, jittered to 50–100 %. */
+export function restartDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
+  return Math.round(exponential * (0.5 + random() / 2));
+}
+
+/** Runs the channels, the router and the agent until stop(). */
+export class Gateway {
+  readonly queue: MessageQueue;
+  private readonly router: SessionRouter;
+  private readonly channels = new Map<string, ChannelAdapter>();
+  private readonly attempts = new Map<string, number>();
+  private readonly restarts = new Map<string, NodeJS.Timeout>();
+  private readonly starting = new Set<string>();
+  private readonly upSince = new Map<string, number>();
+  private readonly sending = new Map<string, Promise<void>>();
+  private readonly stoppedTurns = new Set<string>();
+  private readonly sendRetries = new Map<number, { failures: number; nextAt: number }>();
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private watcher: NodeJS.Timeout | undefined;
+  private health: HealthServer | undefined;
+  private state: "idle" | "running" | "stopping" | "stopped" = "idle";
+  /** Set when stop()'s deadline passed: late turns leave their rows pending for the next start. */
+  private parked = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.queue = new MessageQueue(options.db, options.clock);
+    this.router = new SessionRouter(options.settings.maxParallelSessions, (row) => this.answer(row));
+    for (const channel of options.channels) this.channels.set(channel.name, channel);
+    this.log = options.logger;
+  }
+
+  /** The health endpoint's bound port (after start). */
+  get healthPort(): number | undefined {
+    return this.health?.port;
+  }
+
+  /** Starts the health endpoint, resumes unfinished work, then starts every channel. */
+  async start(): Promise<void> {
+    const { settings } = this.options;
+    this.health = await startHealthServer({
+      host: settings.host,
+      port: settings.port,
+      allowNonLoopback: settings.allowNonLoopback,
+      report: () => this.report(),
+    });
+    this.state = "running";
+    const unfinished = this.queue.pending();
+    if (unfinished.length > 0) this.log.info({ count: unfinished.length }, "resuming unfinished messages");
+    for (const row of unfinished) this.router.enqueue(row);
+    await Promise.all([...this.channels.values()].map((channel) => this.startChannel(channel)));
+    this.watcher = setInterval(() => this.watch(), this.options.watchIntervalMs ?? 1_000);
+    this.watcher.unref();
+    this.log.info({ channels: [...this.channels.keys()], port: this.health.port }, "gateway started");
+  }
+
+  /** Stops the channels, lets running turns finish within the deadline and parks the rest. */
+  async stop(): Promise<void> {
+    if (this.state === "stopping" || this.state === "stopped") return;
+    this.state = "stopping";
+    clearInterval(this.watcher);
+    for (const timer of this.restarts.values()) clearTimeout(timer);
+    this.restarts.clear();
+    this.abort.abort();
+    await Promise.allSettled([...this.channels.values()].map((channel) => channel.stop()));
+    this.router.close();
+    const deadline = this.options.shutdownDeadlineMs ?? this.options.settings.shutdownDeadlineS * 1_000;
+    const finished = await this.router.idle(deadline);
+    if (!finished) {
+      this.parked = true;
+      const sessions = this.router.activeSessions();
+      for (const sessionKey of sessions) this.options.agent.stop(sessionKey);
+      this.log.warn(
+        { sessions: sessions.length },
+        "shutdown deadline passed; unfinished turns resume at next start",
+      );
+    }
+    await Promise.allSettled(this.sending.values());
+    await this.health?.close();
+    this.state = "stopped";
+    this.log.info(this.queue.counts(), "gateway stopped");
+  }
+
+  /** What /healthz shows. */
+  report(): HealthReport {
+    const channels: HealthReport["channels"] = {};
+    for (const [name, channel] of this.channels) channels[name] = channel.state();
+    const allRunning = Object.values(channels).every((state) => state === "running");
+    const status = this.state === "running" ? (allRunning ? "ok" : "degraded") : "stopping";
+    return { status, channels, queue: this.queue.counts() };
+  }
+
+  /** ChannelContext.deliver: gate, then store; resolves once the row is committed or refused. */
+  async deliver(message: InboundMessage): Promise<DeliveryResult> {
+    if (this.state !== "running") throw new Error("the gateway is not running; deliver again later");
+    const decision = this.options.gate.check(message);
+    if (!decision.allowed) {
+      this.log.info({ channel: message.channel, reason: decision.reason }, "message refused");
+      if (decision.reply) await this.sendDirect(message, decision.reply);
+      return "denied";
+    }
+    const actor: Actor = { ...decision.actor, messageId: message.messageId };
+    const row = this.queue.accept(message, actor);
+    if (!row) {
+      this.log.info({ channel: message.channel, messageId: message.messageId }, "duplicate message ignored");
+      return "duplicate";
+    }
+    this.log.info({ channel: message.channel, inboxId: row.id }, "message stored");
+    this.log.debug({ inboxId: row.id, text: message.text }, "message text");
+    if (parseCommand(message.text) === "stop") this.stopNow(row);
+    else this.router.enqueue(row);
+    return "stored";
+  }
+
+  private stopNow(row: InboxRow): void {
+    const stopped = this.options.agent.stop(row.sessionKey);
+    if (stopped) this.stoppedTurns.add(row.sessionKey);
+    this.queue.answer(row.id, replyTo(row.message, stopped ? "Stopped." : "Nothing is running."));
+    this.sendUnsent(row.message.channel);
+  }
+
+  private async answer(row: InboxRow): Promise<void> {
+    const { message } = row;
+    this.stoppedTurns.delete(row.sessionKey);
+    const reply = await this.options.agent.handle({
+      sessionKey: row.sessionKey,
+      text: message.text,
+      origin: { channel: message.channel, chatId: message.chatId },
+      actor: row.actor,
+    });
+    if (this.parked) return;
+    // A turn cancelled by /stop: the /stop reply already said so.
+    const cancelled = this.stoppedTurns.delete(row.sessionKey);
+    this.queue.answer(row.id, cancelled ? undefined : replyTo(message, reply));
+    this.log.info({ inboxId: row.id, replyChars: reply.length }, "message answered");
+    this.log.debug({ inboxId: row.id, text: reply }, "reply text");
+    this.sendUnsent(message.channel);
+  }
+
+  /** Sends a channel's unsent replies, one drain at a time per channel so order is kept. */
+  private sendUnsent(channelName: string): void {
+    const previous = this.sending.get(channelName) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.drain(channelName))
+      .catch((error) =>
+        this.log.error({ channel: channelName, error: errorText(error) }, "outbox drain failed"),
+      );
+    this.sending.set(channelName, next);
+  }
+
+  private async drain(channelName: string): Promise<void> {
+    const channel = this.channels.get(channelName);
+    if (channel?.state() !== "running") return; // sent after the channel (re)starts
+    // A chat whose reply is waiting for a retry sends nothing newer, so each chat keeps its order.
+    const waitingChats = new Set<string>();
+    for (const row of this.queue.unsent(channel.name)) {
+      const chat = `${row.message.account}:${row.message.chatId}`;
+      const retry = this.sendRetries.get(row.id);
+      if (waitingChats.has(chat) || (retry && retry.nextAt > Date.now())) {
+        waitingChats.add(chat);
+        continue;
+      }
+      if (!(await this.sendReply(channel, row))) waitingChats.add(chat);
+    }
+  }
+
+  /** Sends the unsent chunks of one reply; false when a send failed (retried later, or given up). */
+  private async sendReply(channel: ChannelAdapter, row: OutboxRow): Promise<boolean> {
+    const chunks = chunkText(row.message.text, channel.capabilities.maxTextLength);
+    if (chunks.length === 0) this.queue.chunkSent(row.id, -1, true);
+    for (let index = row.chunksSent; index < chunks.length; index++) {
+      try {
+        await channel.send({ ...row.message, text: chunks[index]! });
+      } catch (error) {
+        this.sendFailed(channel, row.id, error);
+        return false;
+      }
+      this.queue.chunkSent(row.id, index, index === chunks.length - 1);
+    }
+    this.sendRetries.delete(row.id);
+    this.log.info({ channel: channel.name, outboxId: row.id, chunks: chunks.length }, "reply sent");
+    return true;
+  }
+
+  private sendFailed(channel: ChannelAdapter, outboxId: number, error: unknown): void {
+    const failures = (this.sendRetries.get(outboxId)?.failures ?? 0) + 1;
+    const detail = { channel: channel.name, outboxId, failures, error: errorText(error) };
+    if (failures >= MAX_SEND_FAILURES) {
+      this.sendRetries.delete(outboxId);
+      this.queue.giveUp(outboxId);
+      this.log.error(detail, "reply refused too often; given up (see gateway_outbox.failed_at)");
+      return;
+    }
+    const delay = restartDelay(failures - 1, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
+    this.sendRetries.set(outboxId, { failures, nextAt: Date.now() + delay });
+    this.log.warn({ ...detail, delayMs: delay }, "send failed; will retry");
+  }
+
+  private async sendDirect(message: InboundMessage, text: string): Promise<void> {
+    const channel = this.channels.get(message.channel);
+    try {
+      await channel?.send(replyTo(message, text));
+    } catch (error) {
+      this.log.warn({ channel: message.channel, error: errorText(error) }, "refusal reply not sent");
+    }
+  }
+
+  private context(): ChannelContext {
+    return {
+      deliver: (message) => this.deliver(message),
+      mayInteract: this.options.mayInteract ?? ((message) => this.options.gate.check(message).allowed),
+      signal: this.abort.signal,
+    };
+  }
+
+  private async startChannel(channel: ChannelAdapter): Promise<void> {
+    if (this.state !== "running") return;
+    this.starting.add(channel.name);
+    try {
+      await channel.start(this.context());
+      this.upSince.set(channel.name, Date.now());
+      this.log.info({ channel: channel.name }, "channel running");
+      this.sendUnsent(channel.name);
+    } catch (error) {
+      this.log.warn({ channel: channel.name, error: errorText(error) }, "channel failed to start");
+      this.scheduleRestart(channel);
+    } finally {
+      this.starting.delete(channel.name);
+    }
+  }
+
+  private scheduleRestart(channel: ChannelAdapter): void {
+    if (this.state !== "running" || this.restarts.has(channel.name)) return;
+    const attempt = this.attempts.get(channel.name) ?? 0;
+    this.attempts.set(channel.name, attempt + 1);
+    const policy = this.options.backoff ?? DEFAULT_BACKOFF;
+    const delay = restartDelay(attempt, policy, this.options.random);
+    this.log.info(
+      { channel: channel.name, attempt: attempt + 1, delayMs: delay },
+      "channel restart scheduled",
+    );
+    const timer = setTimeout(() => {
+      this.restarts.delete(channel.name);
+      void this.startChannel(channel);
+    }, delay);
+    timer.unref();
+    this.restarts.set(channel.name, timer);
+  }
+
+  /** Restarts failed channels; resets the backoff of channels that stayed up; retries unsent replies. */
+  private watch(): void {
+    const policy = this.options.backoff ?? DEFAULT_BACKOFF;
+    for (const channel of this.channels.values()) {
+      if (this.starting.has(channel.name) || this.restarts.has(channel.name)) continue;
+      const state = channel.state();
+      if (state === "failed") {
+        this.log.warn({ channel: channel.name }, "channel failed; restarting");
+        this.upSince.delete(channel.name);
+        void channel.stop().catch(() => {});
+        this.scheduleRestart(channel);
+      } else if (state === "running") {
+        const since = this.upSince.get(channel.name);
+        if (since !== undefined && Date.now() - since >= policy.maxMs) this.attempts.delete(channel.name);
+        this.sendUnsent(channel.name);
+      }
+    }
+  }
+}
+
+function replyTo(message: InboundMessage, text: string): OutboundMessage {
+  return {
+    channel: message.channel,
+    account: message.account,
+    chatId: message.chatId,
+    text,
+    ...(message.replyContext ? { replyContext: message.replyContext } : {}),
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,164 @@
+// The durable inbox and outbox in medbot.db: a message is stored before its platform is acknowledged,
+// and a reply stays in the outbox until every chunk of it has been sent.
+import type { Actor } from "../access/actor.js";
+import type { InboundMessage, OutboundMessage } from "../channels/types.js";
+import type { ChannelName } from "../config/schema.js";
+import { type Db, nowIso } from "../storage/db.js";
+
+/** A stored inbound message still to be answered. */
+export interface InboxRow {
+  id: number;
+  sessionKey: string;
+  message: InboundMessage;
+  /** The actor the gate admitted at delivery (stored so a restart answers as the same person). */
+  actor: Actor;
+}
+
+/** A reply waiting to be sent; `chunksSent` chunks of it already reached the chat. */
+export interface OutboxRow {
+  id: number;
+  message: OutboundMessage;
+  chunksSent: number;
+}
+
+interface InboxRecord {
+  id: number;
+  session_key: string;
+  message: string;
+  actor: string;
+}
+
+interface OutboxRecord {
+  id: number;
+  channel: string;
+  account: string;
+  chat_id: string;
+  reply_context: string | null;
+  text: string;
+  chunks_sent: number;
+}
+
+/** The session a message belongs to: one FIFO per channel, chat and sender. */
+export function sessionKeyOf(message: Pick<InboundMessage, "channel" | "chatId" | "senderId">): string {
+  return `${message.channel}:${message.chatId}:${message.senderId}`;
+}
+
+/** The inbox and outbox tables of one database. */
+export class MessageQueue {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Stores an admitted message; undefined when the same platform message is already stored. */
+  accept(message: InboundMessage, actor: Actor): InboxRow | undefined {
+    const sessionKey = sessionKeyOf(message);
+    const result = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO gateway_inbox
+           (channel, account, chat_id, message_id, session_key, message, actor, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        message.channel,
+        message.account,
+        message.chatId,
+        message.messageId,
+        sessionKey,
+        JSON.stringify(message),
+        JSON.stringify(actor),
+        nowIso(this.clock),
+      );
+    if (result.changes === 0) return undefined;
+    return { id: Number(result.lastInsertRowid), sessionKey, message, actor };
+  }
+
+  /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
+  pending(): InboxRow[] {
+    const rows = this.db
+      .prepare(
+        "SELECT id, session_key, message, actor FROM gateway_inbox WHERE status = 'pending' ORDER BY id",
+      )
+      .all() as InboxRecord[];
+    return rows.map((row) => ({
+      id: row.id,
+      sessionKey: row.session_key,
+      message: JSON.parse(row.message) as InboundMessage,
+      actor: JSON.parse(row.actor) as Actor,
+    }));
+  }
+
+  /** Marks an inbox row answered and queues its reply (if any), in one transaction. */
+  answer(inboxId: number, reply: OutboundMessage | undefined): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE gateway_inbox SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'")
+        .run(nowIso(this.clock), inboxId);
+      if (!reply) return;
+      this.db
+        .prepare(
+          `INSERT INTO gateway_outbox (inbox_id, channel, account, chat_id, reply_context, text, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          inboxId,
+          reply.channel,
+          reply.account,
+          reply.chatId,
+          reply.replyContext ? JSON.stringify(reply.replyContext) : null,
+          reply.text,
+          nowIso(this.clock),
+        );
+    })();
+  }
+
+  /** Replies of one channel not fully sent yet, oldest first. */
+  unsent(channel: ChannelName): OutboxRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, channel, account, chat_id, reply_context, text, chunks_sent
+         FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND channel = ? ORDER BY id`,
+      )
+      .all(channel) as OutboxRecord[];
+    return rows.map((row) => ({
+      id: row.id,
+      chunksSent: row.chunks_sent,
+      message: {
+        channel: row.channel as ChannelName,
+        account: row.account,
+        chatId: row.chat_id,
+        text: row.text,
+        ...(row.reply_context
+          ? { replyContext: JSON.parse(row.reply_context) as Record<string, string> }
+          : {}),
+      },
+    }));
+  }
+
+  /** Records that chunk `index` (0-based) of a reply was sent; `last` marks the whole reply sent. */
+  chunkSent(outboxId: number, index: number, last: boolean): void {
+    this.db
+      .prepare("UPDATE gateway_outbox SET chunks_sent = ?, sent_at = ? WHERE id = ?")
+      .run(index + 1, last ? nowIso(this.clock) : null, outboxId);
+  }
+
+  /** Gives up on a reply the platform keeps refusing; it stays in the table, marked failed. */
+  giveUp(outboxId: number): void {
+    this.db.prepare("UPDATE gateway_outbox SET failed_at = ? WHERE id = ?").run(nowIso(this.clock), outboxId);
+  }
+
+  /** Counts for /healthz: inbound messages not answered, replies not sent. */
+  counts(): { pending: number; unsent: number } {
+    const pending = this.db
+      .prepare("SELECT count(*) AS n FROM gateway_inbox WHERE status = 'pending'")
+      .get() as {
+      n: number;
+    };
+    const unsent = this.db
+      .prepare("SELECT count(*) AS n FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+      .get() as {
+      n: number;
+    };
+    return { pending: pending.n, unsent: unsent.n };
+  }
+}

@@ -1,0 +1,108 @@
+// The contract every channel adapter passes: start → running, each new message delivered exactly once
+// (even when the platform hands it out twice), send reaches the chat, stop → stopped with no more polling.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ChannelAdapter, ChannelContext, InboundMessage } from "../../src/channels/types.js";
+
+/** A platform fake wired to one adapter, seen through what the contract needs. */
+export interface ContractHarness {
+  adapter: ChannelAdapter;
+  /** The chat the harness's allowed sender writes in. */
+  chatId: string;
+  /** The allowed sender writes a new message. */
+  userSays(text: string): void;
+  /** The platform hands out every message it already handed out once more. */
+  repeatDelivered(): void;
+  /** Texts the adapter sent to `chatId`, as the platform received them. */
+  sentTexts(): string[];
+  /** How many receive requests (polls, fetches) the adapter has made. */
+  receiveRequests(): number;
+  close(): Promise<void>;
+}
+
+/** A ChannelContext that records deliveries and lets everyone in. */
+export function recordingContext(): ChannelContext & {
+  delivered: InboundMessage[];
+  controller: AbortController;
+} {
+  const controller = new AbortController();
+  const delivered: InboundMessage[] = [];
+  return {
+    delivered,
+    controller,
+    signal: controller.signal,
+    mayInteract: () => true,
+    deliver: async (message) => {
+      delivered.push(message);
+      return "stored";
+    },
+  };
+}
+
+/** Registers the shared adapter specs for one channel. */
+export function adapterContract(name: string, makeHarness: () => Promise<ContractHarness>): void {
+  describe(`${name} adapter contract`, () => {
+    let harness: ContractHarness | undefined;
+    afterEach(async () => {
+      await harness?.adapter.stop();
+      await harness?.close();
+      harness = undefined;
+    });
+
+    it("is running after start and stopped after stop", async () => {
+      harness = await makeHarness();
+      const context = recordingContext();
+      await harness.adapter.start(context);
+      expect(harness.adapter.state()).toBe("running");
+      await harness.adapter.stop();
+      expect(harness.adapter.state()).toBe("stopped");
+    });
+
+    it("delivers a new message exactly once, even when the platform hands it out again", async () => {
+      harness = await makeHarness();
+      const context = recordingContext();
+      await harness.adapter.start(context);
+      harness.userSays("my blood pressure was 128/82");
+      await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+      harness.repeatDelivered();
+      harness.userSays("and my pulse 64");
+      await vi.waitFor(() => expect(context.delivered).toHaveLength(2));
+      expect(context.delivered.map((message) => message.text)).toEqual([
+        "my blood pressure was 128/82",
+        "and my pulse 64",
+      ]);
+      expect(context.delivered[0]?.chatId).toBe(harness.chatId);
+    });
+
+    it("sends a reply to the chat", async () => {
+      harness = await makeHarness();
+      await harness.adapter.start(recordingContext());
+      await harness.adapter.send({
+        channel: harness.adapter.name,
+        account: "any",
+        chatId: harness.chatId,
+        text: "Recorded **128/82** for Anna.",
+      });
+      expect(harness.sentTexts()).toHaveLength(1);
+      expect(harness.sentTexts()[0]).toContain("128/82");
+    });
+
+    it("is stopped when the gateway's signal aborts", async () => {
+      harness = await makeHarness();
+      const context = recordingContext();
+      await harness.adapter.start(context);
+      context.controller.abort();
+      await vi.waitFor(() => expect(harness?.adapter.state()).toBe("stopped"));
+    });
+
+    it("makes no receive request after stop resolved", async () => {
+      harness = await makeHarness();
+      await harness.adapter.start(recordingContext());
+      await vi.waitFor(() => expect(harness?.receiveRequests()).toBeGreaterThan(0));
+      await harness.adapter.stop();
+      const requests = harness.receiveRequests();
+      harness.userSays("are you there?");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(harness.receiveRequests()).toBe(requests);
+    });
+  });
+}

@@ -1,0 +1,319 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { TelegramAdapter, type TelegramTiming } from "../../src/channels/telegram.js";
+import { markdownToTelegramHtml, telegramHtmlToPlain } from "../../src/channels/telegram-format.js";
+import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
+import { configSchema } from "../../src/config/schema.js";
+import { BOT, FakeTelegram } from "../support/fake-telegram.js";
+import { adapterContract, recordingContext } from "./contract.js";
+
+const ANNA = { id: 501, first_name: "Anna", last_name: "Berg" };
+const STRANGER = { id: 666, first_name: "Mallory" };
+const FAMILY_GROUP = -100200;
+const FAST: TelegramTiming = { pollTimeoutS: 5, backoffMs: 10, failuresUntilFailed: 3 };
+
+function telegramConfig(fake: FakeTelegram, token = fake.token) {
+  return configSchema.parse({ channels: { telegram: { enabled: true, token, apiRoot: fake.apiRoot } } })
+    .channels.telegram;
+}
+
+adapterContract("telegram", async () => {
+  const fake = await FakeTelegram.start();
+  return {
+    adapter: new TelegramAdapter(telegramConfig(fake), FAST),
+    chatId: String(ANNA.id),
+    userSays: (text) => void fake.userSays(ANNA.id, ANNA, text),
+    repeatDelivered: () => fake.redeliverConfirmedOnce(),
+    sentTexts: () => fake.sentTo(ANNA.id).map((params) => String(params.text)),
+    receiveRequests: () => fake.callsOf("getUpdates").length,
+    close: () => fake.close(),
+  };
+});
+
+describe("Telegram adapter", () => {
+  let fake: FakeTelegram;
+  let adapter: TelegramAdapter;
+
+  beforeEach(async () => {
+    fake = await FakeTelegram.start();
+    adapter = new TelegramAdapter(telegramConfig(fake), FAST);
+  });
+
+  afterEach(async () => {
+    await adapter.stop();
+    await fake.close();
+  });
+
+  it("turns an allowed message into an InboundMessage and confirms it only after deliver resolved", async () => {
+    let finishDelivery: (result: DeliveryResult) => void = () => undefined;
+    const delivered: InboundMessage[] = [];
+    const context: ChannelContext = {
+      signal: new AbortController().signal,
+      mayInteract: () => true,
+      deliver: (message) => {
+        delivered.push(message);
+        return new Promise((resolve) => {
+          finishDelivery = resolve;
+        });
+      },
+    };
+    await adapter.start(context);
+    const updateId = fake.userSays(ANNA.id, ANNA, "Anna took 500 mg paracetamol");
+    await vi.waitFor(() => expect(delivered).toHaveLength(1));
+
+    expect(delivered[0]).toMatchObject({
+      channel: "telegram",
+      account: String(BOT.id),
+      chatId: String(ANNA.id),
+      senderId: String(ANNA.id),
+      text: "Anna took 500 mg paracetamol",
+      isGroup: false,
+      mentioned: false,
+      senderName: "Anna Berg",
+    });
+    expect(delivered[0]?.messageId).toMatch(/^\d+$/);
+    expect(Number.isNaN(Date.parse(delivered[0]?.receivedAt ?? ""))).toBe(false);
+    // While the inbox has not committed, Telegram has not been told to forget the update.
+    const offsets = () => fake.callsOf("getUpdates").map((call) => Number(call.params.offset ?? 0));
+    expect(Math.max(...offsets())).toBeLessThanOrEqual(updateId);
+
+    finishDelivery("stored");
+    await vi.waitFor(() => expect(offsets()).toContain(updateId + 1));
+    expect(fake.callsOf("sendChatAction")[0]?.params).toMatchObject({ chat_id: ANNA.id, action: "typing" });
+  });
+
+  it("does not confirm an update the inbox failed to take, and delivers it again", async () => {
+    const attempts: string[] = [];
+    const context: ChannelContext = {
+      signal: new AbortController().signal,
+      mayInteract: () => true,
+      deliver: async (message) => {
+        attempts.push(message.text);
+        if (attempts.length === 1) throw new Error("database is locked");
+        return "stored";
+      },
+    };
+    await adapter.start(context);
+    const updateId = fake.userSays(ANNA.id, ANNA, "weight 71.2 kg");
+    await vi.waitFor(() => expect(attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]));
+    await vi.waitFor(() =>
+      expect(fake.callsOf("getUpdates").some((call) => call.params.offset === updateId + 1)).toBe(true),
+    );
+    expect(adapter.state()).toBe("running");
+  });
+
+  it("gives a refused sender no typing action, no download and no reply", async () => {
+    const results: DeliveryResult[] = [];
+    const context: ChannelContext = {
+      signal: new AbortController().signal,
+      mayInteract: (message) => message.senderId === String(ANNA.id),
+      deliver: async (message) => {
+        const result = message.senderId === String(ANNA.id) ? "stored" : "denied";
+        results.push(result);
+        return result;
+      },
+    };
+    await adapter.start(context);
+    fake.userSays(STRANGER.id, STRANGER, "show me Anna's medications", {
+      document: { file_id: "f1", file_unique_id: "u1", file_name: "labs.pdf" },
+      caption: "show me Anna's medications",
+    });
+    const last = fake.userSays(ANNA.id, ANNA, "hello");
+    await vi.waitFor(() => expect(results).toEqual(["denied", "stored"]));
+    await vi.waitFor(() =>
+      expect(fake.callsOf("getUpdates").some((call) => call.params.offset === last + 1)).toBe(true),
+    );
+
+    expect(fake.callsOf("sendChatAction").map((call) => call.params.chat_id)).toEqual([ANNA.id]);
+    expect(fake.callsOf("getFile")).toEqual([]);
+    expect(fake.callsOf("sendMessage")).toEqual([]);
+  });
+
+  it("marks group messages as mentioned only when the bot is named, replied to or commanded by name", async () => {
+    const context = recordingContext();
+    await adapter.start(context);
+    fake.userSays(FAMILY_GROUP, ANNA, "Anna's glucose was 5.4 this morning");
+    fake.userSays(FAMILY_GROUP, ANNA, `@${BOT.username} what is Anna's last glucose?`);
+    fake.userSays(FAMILY_GROUP, ANNA, "thanks", {
+      reply_to_message: { message_id: 1, date: 0, chat: {}, from: BOT },
+    });
+    fake.userSays(FAMILY_GROUP, ANNA, `/new@${BOT.username}`);
+    fake.userSays(FAMILY_GROUP, ANNA, "/help@some_other_bot");
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(5));
+
+    expect(context.delivered.map((message) => [message.isGroup, message.mentioned])).toEqual([
+      [true, false],
+      [true, true],
+      [true, true],
+      [true, true],
+      [true, false],
+    ]);
+    expect(context.delivered.map((message) => message.chatId)).toEqual(Array(5).fill(String(FAMILY_GROUP)));
+    expect(context.delivered[3]?.text).toBe("/new");
+    expect(context.delivered[4]?.text).toBe("/help@some_other_bot");
+  });
+
+  it("sends Markdown as Telegram HTML", async () => {
+    await adapter.start(recordingContext());
+    await adapter.send({
+      channel: "telegram",
+      account: "",
+      chatId: String(ANNA.id),
+      text: "**Warfarin** & aspirin: <major>",
+    });
+    expect(fake.sentTo(ANNA.id)).toEqual([
+      expect.objectContaining({ parse_mode: "HTML", text: "<b>Warfarin</b> &amp; aspirin: &lt;major&gt;" }),
+    ]);
+  });
+
+  it("resends as plain text when Telegram cannot parse the HTML", async () => {
+    await adapter.start(recordingContext());
+    fake.failNext("sendMessage", {
+      status: 400,
+      description: "Bad Request: can't parse entities: unclosed tag",
+    });
+    await adapter.send({
+      channel: "telegram",
+      account: "",
+      chatId: String(ANNA.id),
+      text: "**BP** 128/82 & pulse 64",
+    });
+    const sent = fake.sentTo(ANNA.id);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(expect.objectContaining({ text: "BP 128/82 & pulse 64" }));
+    expect(sent[1]?.parse_mode).toBeUndefined();
+  });
+
+  it("splits a chunk whose rendering outgrows 4096 characters", async () => {
+    await adapter.start(recordingContext());
+    const markdown = Array.from({ length: 400 }, (_, line) => `line ${line}: a<b & c>d`).join("\n");
+    expect(markdown.length).toBeLessThan(9000);
+    await adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: markdown });
+    const texts = fake.sentTo(ANNA.id).map((params) => String(params.text));
+    expect(texts.length).toBeGreaterThan(1);
+    for (const text of texts) expect(text.length).toBeLessThanOrEqual(4096);
+    expect(texts.map(telegramHtmlToPlain).join("\n")).toBe(markdown);
+  });
+
+  it("waits retry_after on 429 and then sends", async () => {
+    await adapter.start(recordingContext());
+    fake.failNext("sendMessage", { status: 429, retryAfter: 1 });
+    await adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "Recorded." });
+    const calls = fake.callsOf("sendMessage");
+    expect(calls).toHaveLength(2);
+    expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
+  it("waits retry_after when getUpdates answers 429", async () => {
+    fake.failNext("getUpdates", { status: 429, retryAfter: 1 });
+    const context = recordingContext();
+    await adapter.start(context);
+    fake.userSays(ANNA.id, ANNA, "slept 7 hours");
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(1), { timeout: 5_000 });
+    const polls = fake.callsOf("getUpdates");
+    expect((polls[1]?.at ?? 0) - (polls[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
+  it("retries a 5xx and gives up after three tries", async () => {
+    await adapter.start(recordingContext());
+    fake.failNext("sendMessage", { status: 500 }, { status: 502 });
+    await adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "first" });
+    expect(fake.callsOf("sendMessage")).toHaveLength(3);
+
+    fake.failNext("sendMessage", { status: 500 }, { status: 500 }, { status: 500 });
+    await expect(
+      adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "second" }),
+    ).rejects.toThrow(/Internal Server Error/);
+    expect(fake.callsOf("sendMessage")).toHaveLength(6);
+  });
+
+  it("sends an export PDF as a document", async () => {
+    await adapter.start(recordingContext());
+    const folder = mkdtempSync(join(tmpdir(), "medbot-telegram-"));
+    const path = join(folder, "export.pdf");
+    const pdf = "%PDF-1.4\n% medbot export\n%%EOF\n";
+    writeFileSync(path, pdf);
+    await adapter.send({
+      channel: "telegram",
+      account: "",
+      chatId: String(ANNA.id),
+      text: "Anna's export is attached.",
+      document: { path, filename: "anna-2026-11.pdf" },
+    });
+    expect(fake.documents).toEqual([
+      { chatId: String(ANNA.id), filename: "anna-2026-11.pdf", size: pdf.length, head: "%PDF-1.4" },
+    ]);
+    expect(fake.sentTo(ANNA.id).map((params) => params.text)).toEqual(["Anna's export is attached."]);
+
+    await adapter.send({
+      channel: "telegram",
+      account: "",
+      chatId: String(ANNA.id),
+      text: "",
+      document: { path, filename: "again.pdf" },
+    });
+    expect(fake.documents.map((document) => document.filename)).toEqual(["anna-2026-11.pdf", "again.pdf"]);
+    expect(fake.sentTo(ANNA.id)).toHaveLength(1);
+  });
+
+  it("fails to start with an invalid token", async () => {
+    const wrong = new TelegramAdapter(telegramConfig(fake, "999:WRONG"), FAST);
+    await expect(wrong.start(recordingContext())).rejects.toThrow(/401 Unauthorized/);
+    expect(wrong.state()).toBe("failed");
+    expect(fake.callsOf("getUpdates")).toEqual([]);
+  });
+
+  it("is failed after a 401 from getUpdates and stops polling", async () => {
+    fake.failNext("getUpdates", { status: 401, description: "Unauthorized" });
+    await adapter.start(recordingContext());
+    await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+    expect(fake.callsOf("getUpdates")).toHaveLength(1);
+  });
+
+  it("is failed after repeated getUpdates errors and running again once they pass", async () => {
+    // Eight failures with a doubling backoff from 10 ms: "failed" from the third until they pass.
+    fake.failNext("getUpdates", ...Array.from({ length: 8 }, () => ({ status: 502 })));
+    const context = recordingContext();
+    await adapter.start(context);
+    await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+    fake.userSays(ANNA.id, ANNA, "still there?");
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(1), { timeout: 10_000 });
+    expect(adapter.state()).toBe("running");
+    expect(fake.callsOf("getUpdates").length).toBeGreaterThanOrEqual(9);
+  });
+
+  it("rejects an empty token with the config key", () => {
+    const config = { ...telegramConfig(fake), token: "" };
+    expect(() => new TelegramAdapter(config)).toThrow(/channels\.telegram\.token/);
+  });
+});
+
+describe("Markdown to Telegram HTML", () => {
+  it("renders bold, italic, code, code blocks and links and escapes everything else", () => {
+    const markdown = [
+      "# Anna's week",
+      "**BP** 128/82 and *pulse* 64 <normal> & fine",
+      "- take `1 < 2` tablets",
+      "```ts",
+      "if (a < b && c) {}",
+      "```",
+      "[DDInter](https://ddinter.scbdd.com/?a=1&b=2)",
+    ].join("\n");
+    expect(markdownToTelegramHtml(markdown)).toBe(
+      [
+        "<b>Anna's week</b>",
+        "<b>BP</b> 128/82 and <i>pulse</i> 64 &lt;normal&gt; &amp; fine",
+        "• take <code>1 &lt; 2</code> tablets",
+        '<pre><code class="language-ts">if (a &lt; b &amp;&amp; c) {}</code></pre>',
+        '<a href="https://ddinter.scbdd.com/?a=1&amp;b=2">DDInter</a>',
+      ].join("\n"),
+    );
+  });
+
+  it("leaves snake_case names and an unclosed fence as text", () => {
+    expect(markdownToTelegramHtml("blood_pressure_sys 2*3*4")).toBe("blood_pressure_sys 2*3*4");
+    expect(markdownToTelegramHtml("```\nno end")).toBe("```\nno end");
+  });
+});

@@ -1,0 +1,112 @@
+// `medbot pairing list | approve | revoke` run as the real CLI: the owner lets a code holder in and out.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { PairingStore } from "../../src/access/pairing.js";
+import { resolvePaths } from "../../src/config/paths.js";
+import { listAudit } from "../../src/security/audit-log.js";
+import { openDatabase } from "../../src/storage/db.js";
+import { runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
+
+const homes: string[] = [];
+let home: string;
+let database: string;
+
+/** Opens the instance's database, runs `work`, closes it. */
+function withStore<T>(work: (store: PairingStore) => T, clock?: () => Date): T {
+  const db = openDatabase(database);
+  try {
+    return work(new PairingStore(db, clock));
+  } finally {
+    db.close();
+  }
+}
+
+beforeEach(() => {
+  home = tempHome();
+  homes.push(home);
+  writeConfig(home, { channels: { telegram: { enabled: true, dmPolicy: "pairing", allowFrom: ["7"] } } });
+  database = resolvePaths({ configPath: path.join(home, "config.json") }, {}).database;
+  fs.mkdirSync(path.dirname(database), { recursive: true, mode: 0o700 });
+});
+
+afterAll(() => {
+  for (const dir of homes) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("medbot pairing", () => {
+  it("lists pending codes with channel, sender, code and expiry", async () => {
+    const code = withStore((store) => store.codeFor("telegram", "42"));
+    const result = await runMedbot(["pairing", "list"], { home });
+    expect(result.code).toBe(0);
+    const [header, row] = result.stdout.trim().split("\n");
+    expect(header).toMatch(/^CHANNEL +SENDER +CODE +EXPIRES \(UTC\)$/);
+    expect(row).toMatch(new RegExp(`^telegram +42 +${code} +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}Z$`));
+  });
+
+  it("says there is nothing pending, even before any database exists", async () => {
+    const result = await runMedbot(["pairing", "list"], { home });
+    expect(result).toMatchObject({ code: 0, stdout: "No pending pairing codes.\n" });
+    expect(fs.existsSync(database)).toBe(false);
+  });
+
+  it("approves a code, prints who, and audits it as the host owner", async () => {
+    const code = withStore((store) => store.codeFor("telegram", "42"))!;
+    const result = await runMedbot(["pairing", "approve", code], { home });
+    expect(result).toMatchObject({ code: 0, stdout: "Approved telegram:42; they can talk to medbot now.\n" });
+    expect(withStore((store) => store.isApproved("telegram", "42"))).toBe(true);
+    const db = openDatabase(database);
+    expect(listAudit(db).map((e) => [e.actor, e.channel, e.action, e.entityId])).toEqual([
+      ["owner", "cli", "pairing.approve", "telegram:42"],
+    ]);
+    db.close();
+  });
+
+  it("refuses an unknown code with exit 1", async () => {
+    withStore((store) => store.codeFor("telegram", "42"));
+    const result = await runMedbot(["pairing", "approve", "ZZZZZZZZ"], { home });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /No pending pairing code ZZZZZZZZ; see the pending codes with: medbot pairing list/,
+    );
+    expect(withStore((store) => store.isApproved("telegram", "42"))).toBe(false);
+  });
+
+  it("refuses an expired code with exit 1", async () => {
+    const code = withStore(
+      (store) => store.codeFor("telegram", "42"),
+      () => new Date(Date.now() - 2 * 3_600_000),
+    )!;
+    const result = await runMedbot(["pairing", "approve", code], { home });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`Pairing code ${code} expired at .*ask the sender to message the bot again`),
+    );
+  });
+
+  it("revokes an approved sender, and refuses one that is not approved", async () => {
+    withStore((store) => store.approve(store.codeFor("telegram", "42")!));
+    const revoked = await runMedbot(["pairing", "revoke", "telegram:42"], { home });
+    expect(revoked).toMatchObject({
+      code: 0,
+      stdout: "Revoked telegram:42; their messages are refused from now on.\n",
+    });
+    expect(withStore((store) => store.isApproved("telegram", "42"))).toBe(false);
+    const again = await runMedbot(["pairing", "revoke", "telegram:42"], { home });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/telegram:42 is not an approved sender/);
+    const malformed = await runMedbot(["pairing", "revoke", "42"], { home });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toMatch(/"42" is not a sender; write channel:id/);
+  });
+
+  it("warns when a revoked sender is still in allowFrom", async () => {
+    withStore((store) => store.approve(store.codeFor("telegram", "7")!));
+    const result = await runMedbot(["pairing", "revoke", "telegram:7"], { home });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /telegram:7 is still let in by channels.telegram.allowFrom; remove it there too/,
+    );
+  });
+});

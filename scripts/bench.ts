@@ -15,6 +15,7 @@ import { openDatabase } from "../src/storage/db.js";
 import { FakeOpenAI } from "../test/support/fake-openai.js";
 import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
+import { benchGateway } from "./bench-gateway.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -90,6 +91,9 @@ await fake.close();
 
 // 6. The family archive at the size of ten years of one member's data.
 await benchArchive(report, summary);
+
+// 7. The gateway: overhead per message, throughput, and a real `medbot gateway` process.
+await benchGateway(report, summary);
 fs.rmSync(home, { recursive: true, force: true });
 
 const width = Math.max(...rows.map(([what]) => what.length));

@@ -27,6 +27,27 @@ export function buildSystemPrompt(workspace: string, skills: readonly Skill[], m
   return sections.join("\n\n");
 }
 
+/** A cheap fingerprint (mtimes and sizes) of every workspace file the system prompt is built from. */
+export function promptFingerprint(workspace: string, memoryFile: string): string {
+  const skillsDir = path.join(workspace, "skills");
+  const files = [...PROMPT_FILES.map((name) => path.join(workspace, name)), memoryFile, skillsDir];
+  try {
+    for (const entry of fs.readdirSync(skillsDir)) files.push(path.join(skillsDir, entry, "SKILL.md"));
+  } catch {
+    // No workspace skills folder: nothing more to watch.
+  }
+  return files
+    .map((file) => {
+      try {
+        const stat = fs.statSync(file);
+        return `${stat.mtimeMs}:${stat.size}`;
+      } catch {
+        return "-";
+      }
+    })
+    .join("|");
+}
+
 export interface TurnOrigin {
   channel: string;
   chatId: string;

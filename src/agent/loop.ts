@@ -6,7 +6,13 @@ import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
 import { HELP_TEXT, parseCommand } from "./commands.js";
-import { buildSystemPrompt, hostTimeZone, runtimeHeader, type TurnOrigin } from "./context.js";
+import {
+  buildSystemPrompt,
+  hostTimeZone,
+  promptFingerprint,
+  runtimeHeader,
+  type TurnOrigin,
+} from "./context.js";
 import { Memory, summariseIntoMemory } from "./memory.js";
 import {
   type ChatMessage,
@@ -52,6 +58,9 @@ export class Agent {
   readonly sessions: SessionStore;
   readonly memory: Memory;
   readonly tools: Tool[];
+  /** The tools in the provider's format, computed once: they are the same on every request. */
+  private readonly definitions: ToolDefinition[];
+  private prompt?: { fingerprint: string; text: string };
   readonly archive: FamilyArchive;
   private readonly running = new Map<string, AbortController>();
   private readonly clock: () => Date;
@@ -61,6 +70,7 @@ export class Agent {
     this.sessions = new SessionStore(options.db, options.clock);
     this.memory = new Memory(options.paths.memoryFile);
     this.tools = options.tools ?? defaultTools;
+    this.definitions = toolDefinitions(this.tools);
     this.archive = new FamilyArchive(options.db, { clock: options.clock, onChange: options.onArchiveChange });
     this.clock = options.clock ?? (() => new Date());
     this.warn = options.warn ?? (() => {});
@@ -98,7 +108,7 @@ export class Agent {
     try {
       const { config, paths } = this.options;
       const userText = `${runtimeHeader(message.origin, this.clock(), this.options.timeZone ?? hostTimeZone())}\n${message.text}`;
-      const definitions = toolDefinitions(this.tools);
+      const definitions = this.definitions;
       await this.fitHistory(provider, message.sessionKey, definitions, userText, signal);
       const messages: ChatMessage[] = [
         { role: "system", content: this.systemPrompt() },
@@ -157,13 +167,20 @@ export class Agent {
     }
   }
 
-  /** The fixed part of every request: identity, workspace rules, memory and the skills list. */
+  /**
+   * The fixed part of every request: identity, workspace rules, memory and the skills list. Rebuilt only
+   * when one of its files changed (by mtime and size), so a turn does not re-read and re-parse them.
+   */
   systemPrompt(): string {
-    return buildSystemPrompt(
-      this.options.paths.workspace,
-      loadSkills(this.options.paths.workspace),
-      this.memory.read(),
-    );
+    const { workspace, memoryFile } = this.options.paths;
+    const fingerprint = promptFingerprint(workspace, memoryFile);
+    if (this.prompt?.fingerprint !== fingerprint) {
+      this.prompt = {
+        fingerprint,
+        text: buildSystemPrompt(workspace, loadSkills(workspace), this.memory.read()),
+      };
+    }
+    return this.prompt.text;
   }
 
   /**

@@ -84,6 +84,18 @@ describe("the context of a turn", () => {
     expect(first!.content.split("\n")[0]).not.toBe(second!.content.split("\n")[0]);
   });
 
+  it("rebuilds the system prompt when a workspace file it is made from changes, and only then", async () => {
+    h = await startAgent({ workspaceFiles: WORKSPACE_FILES });
+    await h.send("one");
+    fs.writeFileSync(path.join(h.paths.workspace, "USER.md"), "# Household\n- Timezone: Europe/Vienna\n");
+    await h.send("two");
+    await h.send("three");
+    const prompts = h.fake.chatRequests.map(systemPromptOf);
+    expect(prompts[0]).not.toContain("Europe/Vienna");
+    expect(prompts[1]).toContain("Europe/Vienna");
+    expect(prompts[2]).toBe(prompts[1]);
+  });
+
   it("holds the identity, AGENTS.md, SOUL.md, USER.md, MEMORY.md and the skills list, without skill bodies", async () => {
     h = await startAgent({ workspaceFiles: WORKSPACE_FILES });
     await h.send("hi");

@@ -5,6 +5,7 @@ import { startupWarnings } from "../access/allow-list.js";
 import { createAccessGate, isAllowedSender } from "../access/gate.js";
 import { peopleProblems } from "../access/people.js";
 import { createAgent } from "../agent/setup.js";
+import { EmailAdapter } from "../channels/email.js";
 import { TelegramAdapter } from "../channels/telegram.js";
 import type { ChannelAdapter } from "../channels/types.js";
 import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
@@ -61,11 +62,15 @@ function enabledChannels(config: MedbotConfig): ChannelAdapter[] {
   const channels: ChannelAdapter[] = [];
   for (const name of CHANNEL_NAMES) {
     if (!config.channels[name].enabled) continue;
-    if (name !== "telegram") {
+    if (name !== "telegram" && name !== "email") {
       throw new CliFailure(`channels.${name}: the gateway cannot run ${name} yet; set enabled to false`, 2);
     }
     try {
-      channels.push(new TelegramAdapter(config.channels.telegram));
+      channels.push(
+        name === "email"
+          ? new EmailAdapter(config.channels.email)
+          : new TelegramAdapter(config.channels.telegram),
+      );
     } catch (error) {
       throw new CliFailure(error instanceof Error ? error.message : String(error), 2);
     }

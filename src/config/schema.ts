@@ -91,6 +91,18 @@ const channelsSchema = z
         markSeen: z.boolean().default(true),
         maxBodyChars: z.number().int().min(100).default(12_000),
         subjectPrefix: z.string().default("Re: "),
+        requireAuthentication: z
+          .boolean()
+          .default(true)
+          .describe("Sender must pass SPF or DKIM in Authentication-Results."),
+        tlsRejectUnauthorized: z
+          .boolean()
+          .default(true)
+          .describe("Refuse IMAP/SMTP servers whose TLS certificate does not verify."),
+        tlsCa: z
+          .string()
+          .default("")
+          .describe("Path of a PEM CA to trust for IMAP/SMTP (a self-signed server)."),
       })
       .prefault({}),
     feishu: z

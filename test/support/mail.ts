@@ -1,0 +1,107 @@
+// The local test mail server (scripts/test-mail-server.sh) seen from the tests: start it, write into a
+// mailbox with IMAP APPEND, read what arrived, and the email config pointing at it.
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { ImapFlow } from "imapflow";
+import { configSchema } from "../../src/config/schema.js";
+
+const DIR = process.env.MEDBOT_MAILTEST_DIR ?? "/tmp/medbot-mailtest";
+export const CA = `${DIR}/cert.pem`;
+export const BOT_ADDRESS = "alice@example.test";
+
+/** Starts (or reuses) the mail server; false only where it cannot be installed and this is not CI. */
+export function startMailServer(): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    execFile("scripts/test-mail-server.sh", { timeout: 600_000 }, (error, _out, stderr) => {
+      if (!error) return resolve(true);
+      if (error.code === 3 && !process.env.CI) return resolve(false);
+      reject(new Error(`test mail server did not start: ${stderr}`));
+    });
+  });
+}
+
+/** A logged-in IMAP client of a test user, over IMAPS. */
+export async function mailClient(user: string): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: 1993,
+    secure: true,
+    auth: { user, pass: "secret" },
+    tls: { rejectUnauthorized: false },
+    logger: false,
+  });
+  client.on("error", () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** A fresh mailbox in the bot's account, so each test reads only its own mail. */
+export async function freshMailbox(): Promise<string> {
+  const client = await mailClient(BOT_ADDRESS);
+  const name = `t${randomUUID().slice(0, 8)}`;
+  await client.mailboxCreate(name);
+  await client.logout();
+  return name;
+}
+
+/** A raw RFC 5322 message; `authResults` becomes the topmost Authentication-Results header. */
+export function rawMail(mail: {
+  from: string;
+  subject: string;
+  text: string;
+  messageId?: string;
+  authResults?: string;
+}): string {
+  const headers = [
+    ...(mail.authResults ? [`Authentication-Results: mail.example.test; ${mail.authResults}`] : []),
+    `From: ${mail.from}`,
+    `To: ${BOT_ADDRESS}`,
+    `Subject: ${mail.subject}`,
+    `Message-ID: ${mail.messageId ?? `<${randomUUID()}@example.test>`}`,
+    `Date: ${new Date().toUTCString()}`,
+    "Content-Type: text/plain; charset=utf-8",
+  ];
+  return `${headers.join("\r\n")}\r\n\r\n${mail.text}\r\n`;
+}
+
+/** Appends a message, unseen, to a mailbox of the bot's account. */
+export async function appendMail(mailbox: string, raw: string): Promise<void> {
+  const client = await mailClient(BOT_ADDRESS);
+  await client.append(mailbox, raw, []);
+  await client.logout();
+}
+
+/** The flags of every message in a mailbox of the bot's account, by UID. */
+export async function flagsIn(mailbox: string): Promise<string[][]> {
+  const client = await mailClient(BOT_ADDRESS);
+  await client.mailboxOpen(mailbox);
+  const flags: string[][] = [];
+  for await (const message of client.fetch("1:*", { flags: true })) flags.push([...(message.flags ?? [])]);
+  await client.logout();
+  return flags;
+}
+
+/** The email config of the bot's mailbox on the test server (IMAP with STARTTLS, SMTP with STARTTLS). */
+export function emailConfig(mailbox: string, overrides: Record<string, unknown> = {}) {
+  return configSchema.parse({
+    channels: {
+      email: {
+        enabled: true,
+        consentGranted: true,
+        imapHost: "127.0.0.1",
+        imapPort: 1143,
+        imapUseSsl: false,
+        imapUsername: BOT_ADDRESS,
+        imapPassword: "secret",
+        imapMailbox: mailbox,
+        smtpHost: "127.0.0.1",
+        smtpPort: 2525,
+        smtpUsername: BOT_ADDRESS,
+        smtpPassword: "secret",
+        fromAddress: BOT_ADDRESS,
+        tlsCa: CA,
+        ...overrides,
+      },
+    },
+  }).channels.email;
+}

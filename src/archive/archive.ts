@@ -252,7 +252,9 @@ export class FamilyArchive {
   ) {
     if (verdict === "reject") return this.remove(actor, ref, table, id, "rejected in review");
     const member = this.member(actor, ref);
-    this.currentEntry(member, table, id);
+    if (this.currentEntry(member, table, id).status === "confirmed") {
+      throw new ArchiveError(`${ENTRY_NOUN[table]} #${id} is already confirmed.`);
+    }
     const event = {
       action: `${ENTRY_NOUN[table]}.confirm`,
       memberId: member.id,

@@ -150,6 +150,14 @@ describe("entries", () => {
     const { entry } = archive.add(owner, "mum", "symptoms", fever("2026-11-01"), "unreviewed");
     expect(archive.review(owner, "mum", "symptoms", entry.id, "confirm").entry.status).toBe("confirmed");
   });
+
+  it("refuses to confirm an entry twice, writing no second audit entry", () => {
+    const { entry } = archive.add(owner, "mum", "symptoms", fever("2026-11-02"), "unreviewed");
+    archive.review(owner, "mum", "symptoms", entry.id, "confirm");
+    const audits = listAudit(db).length;
+    expect(() => archive.review(owner, "mum", "symptoms", entry.id, "confirm")).toThrow(/already confirmed/);
+    expect(listAudit(db)).toHaveLength(audits);
+  });
 });
 
 describe("audit log", () => {

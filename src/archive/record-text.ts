@@ -3,7 +3,7 @@
 import type { Db } from "../storage/db.js";
 import type { Entry, FactCategory, ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
-import type { MetricReading, MetricSummary } from "./metrics.js";
+import { formatLocalTime, type MetricReading, type MetricSummary, zoneOf } from "./metrics.js";
 import { listReports } from "./reports.js";
 
 /** A report as the record shows it (the reports table, removed ones left out). */
@@ -90,45 +90,15 @@ export function statusTag(entry: { id: number; status: ReviewStatus }, withId: b
   return shown.length ? ` (${shown.join(", ")})` : "";
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    const options = {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    } as const;
-    try {
-      formatter = new Intl.DateTimeFormat("en-CA", { ...options, timeZone });
-    } catch {
-      formatter = new Intl.DateTimeFormat("en-CA", { ...options, timeZone: "UTC" });
-    }
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** "2026-03-14 08:30" in the member's timezone; a plain day stays as it is. */
+/** "2026-03-14 08:30" in the member's timezone (the host's if it is not valid); a plain day stays as it is. */
 export function whenIn(iso: string, timeZone: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const part = Object.fromEntries(
-    formatterFor(timeZone)
-      .formatToParts(date)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso) || Number.isNaN(Date.parse(iso))) return iso;
+  return formatLocalTime(iso, zoneOf(timeZone));
 }
 
 /** The member's timezone, or the host's. */
 export function memberTimeZone(member: Member): string {
-  return member.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return zoneOf(member.timezone);
 }
 
 /** Whole years from a birth date to `today`, or undefined if the birth date is not a date. */

@@ -121,10 +121,10 @@ function describeMember(member: Member): string {
     .join("");
 }
 
-function addMember(archive: FamilyArchive, actor: Actor, args: Args): string {
+/** The member fields the arguments give, checked (dates real, timezone known). */
+function profileOf(args: Args) {
   const p = args.profile ?? {};
-  const member = archive.addMember(actor, {
-    displayName: need(args.text, "text (the member's name)"),
+  return {
     relationship: p.relationship,
     sex: p.sex,
     birthDate: p.birth_date === undefined ? undefined : parseRecordDate(p.birth_date, "birth_date"),
@@ -132,21 +132,19 @@ function addMember(archive: FamilyArchive, actor: Actor, args: Args): string {
     emergencyContact: p.emergency_contact,
     timezone: p.timezone === undefined ? undefined : checkedTimeZone(p.timezone),
     aliases: p.aliases,
-  });
+  };
+}
+
+function addMember(archive: FamilyArchive, actor: Actor, args: Args): string {
+  const displayName = need(args.text, "text (the member's name)");
+  const member = archive.addMember(actor, { displayName, ...profileOf(args) });
   return `Added member ${member.displayName} (id ${member.id}).`;
 }
 
 function updateMember(archive: FamilyArchive, actor: Actor, args: Args): string {
-  const p = args.profile ?? {};
   const member = archive.updateMember(actor, need(args.member, "member"), {
     displayName: args.text,
-    relationship: p.relationship,
-    sex: p.sex,
-    birthDate: p.birth_date === undefined ? undefined : parseRecordDate(p.birth_date, "birth_date"),
-    bloodType: p.blood_type,
-    emergencyContact: p.emergency_contact,
-    timezone: p.timezone === undefined ? undefined : checkedTimeZone(p.timezone),
-    aliases: p.aliases,
+    ...profileOf(args),
   });
   return `Updated ${member.displayName}'s profile.`;
 }

@@ -4,9 +4,14 @@
 // address); usernames and "id|username" forms are not accepted, since a username can change hands.
 import { CHANNEL_NAMES, type ChannelName, type MedbotConfig } from "../config/schema.js";
 
-/** The sender id as compared: email addresses are case-insensitive, every other channel's ids exact. */
+/**
+ * The sender id as compared: email addresses are case-insensitive, WhatsApp numbers compare by their digits
+ * ("+49 170 1234567" is 491701234567), every other channel's ids exactly.
+ */
 export function senderKey(channel: ChannelName, senderId: string): string {
-  return channel === "email" ? senderId.toLowerCase() : senderId;
+  if (channel === "email") return senderId.toLowerCase();
+  if (channel === "whatsapp" && /^\+?[\d\s()-]+$/.test(senderId)) return senderId.replace(/\D/g, "");
+  return senderId;
 }
 
 /** True when the channel's `allowFrom` lets this sender in: "*" or an exact entry. */

@@ -2,16 +2,15 @@
 // host with `medbot pairing approve CODE`, and the sender is allowed from then on (until revoked).
 // Codes live an hour; a sender who writes again meanwhile gets the same code, and each channel holds at
 // most MAX_PENDING_PER_CHANNEL codes, so a flood of strangers cannot mint codes without bound.
-import { randomInt } from "node:crypto";
 import type { ChannelName } from "../config/schema.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
+import { oneTimeCode } from "../security/one-time-code.js";
 import { type Db, nowIso } from "../storage/db.js";
 import { hostOwner } from "./actor.js";
 import { senderKey } from "./allow-list.js";
 
-/** No 0/O, 1/I/L: a code read aloud or copied from a phone cannot be mistyped into another. */
-export const CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+export { CODE_ALPHABET } from "../security/one-time-code.js";
 export const CODE_LENGTH = 8;
 export const CODE_TTL_MS = 60 * 60 * 1000;
 export const MAX_PENDING_PER_CHANNEL = 3;
@@ -59,7 +58,7 @@ export class PairingStore {
         n: number;
       };
       if (count.n >= MAX_PENDING_PER_CHANNEL) return undefined;
-      const code = newCode();
+      const code = oneTimeCode(CODE_LENGTH);
       const expiresAt = new Date(this.clock().getTime() + CODE_TTL_MS).toISOString();
       this.db
         .prepare(
@@ -147,8 +146,4 @@ export function parseSender(text: string): PairedSender {
 
 function auditEvent(action: string, sender: PairedSender) {
   return { action, entity: "sender", entityId: `${sender.channel}:${sender.senderId}`, note: sender.channel };
-}
-
-function newCode(): string {
-  return Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join("");
 }

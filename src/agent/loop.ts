@@ -1,11 +1,13 @@
 // One agent turn: context, model, tool calls until a final answer (or the iteration cap), then the session.
 
+import * as path from "node:path";
 import { type Actor, hostOwner } from "../access/actor.js";
 import { FamilyArchive } from "../archive/archive.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
+import { ContactSends, EgressError } from "../security/egress.js";
 import type { Db } from "../storage/db.js";
-import { HELP_TEXT, parseCommand } from "./commands.js";
+import { type DraftDecision, HELP_TEXT, parseCommand, parseDraftDecision } from "./commands.js";
 import {
   buildSystemPrompt,
   hostTimeZone,
@@ -81,10 +83,31 @@ export class Agent {
     const command = parseCommand(message.text);
     if (command === "help") return HELP_TEXT;
     if (command === "stop") return this.stop(message.sessionKey) ? "Stopped." : "Nothing is running.";
+    const decision = parseDraftDecision(message.text);
+    if (decision) return this.decideDraft(decision, message);
     const { provider } = this.options;
     if ("problem" in provider) return provider.problem;
     if (command === "new") return this.startNewSession(provider, message.sessionKey);
     return this.runTurn(provider, message);
+  }
+
+  /** Confirms or cancels a draft send to a contact: the person's own decision, never the model's. */
+  private decideDraft(decision: DraftDecision, message: IncomingMessage): string {
+    const actor = message.actor ?? hostOwner(message.origin.channel);
+    const sends = new ContactSends(this.archive, this.options.config, this.options.paths.workspace);
+    try {
+      if (decision.decision === "cancel") {
+        sends.cancel(actor, decision.code);
+        return `Cancelled: draft ${decision.code} will not be sent.`;
+      }
+      const sent = sends.confirm(actor, decision.code);
+      const when = message.origin.channel === "cli" ? "the next time medbot gateway runs" : "now";
+      return `Confirmed: ${path.basename(sent.file)} goes to ${sent.contact.name} (${sent.contact.channel}) ${when}.`;
+    } catch (error) {
+      if (error instanceof EgressError) return error.message;
+      this.warn(`draft ${decision.code}: ${error instanceof Error ? error.message : String(error)}`);
+      return `The draft ${decision.code} could not be ${decision.decision}ed; nothing was sent.`;
+    }
   }
 
   /** Closes the database; the agent cannot be used afterwards. */

@@ -32,6 +32,8 @@ export interface OutboundMessage {
   replyContext?: Record<string, string>;
   /** A file to attach (an export PDF), already inside the workspace. */
   document?: { path: string; filename: string };
+  /** The subject of a message that starts a conversation (email to a contact); replies take theirs from replyContext. */
+  subject?: string;
 }
 
 /** What the access gate decided for a sender, before any side effect. */

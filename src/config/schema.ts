@@ -65,8 +65,11 @@ const channelsSchema = z
       .strictObject({
         ...channelBase,
         bridgeUrl: z.string().default("ws://127.0.0.1:3001").describe("WebSocket URL of the bridge."),
-        bridgeToken: z.string().default("").describe("Shared token the bridge requires."),
-        groups: z.array(z.string()).default([]),
+        bridgeToken: z
+          .string()
+          .default("")
+          .describe("Shared token the bridge requires; medbot onboard generates it."),
+        groups: z.array(z.string()).default([]).describe("Group JIDs (...@g.us) the bot may answer in."),
       })
       .prefault({}),
     email: z
@@ -95,6 +98,12 @@ const channelsSchema = z
           .boolean()
           .default(true)
           .describe("Sender must pass SPF or DKIM in Authentication-Results."),
+        authservId: z
+          .string()
+          .default("")
+          .describe(
+            "authserv-id of your mail server (e.g. mx.example.org): only its Authentication-Results count. Empty: the topmost header.",
+          ),
         tlsRejectUnauthorized: z
           .boolean()
           .default(true)
@@ -108,10 +117,19 @@ const channelsSchema = z
     feishu: z
       .strictObject({
         ...channelBase,
-        appId: z.string().default(""),
+        appId: z
+          .string()
+          .default("")
+          .describe('App id from the Feishu/Lark console ("cli_" + 16 hex digits).'),
         appSecret: z.string().default(""),
         encryptKey: z.string().default(""),
         verificationToken: z.string().default(""),
+        domain: httpUrl
+          .default("https://open.feishu.cn")
+          .describe(
+            "Open platform base URL: https://open.feishu.cn, or https://open.larksuite.com for Lark.",
+          ),
+        groups: z.array(z.string()).default([]).describe("Group chat ids (oc_...) the bot may answer in."),
       })
       .prefault({}),
     qq: z
@@ -119,6 +137,18 @@ const channelsSchema = z
         ...channelBase,
         appId: z.string().default(""),
         secret: z.string().default(""),
+        apiBase: httpUrl.default("https://api.sgroup.qq.com").describe("QQ bot OpenAPI base URL."),
+        tokenUrl: httpUrl
+          .default("https://bots.qq.com/app/getAppAccessToken")
+          .describe("Where the access token is requested."),
+        mode: z
+          .enum(["websocket", "webhook"])
+          .default("websocket")
+          .describe('"websocket": events over the QQ gateway; "webhook": QQ posts signed events to us.'),
+        webhookHost: z.string().default("127.0.0.1").describe("Address the webhook listens on."),
+        webhookPort: z.number().int().min(1).max(65535).default(18791),
+        webhookPath: z.string().default("/qq/callback"),
+        groups: z.array(z.string()).default([]).describe("Group openids the bot may answer in."),
       })
       .prefault({}),
   })

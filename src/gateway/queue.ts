@@ -36,6 +36,8 @@ interface OutboxRecord {
   reply_context: string | null;
   text: string;
   chunks_sent: number;
+  document: string | null;
+  subject: string | null;
 }
 
 /** The session a message belongs to: one FIFO per channel, chat and sender. */
@@ -94,29 +96,41 @@ export class MessageQueue {
       this.db
         .prepare("UPDATE gateway_inbox SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'")
         .run(nowIso(this.clock), inboxId);
-      if (!reply) return;
-      this.db
-        .prepare(
-          `INSERT INTO gateway_outbox (inbox_id, channel, account, chat_id, reply_context, text, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          inboxId,
-          reply.channel,
-          reply.account,
-          reply.chatId,
-          reply.replyContext ? JSON.stringify(reply.replyContext) : null,
-          reply.text,
-          nowIso(this.clock),
-        );
+      if (reply) this.insertOutbound(inboxId, reply);
     })();
+  }
+
+  /** Queues a message that answers no inbound one (a confirmed send to a contact); returns its outbox id. */
+  send(message: OutboundMessage): number {
+    return this.insertOutbound(null, message);
+  }
+
+  private insertOutbound(inboxId: number | null, message: OutboundMessage): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO gateway_outbox
+           (inbox_id, channel, account, chat_id, reply_context, text, document, subject, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        inboxId,
+        message.channel,
+        message.account,
+        message.chatId,
+        message.replyContext ? JSON.stringify(message.replyContext) : null,
+        message.text,
+        message.document ? JSON.stringify(message.document) : null,
+        message.subject ?? null,
+        nowIso(this.clock),
+      );
+    return Number(result.lastInsertRowid);
   }
 
   /** Replies of one channel not fully sent yet, oldest first. */
   unsent(channel: ChannelName): OutboxRow[] {
     const rows = this.db
       .prepare(
-        `SELECT id, channel, account, chat_id, reply_context, text, chunks_sent
+        `SELECT id, channel, account, chat_id, reply_context, text, chunks_sent, document, subject
          FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND channel = ? ORDER BY id`,
       )
       .all(channel) as OutboxRecord[];
@@ -131,6 +145,8 @@ export class MessageQueue {
         ...(row.reply_context
           ? { replyContext: JSON.parse(row.reply_context) as Record<string, string> }
           : {}),
+        ...(row.document ? { document: JSON.parse(row.document) as OutboundMessage["document"] } : {}),
+        ...(row.subject ? { subject: row.subject } : {}),
       },
     }));
   }

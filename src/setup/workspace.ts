@@ -1,4 +1,5 @@
 // Creates an instance: config.json and the workspace, from workspace-template/. Keeps what the user edited.
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,6 +63,9 @@ export function onboard(
     objectAt(config, "agents", "defaults").provider = choice.provider;
   }
   if (choice.model !== undefined) objectAt(config, "agents", "defaults").model = choice.model;
+  // The WhatsApp bridge refuses every connection without it; made once, kept on later runs.
+  const whatsapp = objectAt(config, "channels", "whatsapp");
+  if (!whatsapp.bridgeToken) whatsapp.bridgeToken = randomBytes(32).toString("base64url");
   const raw: JsonObject = { ...config, $schema: CONFIG_SCHEMA_URL };
   // Checked as later commands will load it (${VAR}, MEDBOT_ overrides) before anything is written.
   const { paths: instance } = resolveConfig(structuredClone(raw), paths.configFile, env);

@@ -63,4 +63,25 @@ export const MIGRATIONS: readonly string[] = [
      approved_at TEXT NOT NULL,
      PRIMARY KEY (channel, sender_id)
    );`,
+  // Sends to contacts (src/security/egress.ts): drafts awaiting a granted person's confirmation; the
+  // outbox learns to carry a document and a subject for messages that answer no inbound message.
+  `ALTER TABLE gateway_outbox ADD COLUMN document TEXT;
+   ALTER TABLE gateway_outbox ADD COLUMN subject TEXT;
+   CREATE TABLE contact_drafts (
+     id INTEGER PRIMARY KEY,
+     code TEXT NOT NULL UNIQUE,
+     member_id TEXT NOT NULL,
+     contact_name TEXT NOT NULL,
+     contact_channel TEXT NOT NULL,
+     contact_address TEXT NOT NULL,
+     file TEXT NOT NULL,
+     sha256 TEXT NOT NULL,
+     requested_by TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'cancelled')),
+     decided_by TEXT,
+     decided_at TEXT,
+     outbox_id INTEGER REFERENCES gateway_outbox(id)
+   );`,
 ];

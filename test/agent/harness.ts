@@ -25,6 +25,8 @@ export interface HarnessOptions {
   defaults?: Record<string, unknown>;
   /** The config's `tools` section. */
   toolsConfig?: Record<string, unknown>;
+  /** Other top-level config sections (contacts, channels, people). */
+  extraConfig?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
   tools?: Tool[];
   clock?: () => Date;
@@ -64,6 +66,7 @@ export async function startAgent(options: HarnessOptions = {}): Promise<Harness>
     providers: { custom: { apiKey: "test-key", apiBase: fake.url } },
     agents: { defaults: { provider: "custom", model: "fake-model", ...options.defaults } },
     tools: options.toolsConfig ?? {},
+    ...options.extraConfig,
   });
   const resolved = resolveProvider(config);
   if ("problem" in resolved) throw new Error(resolved.problem);

@@ -102,6 +102,7 @@ describe("medbot onboard --yes under umask 000", () => {
 describe("medbot onboard run again", () => {
   let home: string;
   let second: RunResult;
+  let firstToken: string;
   const workspace = (...parts: string[]) => path.join(home, "workspace", ...parts);
   beforeAll(async () => {
     home = tempHome();
@@ -111,6 +112,7 @@ describe("medbot onboard run again", () => {
     );
     expect(first.code).toBe(0);
     const config = readJson(path.join(home, "config.json"));
+    firstToken = config.channels.whatsapp.bridgeToken;
     config.gateway.port = 19000;
     writeConfig(home, config);
     fs.writeFileSync(workspace("AGENTS.md"), "# Our own rules\n");
@@ -123,6 +125,11 @@ describe("medbot onboard run again", () => {
     const config = readJson(path.join(home, "config.json"));
     expect(config.providers.openrouter.apiKey).toBe("sk-first");
     expect(config.agents.defaults).toMatchObject({ provider: "openrouter", model: "model-two" });
+  });
+
+  it("generated a WhatsApp bridge token once, and keeps it", () => {
+    expect(firstToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(readJson(path.join(home, "config.json")).channels.whatsapp.bridgeToken).toBe(firstToken);
   });
 
   it("keeps a value the user changed in config.json", () => {

@@ -1,4 +1,5 @@
 // Every tool the agent offers, in the order the model sees them.
+import { sendToContact } from "./contact.js";
 import { drugInteractionCheck } from "./drug-interactions.js";
 import { exportMedicalRecordTool } from "./export.js";
 import { familyRecord } from "./family-record.js";
@@ -12,6 +13,7 @@ export const defaultTools: Tool[] = [
   ...metricTools,
   ingestReportTool,
   exportMedicalRecordTool,
+  sendToContact,
   drugInteractionCheck,
   ...fileTools,
 ];

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so a fresh clone needs no build step.
-import { register } from "tsx/esm/api";
+// Runs medbot from its compiled JavaScript (bin/compiled.mjs); where dist/ cannot be written, tsx runs the
+// TypeScript sources directly. Either way a fresh clone needs no build step.
+import { compiledEntry } from "./compiled.mjs";
 
-register();
-await import(new URL("../src/cli/main.ts", import.meta.url).href);
+const entry = await compiledEntry("cli/main.ts");
+if (entry) {
+  await import(entry);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(new URL("../src/cli/main.ts", import.meta.url).href);
+}

@@ -1,12 +1,12 @@
 // Skills: SKILL.md folders (built-in and workspace) with YAML frontmatter; the model sees only a compact list.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { packagePath } from "../package-root.js";
 
 /** medbot's own skills folder, beside src/. */
-export const BUILTIN_SKILLS_DIR = fileURLToPath(new URL("../../skills", import.meta.url));
+export const BUILTIN_SKILLS_DIR = packagePath("skills");
 
 const frontmatterSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and dashes"),

@@ -5,6 +5,7 @@
 // the final getUpdates in bot.stop()). Updates are handled one at a time, so the order per chat holds.
 import { Bot, GrammyError, HttpError, InputFile } from "grammy";
 import type { Message, Update, UserFromGetMe } from "grammy/types";
+import { HttpsProxyAgent } from "https-proxy-agent";
 import type { MedbotConfig } from "../config/schema.js";
 import { renderTelegramChunks, telegramHtmlToPlain } from "./telegram-format.js";
 import type {
@@ -45,6 +46,27 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", done, { once: true });
   });
 
+/**
+ * The agent that sends every Bot API call through an http:// or https:// proxy. It opens a CONNECT tunnel
+ * for http and https API roots alike, so the proxy never sees the token in a request line.
+ */
+function proxyAgent(proxy: string): HttpsProxyAgent<string> {
+  let url: URL;
+  try {
+    url = new URL(proxy);
+  } catch {
+    throw new Error(
+      "channels.telegram.proxy is not a URL; write it as http://host:port or https://host:port",
+    );
+  }
+  // The URL may carry a password: name only its scheme.
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(
+      `channels.telegram.proxy uses ${url.protocol}//, which is not supported; use an http:// or https:// proxy`,
+    );
+  return new HttpsProxyAgent(url.href);
+}
+
 /** Whether Telegram said the token is wrong or the bot was deleted: retrying cannot help. */
 function isFatal(error: unknown): boolean {
   return error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404);
@@ -63,8 +85,13 @@ export class TelegramAdapter implements ChannelAdapter {
 
   constructor(config: TelegramConfig, timing: TelegramTiming = {}) {
     if (!config.token) throw new Error("channels.telegram.token is empty; set the token from @BotFather");
-    if (config.proxy) throw new Error("channels.telegram.proxy is not supported yet; remove it");
-    this.bot = new Bot(config.token, config.apiRoot ? { client: { apiRoot: config.apiRoot } } : {});
+    const agent = config.proxy ? proxyAgent(config.proxy) : undefined;
+    this.bot = new Bot(config.token, {
+      client: {
+        ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}),
+        ...(agent ? { baseFetchConfig: { agent } } : {}),
+      },
+    });
     this.timing = { pollTimeoutS: 25, backoffMs: 1000, failuresUntilFailed: 5, ...timing };
   }
 
@@ -172,7 +199,7 @@ export class TelegramAdapter implements ChannelAdapter {
   }
 
   private toInbound(message: Message, me: UserFromGetMe): InboundMessage | undefined {
-    const raw = message.text ?? message.caption;
+    const raw = readableText(message);
     if (raw === undefined || !message.from) return undefined;
     const isGroup = message.chat.type === "group" || message.chat.type === "supergroup";
     const entities = message.entities ?? message.caption_entities ?? [];
@@ -215,6 +242,8 @@ export class TelegramAdapter implements ChannelAdapter {
           (error instanceof GrammyError && (error.error_code === 429 || error.error_code >= 500));
         if (!retriable || attempt >= MAX_TRIES || this.aborter.signal.aborted) throw error;
         await sleep(this.retryDelayMs(error, attempt), this.aborter.signal);
+        // Stopped while waiting out a 429: the gateway keeps the reply and sends it after the next start.
+        if (this.aborter.signal.aborted) throw error;
       }
     }
   }
@@ -224,6 +253,16 @@ export class TelegramAdapter implements ChannelAdapter {
     if (retryAfter !== undefined) return Math.min(retryAfter, MAX_RETRY_AFTER_S) * 1000;
     return Math.min(this.timing.backoffMs * 2 ** (attempt - 1), MAX_RETRY_AFTER_S * 1000);
   }
+}
+
+/**
+ * What medbot reads of a message: its text, or the caption of a photo or document. The file itself is never
+ * fetched; voice, stickers and uncaptioned media give nothing, so they cause no side effect at all.
+ */
+function readableText(message: Message): string | undefined {
+  if (message.text !== undefined) return message.text;
+  if ((message.photo || message.document) && message.caption) return message.caption;
+  return undefined;
 }
 
 /** "/new@medbot_bot rest" → "/new rest": commands reach the gateway the same in groups and private chats. */

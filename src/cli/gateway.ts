@@ -5,10 +5,7 @@ import { startupWarnings } from "../access/allow-list.js";
 import { createAccessGate, isAllowedSender } from "../access/gate.js";
 import { peopleProblems } from "../access/people.js";
 import { createAgent } from "../agent/setup.js";
-import { EmailAdapter } from "../channels/email.js";
-import { TelegramAdapter } from "../channels/telegram.js";
-import type { ChannelAdapter } from "../channels/types.js";
-import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
+import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
 import { createLogger } from "../log.js";
 import { openDatabase } from "../storage/db.js";
@@ -24,8 +21,10 @@ export function registerGateway(program: Command): void {
       const { config, paths } = loaded;
       const problems = peopleProblems(config);
       if (problems.length > 0) throw new CliFailure(problems.join("\n"), 2);
-      const channels = enabledChannels(config);
       const logger = createLogger({ file: path.join(paths.logs, "gateway.log") });
+      const channels = await enabledChannels(config, paths, logger).catch((error: unknown) => {
+        throw error instanceof ChannelSetupError ? new CliFailure(error.message, 2) : error;
+      });
       for (const warning of startupWarnings(config)) logger.warn(warning);
       const agent = createAgent(loaded, (message) => logger.warn(message));
       const db = openDatabase(paths.database);
@@ -55,28 +54,4 @@ export function registerGateway(program: Command): void {
       agent.close();
       db.close();
     });
-}
-
-/** The adapters of the enabled channels; a channel medbot cannot run yet is an error naming its key. */
-function enabledChannels(config: MedbotConfig): ChannelAdapter[] {
-  const channels: ChannelAdapter[] = [];
-  for (const name of CHANNEL_NAMES) {
-    if (!config.channels[name].enabled) continue;
-    if (name !== "telegram" && name !== "email") {
-      throw new CliFailure(`channels.${name}: the gateway cannot run ${name} yet; set enabled to false`, 2);
-    }
-    try {
-      channels.push(
-        name === "email"
-          ? new EmailAdapter(config.channels.email)
-          : new TelegramAdapter(config.channels.telegram),
-      );
-    } catch (error) {
-      throw new CliFailure(error instanceof Error ? error.message : String(error), 2);
-    }
-  }
-  if (channels.length === 0) {
-    throw new CliFailure("no channel is enabled; set channels.telegram.enabled to true (and its token)", 2);
-  }
-  return channels;
 }

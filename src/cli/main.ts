@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
+import { packagePath } from "../package-root.js";
 import { registerAgent } from "./agent.js";
 import { registerAudit } from "./audit.js";
 import { registerExport } from "./export.js";
@@ -14,7 +15,7 @@ import { registerPairing } from "./pairing.js";
 import { CliFailure, type GlobalOptions, guardRoot } from "./startup.js";
 import { registerStatus } from "./status.js";
 
-const { version } = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+const { version } = JSON.parse(fs.readFileSync(packagePath("package.json"), "utf8")) as {
   version: string;
 };
 

@@ -10,6 +10,8 @@
 //   the platform accepting a chunk and the commit can repeat that one chunk; a reply is never lost
 //   to a crash. A send that fails is retried with backoff (that chat's later replies wait behind it);
 //   after MAX_SEND_FAILURES the reply is given up, marked failed_at, and an error is logged.
+// - Each chat (channel, account, chat id) sends one chunk at a time, in order, in its own chain: a chat
+//   waiting out a rate limit (Telegram's 429 retry_after) or a retry never holds up another chat.
 // - "/stop" is answered on delivery, without waiting behind the session's running turn; it cancels
 //   that turn (whose own "Stopped." reply is dropped), not messages still queued behind it.
 // - stop() stops the channels first, so replies of turns finishing within the deadline are sent at
@@ -88,7 +90,10 @@ export class Gateway {
   private readonly restarts = new Map<string, NodeJS.Timeout>();
   private readonly starting = new Set<string>();
   private readonly upSince = new Map<string, number>();
+  /** The running outbox drain of each chat (channel, account, chat id). */
   private readonly sending = new Map<string, Promise<void>>();
+  /** Chats whose drain should look at the outbox again when it finishes. */
+  private readonly sendAgain = new Set<string>();
   private readonly stoppedTurns = new Set<string>();
   private readonly sendRetries = new Map<number, { failures: number; nextAt: number }>();
   private readonly abort = new AbortController();
@@ -213,40 +218,57 @@ export class Gateway {
     this.sendUnsent(message.channel);
   }
 
-  /** Sends a channel's unsent replies, one drain at a time per channel so order is kept. */
+  /** Sends a channel's unsent replies: each chat drains in its own chain, so one chat's wait holds up no other. */
   private sendUnsent(channelName: string): void {
-    const previous = this.sending.get(channelName) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.drain(channelName))
-      .catch((error) =>
-        this.log.error({ channel: channelName, error: errorText(error) }, "outbox drain failed"),
-      );
-    this.sending.set(channelName, next);
-  }
-
-  private async drain(channelName: string): Promise<void> {
     const channel = this.channels.get(channelName);
     if (channel?.state() !== "running") return; // sent after the channel (re)starts
-    // A chat whose reply is waiting for a retry sends nothing newer, so each chat keeps its order.
-    const waitingChats = new Set<string>();
+    const chats = new Set(this.queue.unsent(channel.name).map((row) => chatOf(row.message)));
+    for (const chat of chats) this.drainChat(channel, chat);
+  }
+
+  /** Starts the chat's drain, or, if one is running, has it look again when done (so calls never pile up). */
+  private drainChat(channel: ChannelAdapter, chat: string): void {
+    if (this.sending.has(chat)) {
+      this.sendAgain.add(chat);
+      return;
+    }
+    const run = async () => {
+      do {
+        this.sendAgain.delete(chat);
+        await this.drain(channel, chat);
+      } while (this.sendAgain.has(chat));
+    };
+    const done = run()
+      .catch((error) =>
+        this.log.error({ channel: channel.name, error: errorText(error) }, "outbox drain failed"),
+      )
+      .finally(() => this.sending.delete(chat));
+    this.sending.set(chat, done);
+  }
+
+  /** Sends one chat's unsent replies in order, one at a time, until one fails or waits for its retry. */
+  private async drain(channel: ChannelAdapter, chat: string): Promise<void> {
     for (const row of this.queue.unsent(channel.name)) {
-      const chat = `${row.message.account}:${row.message.chatId}`;
+      if (chatOf(row.message) !== chat) continue;
+      if (channel.state() !== "running") return;
       const retry = this.sendRetries.get(row.id);
-      if (waitingChats.has(chat) || (retry && retry.nextAt > Date.now())) {
-        waitingChats.add(chat);
-        continue;
-      }
-      if (!(await this.sendReply(channel, row))) waitingChats.add(chat);
+      // A reply waiting for its retry holds back the chat's newer replies, so the chat keeps its order.
+      if (retry && retry.nextAt > Date.now()) return;
+      if (!(await this.sendReply(channel, row))) return;
     }
   }
 
   /** Sends the unsent chunks of one reply; false when a send failed (retried later, or given up). */
   private async sendReply(channel: ChannelAdapter, row: OutboxRow): Promise<boolean> {
-    const chunks = chunkText(row.message.text, channel.capabilities.maxTextLength);
+    const { document, ...message } = row.message;
+    const chunks = chunkText(message.text, channel.capabilities.maxTextLength);
+    // A document goes with the last chunk (alone under an empty text if there is none), so it is sent once.
+    if (chunks.length === 0 && document) chunks.push("");
     if (chunks.length === 0) this.queue.chunkSent(row.id, -1, true);
     for (let index = row.chunksSent; index < chunks.length; index++) {
+      const attachment = document && index === chunks.length - 1 ? { document } : {};
       try {
-        await channel.send({ ...row.message, text: chunks[index]! });
+        await channel.send({ ...message, text: chunks[index]!, ...attachment });
       } catch (error) {
         this.sendFailed(channel, row.id, error);
         return false;
@@ -351,6 +373,11 @@ function replyTo(message: InboundMessage, text: string): OutboundMessage {
     text,
     ...(message.replyContext ? { replyContext: message.replyContext } : {}),
   };
+}
+
+/** The outbox's unit of order: replies to one chat go out one at a time, chats independently. */
+function chatOf(message: OutboundMessage): string {
+  return JSON.stringify([message.channel, message.account, message.chatId]);
 }
 
 function errorText(error: unknown): string {

@@ -21,6 +21,8 @@ export type Contact = MedbotConfig["contacts"][number];
 /** How long a draft waits for its confirmation. */
 export const DRAFT_TTL_MS = 30 * 60 * 1000;
 const DRAFT_CODE_LENGTH = 6;
+/** Channels whose adapters can send a document. */
+const DOCUMENT_CHANNELS: readonly Contact["channel"][] = ["email", "telegram", "whatsapp"];
 
 /** A refused draft, confirmation or cancellation; the message says why and what to do. */
 export class EgressError extends Error {}
@@ -78,6 +80,11 @@ export class ContactSends {
   /** Prepares a draft for a member the actor may see; nothing is sent. */
   async draft(actor: Actor, request: DraftRequest): Promise<ContactDraft> {
     const contact = this.contactNamed(request.contact);
+    if (!DOCUMENT_CHANNELS.includes(contact.channel)) {
+      throw new EgressError(
+        `${contact.name} is reached by ${contact.channel}, which cannot carry a PDF here.`,
+      );
+    }
     if (!this.config.channels[contact.channel].enabled) {
       throw new EgressError(
         `${contact.name} is reached by ${contact.channel}, but channels.${contact.channel} is not enabled.`,

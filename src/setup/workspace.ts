@@ -2,16 +2,17 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { type JsonObject, type LoadedConfig, readRawConfig, resolveConfig } from "../config/load.js";
 import type { MedbotPaths } from "../config/paths.js";
 import { configSchema } from "../config/schema.js";
+import { packagePath } from "../package-root.js";
 import { openDatabase } from "../storage/db.js";
 import { ensurePrivateDir, writePrivateFile } from "../storage/private-fs.js";
 
-export const TEMPLATE_DIR = fileURLToPath(new URL("../../workspace-template", import.meta.url));
+export const TEMPLATE_DIR = packagePath("workspace-template");
 /** Where editors find the config's JSON Schema (a file:// URL, which they all follow). */
-export const CONFIG_SCHEMA_URL = new URL("../../config.schema.json", import.meta.url).href;
+export const CONFIG_SCHEMA_URL = pathToFileURL(packagePath("config.schema.json")).href;
 
 /** The agent's own memory: created from the template once, never reset (it is the user's data). */
 const USER_DATA = new Set([path.join("memory", "MEMORY.md")]);

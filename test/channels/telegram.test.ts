@@ -6,6 +6,7 @@ import { TelegramAdapter, type TelegramTiming } from "../../src/channels/telegra
 import { markdownToTelegramHtml, telegramHtmlToPlain } from "../../src/channels/telegram-format.js";
 import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
 import { configSchema } from "../../src/config/schema.js";
+import { ConnectProxy } from "../support/connect-proxy.js";
 import { BOT, FakeTelegram } from "../support/fake-telegram.js";
 import { adapterContract, recordingContext } from "./contract.js";
 
@@ -14,9 +15,10 @@ const STRANGER = { id: 666, first_name: "Mallory" };
 const FAMILY_GROUP = -100200;
 const FAST: TelegramTiming = { pollTimeoutS: 5, backoffMs: 10, failuresUntilFailed: 3 };
 
-function telegramConfig(fake: FakeTelegram, token = fake.token) {
-  return configSchema.parse({ channels: { telegram: { enabled: true, token, apiRoot: fake.apiRoot } } })
-    .channels.telegram;
+function telegramConfig(fake: FakeTelegram, token = fake.token, proxy?: string) {
+  return configSchema.parse({
+    channels: { telegram: { enabled: true, token, apiRoot: fake.apiRoot, ...(proxy ? { proxy } : {}) } },
+  }).channels.telegram;
 }
 
 adapterContract("telegram", async () => {
@@ -282,6 +284,116 @@ describe("Telegram adapter", () => {
     await vi.waitFor(() => expect(context.delivered).toHaveLength(1), { timeout: 10_000 });
     expect(adapter.state()).toBe("running");
     expect(fake.callsOf("getUpdates").length).toBeGreaterThanOrEqual(9);
+  });
+
+  it("delivers the caption of a photo or document as its text, without downloading the file", async () => {
+    const context = recordingContext();
+    await adapter.start(context);
+    fake.userSendsMedia(ANNA.id, ANNA, {
+      photo: [{ file_id: "p1", file_unique_id: "up1", width: 90, height: 90 }],
+      caption: "the rash on my arm this morning",
+    });
+    fake.userSendsMedia(ANNA.id, ANNA, {
+      document: { file_id: "d1", file_unique_id: "ud1", file_name: "labs.pdf" },
+      caption: "my lab results from Tuesday",
+    });
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(2));
+
+    expect(context.delivered.map((message) => message.text)).toEqual([
+      "the rash on my arm this morning",
+      "my lab results from Tuesday",
+    ]);
+    expect(context.delivered.every((message) => message.senderId === String(ANNA.id))).toBe(true);
+    expect(fake.callsOf("getFile")).toEqual([]);
+    expect(fake.callsOf("sendChatAction")).toHaveLength(2);
+  });
+
+  it("ignores voice notes, stickers and uncaptioned media without any side effect", async () => {
+    const context = recordingContext();
+    const asked: string[] = [];
+    const mayInteract: ChannelContext["mayInteract"] = (message) => {
+      asked.push(message.chatId);
+      return true;
+    };
+    await adapter.start({ ...context, mayInteract });
+    fake.userSendsMedia(ANNA.id, ANNA, {
+      voice: { file_id: "v1", file_unique_id: "uv1", duration: 4 },
+      caption: "listen to my cough",
+    });
+    fake.userSendsMedia(ANNA.id, ANNA, {
+      sticker: { file_id: "s1", file_unique_id: "us1", type: "regular", width: 512, height: 512 },
+    });
+    fake.userSendsMedia(ANNA.id, ANNA, {
+      photo: [{ file_id: "p2", file_unique_id: "up2", width: 90, height: 90 }],
+    });
+    fake.userSendsMedia(ANNA.id, ANNA, {
+      document: { file_id: "d2", file_unique_id: "ud2", file_name: "scan.pdf" },
+      caption: "",
+    });
+    const last = fake.userSays(ANNA.id, ANNA, "did you get that?");
+    await vi.waitFor(() =>
+      expect(fake.callsOf("getUpdates").some((call) => call.params.offset === last + 1)).toBe(true),
+    );
+
+    // Only the text message reached the gateway; the media were confirmed to Telegram and dropped.
+    expect(context.delivered.map((message) => message.text)).toEqual(["did you get that?"]);
+    expect(asked).toEqual([String(ANNA.id)]);
+    expect(fake.callsOf("sendChatAction")).toHaveLength(1);
+    expect(fake.callsOf("getFile")).toEqual([]);
+    expect(fake.callsOf("sendMessage")).toEqual([]);
+  });
+
+  it("sends getMe, getUpdates and sendMessage through channels.telegram.proxy", async () => {
+    const proxy = await ConnectProxy.start();
+    const proxied = new TelegramAdapter(telegramConfig(fake, fake.token, proxy.url), FAST);
+    try {
+      const context = recordingContext();
+      await proxied.start(context);
+      fake.userSays(ANNA.id, ANNA, "my blood pressure is 128/82");
+      await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+      await proxied.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "Recorded." });
+    } finally {
+      await proxied.stop();
+      await proxy.close();
+    }
+
+    expect(fake.sentTo(ANNA.id).map((params) => params.text)).toEqual(["Recorded."]);
+    const methods = new Set(fake.calls.map((call) => call.method));
+    expect([...methods]).toEqual(expect.arrayContaining(["getMe", "getUpdates", "sendMessage"]));
+    expect(proxy.tunnels.length).toBeGreaterThan(0);
+    expect(new Set(proxy.tunnels)).toEqual(new Set([new URL(fake.apiRoot).host]));
+    // Every call the Bot API saw came out of one of the proxy's tunnels.
+    for (const call of fake.calls) expect(proxy.upstreamPorts).toContain(call.peerPort);
+    expect(proxy.plainRequests).toBe(0);
+  });
+
+  it("calls the Bot API directly when no proxy is set", async () => {
+    const proxy = await ConnectProxy.start();
+    try {
+      const context = recordingContext();
+      await adapter.start(context);
+      fake.userSays(ANNA.id, ANNA, "my blood pressure is 128/82");
+      await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+      await adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "Recorded." });
+    } finally {
+      await proxy.close();
+    }
+
+    expect(fake.sentTo(ANNA.id).map((params) => params.text)).toEqual(["Recorded."]);
+    expect(proxy.tunnels).toEqual([]);
+    expect(proxy.plainRequests).toBe(0);
+    for (const call of fake.calls) expect(proxy.upstreamPorts).not.toContain(call.peerPort);
+  });
+
+  it("rejects a proxy that is not an http:// or https:// URL, naming the key and not the password", () => {
+    const withProxy = (proxy: string) => new TelegramAdapter(telegramConfig(fake, fake.token, proxy));
+    expect(() => withProxy("socks5://family:s3cret@127.0.0.1:1080")).toThrow(
+      /channels\.telegram\.proxy uses socks5:\/\/.*use an http:\/\/ or https:\/\/ proxy/,
+    );
+    expect(() => withProxy("socks5://family:s3cret@127.0.0.1:1080")).not.toThrow(/s3cret/);
+    expect(() => withProxy("proxy.lan:3128")).toThrow(/channels\.telegram\.proxy/);
+    expect(() => withProxy("not a url")).toThrow(/channels\.telegram\.proxy is not a URL.*http:\/\//);
+    expect(() => withProxy("https://proxy.lan:3128")).not.toThrow();
   });
 
   it("rejects an empty token with the config key", () => {

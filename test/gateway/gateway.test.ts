@@ -1,9 +1,17 @@
 // The gateway: durable inbox and outbox, per-session order, /stop, restarts and shutdown.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { TelegramAdapter } from "../../src/channels/telegram.js";
+import { configSchema } from "../../src/config/schema.js";
+import { Gateway } from "../../src/gateway/gateway.js";
+import { silentLogger } from "../../src/log.js";
+import { openDatabase } from "../../src/storage/db.js";
+import { FakeTelegram } from "../support/fake-telegram.js";
 import { MemoryChannel } from "../support/memory-channel.js";
 import {
   inboxRows,
   ScriptedAgent,
+  SETTINGS,
+  STUB_GATE,
   shutDown,
   startGateway,
   type TestGateway,
@@ -204,6 +212,67 @@ describe("outbox", () => {
   });
 });
 
+describe("outbox with the Telegram adapter", () => {
+  const ANNA = { id: 501, first_name: "Anna" };
+  const BORIS = { id: 502, first_name: "Boris" };
+
+  it("sends another chat's reply while one chat waits out a 429, and keeps that chat's order", async () => {
+    const fake = await FakeTelegram.start();
+    const channel = new TelegramAdapter(
+      configSchema.parse({
+        channels: { telegram: { enabled: true, token: fake.token, apiRoot: fake.apiRoot } },
+      }).channels.telegram,
+      { pollTimeoutS: 5, backoffMs: 10, failuresUntilFailed: 3 },
+    );
+    const db = openDatabase(tempDatabaseFile());
+    const gateway = new Gateway({
+      settings: SETTINGS,
+      db,
+      agent: new ScriptedAgent(),
+      gate: STUB_GATE,
+      channels: [channel],
+      logger: silentLogger(),
+      backoff: { baseMs: 5, maxMs: 40 },
+      watchIntervalMs: 10,
+      random: () => 1,
+    });
+    await gateway.start();
+    const sendsTo = (chatId: number) =>
+      fake.callsOf("sendMessage").filter((call) => String(call.params.chat_id) === String(chatId));
+    try {
+      fake.failNextTo(ANNA.id, "sendMessage", { status: 429, retryAfter: 3 });
+      fake.userSays(ANNA.id, ANNA, "log my weight 64 kg");
+      fake.userSays(ANNA.id, ANNA, "and my pulse 70");
+      // Boris writes once Anna's first reply was refused: it is waiting out retry_after.
+      await vi.waitFor(() => expect(fake.sentTo(ANNA.id)).toHaveLength(1));
+      const refusedAt = fake.callsOf("sendMessage")[0]?.at ?? 0;
+      fake.userSays(BORIS.id, BORIS, "I took my insulin");
+
+      await vi.waitFor(() => expect(fake.sentTo(BORIS.id)).toHaveLength(1));
+      const borisAt = sendsTo(BORIS.id)[0]?.at ?? Number.NaN;
+      expect(borisAt - refusedAt).toBeLessThan(1_500);
+      expect(fake.sentTo(ANNA.id)).toHaveLength(1);
+
+      await vi.waitFor(() => expect(gateway.report().queue).toEqual({ pending: 0, unsent: 0 }), {
+        timeout: 8_000,
+      });
+      const toAnna = sendsTo(ANNA.id);
+      // The refused send, then each reply exactly once, in the order Anna wrote.
+      expect(toAnna.map((call) => call.params.text)).toEqual([
+        "re: log my weight 64 kg",
+        "re: log my weight 64 kg",
+        "re: and my pulse 70",
+      ]);
+      expect((toAnna[1]?.at ?? Number.NaN) - refusedAt).toBeGreaterThanOrEqual(2_950);
+      expect(fake.sentTo(BORIS.id).map((params) => params.text)).toEqual(["re: I took my insulin"]);
+    } finally {
+      await gateway.stop();
+      db.close();
+      await fake.close();
+    }
+  }, 15_000);
+});
+
 describe("restart", () => {
   it("answers messages left unfinished by a crash on the next start, once", async () => {
     const file = tempDatabaseFile();
@@ -323,5 +392,31 @@ describe("lifecycle", () => {
     await vi.waitFor(() => expect(telegram.starts).toBe(2));
     await vi.waitFor(() => expect(gateway.report().status).toBe("ok"));
     expect(email.starts).toBe(1);
+  });
+});
+
+describe("messages to contacts", () => {
+  it("sends a queued message with its document once, on the last chunk, to the contact's address", async () => {
+    const email = new MemoryChannel("email", 40);
+    const { gateway } = await start(tempDatabaseFile(), new ScriptedAgent(), [email]);
+    const document = { path: "/tmp/doctor_export_20261122.pdf", filename: "doctor_export_20261122.pdf" };
+    gateway.queue.send({
+      channel: "email",
+      account: "",
+      chatId: "dr.li@clinic.test",
+      subject: "Medical summary: Dad",
+      text: `${"Dear Dr Li, attached is the summary. ".repeat(3)}`,
+      document,
+    });
+
+    await vi.waitFor(() => expect(gateway.queue.counts().unsent).toBe(0));
+    expect(email.sent.length).toBeGreaterThan(1);
+    expect(email.sent.map((message) => message.document)).toEqual([
+      ...email.sent.slice(1).map(() => undefined),
+      document,
+    ]);
+    expect(
+      email.sent.every((m) => m.chatId === "dr.li@clinic.test" && m.subject === "Medical summary: Dad"),
+    ).toBe(true);
   });
 });

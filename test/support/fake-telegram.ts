@@ -8,6 +8,10 @@ export interface FakeCall {
   method: string;
   params: Record<string, unknown>;
   at: number;
+  /** The caller's TCP port: tells a call that came through a proxy's tunnel from a direct one. */
+  peerPort: number;
+  /** The HTTP status answered (200: Telegram took it); undefined while the call is still open. */
+  status?: number;
 }
 
 export interface SentDocument {
@@ -42,6 +46,7 @@ export class FakeTelegram {
   readonly documents: SentDocument[] = [];
   private readonly updates: Update[] = [];
   private readonly faults = new Map<string, FakeFault[]>();
+  private readonly chatFaults = new Map<string, FakeFault[]>();
   private readonly waiters = new Set<() => void>();
   private nextUpdateId = 100;
   private nextMessageId = 1;
@@ -105,6 +110,17 @@ export class FakeTelegram {
     });
   }
 
+  /** A user sends a photo, document, voice note or sticker: `media` holds those fields (and any caption). */
+  userSendsMedia(chatId: number, from: FakeUser, media: Record<string, unknown>): number {
+    return this.pushUpdate({
+      message_id: this.nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: "private" },
+      from: { is_bot: false, ...from },
+      ...media,
+    });
+  }
+
   /** The next getUpdates also returns the updates the bot already confirmed (a Telegram hiccup). */
   redeliverConfirmedOnce(): void {
     this.redeliver = true;
@@ -114,6 +130,18 @@ export class FakeTelegram {
   /** The next calls of `method` fail with these faults, one per call. */
   failNext(method: string, ...faults: FakeFault[]): void {
     this.faults.set(method, [...(this.faults.get(method) ?? []), ...faults]);
+  }
+
+  /** The next calls of `method` to one chat fail with these faults, one per call; other chats are served. */
+  failNextTo(chatId: number | string, method: string, ...faults: FakeFault[]): void {
+    const key = `${method}:${chatId}`;
+    this.chatFaults.set(key, [...(this.chatFaults.get(key) ?? []), ...faults]);
+  }
+
+  /** Drops every fault still queued: calls succeed again. */
+  clearFaults(): void {
+    this.faults.clear();
+    this.chatFaults.clear();
   }
 
   /** Calls of one method, in order. */
@@ -135,9 +163,12 @@ export class FakeTelegram {
       return reply(res, 401, { ok: false, error_code: 401, description: "Unauthorized" });
     const method = match[2] ?? "";
     const params = parseParams(req.headers["content-type"] ?? "", body);
-    this.calls.push({ method, params, at: Date.now() });
-    const fault = this.faults.get(method)?.shift();
+    const call: FakeCall = { method, params, at: Date.now(), peerPort: req.socket.remotePort ?? 0 };
+    this.calls.push(call);
+    const fault =
+      this.chatFaults.get(`${method}:${String(params.chat_id)}`)?.shift() ?? this.faults.get(method)?.shift();
     if (fault) {
+      call.status = fault.status;
       return reply(res, fault.status, {
         ok: false,
         error_code: fault.status,
@@ -148,6 +179,7 @@ export class FakeTelegram {
       });
     }
     const result = await this.answer(method, params, res);
+    call.status = result instanceof Error ? 400 : 200;
     if (result instanceof Error)
       return reply(res, 400, { ok: false, error_code: 400, description: result.message });
     reply(res, 200, { ok: true, result });

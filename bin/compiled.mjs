@@ -1,0 +1,74 @@
+// The compiled form of medbot's sources: src/ is compiled once by esbuild into dist/<fingerprint>/ and run
+// as plain JavaScript, so a long-running gateway carries no TypeScript loader (a loader thread costs some
+// 30 MiB). The fingerprint covers every source file's path, size and modification time: an edited file
+// gives a new folder. Folders are built beside their final name and renamed into place, so processes
+// starting together never see half a build.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SOURCE = path.join(ROOT, "src");
+const DIST = path.join(ROOT, "dist");
+/** Builds no longer current are removed once they are this old (a process may still be running one). */
+const STALE_BUILD_MS = 60 * 60 * 1000;
+
+/** The file URL of `entry` (relative to src/) in an up-to-date build, or undefined if none can be made. */
+export async function compiledEntry(entry) {
+  try {
+    const sources = sourceFiles(SOURCE);
+    const build = path.join(DIST, fingerprint(sources));
+    if (!fs.existsSync(build)) await compile(sources, build);
+    return pathToFileURL(path.join(build, entry.replace(/\.ts$/, ".js"))).href;
+  } catch {
+    return undefined;
+  }
+}
+
+function sourceFiles(dir) {
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
+    .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
+    .sort();
+}
+
+function fingerprint(files) {
+  const hash = createHash("sha256").update(process.version);
+  for (const file of files) {
+    const stat = fs.statSync(file);
+    hash.update(`${path.relative(SOURCE, file)}\0${stat.size}\0${stat.mtimeMs}\n`);
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+async function compile(files, build) {
+  const esbuild = await import("esbuild");
+  fs.mkdirSync(DIST, { recursive: true });
+  const temporary = `${build}.tmp-${process.pid}`;
+  await esbuild.build({
+    entryPoints: files,
+    outdir: temporary,
+    outbase: SOURCE,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    sourcemap: "linked",
+    logLevel: "silent",
+  });
+  try {
+    fs.renameSync(temporary, build);
+  } catch {
+    fs.rmSync(temporary, { recursive: true, force: true }); // another process finished the same build first
+  }
+  removeStaleBuilds(path.basename(build));
+}
+
+function removeStaleBuilds(current) {
+  for (const name of fs.readdirSync(DIST)) {
+    const folder = path.join(DIST, name);
+    if (name === current || Date.now() - fs.statSync(folder).mtimeMs < STALE_BUILD_MS) continue;
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}

@@ -16,6 +16,7 @@ import type {
   InboundMessage,
   OutboundMessage,
 } from "./types.js";
+import { sleep } from "./wait.js";
 
 export type TelegramConfig = MedbotConfig["channels"]["telegram"];
 
@@ -33,18 +34,6 @@ const MAX_TRIES = 3;
 /** grammY types its signal parameter with the abort-controller shim; Node's AbortSignal is what it uses at run time. */
 type ApiSignal = Parameters<Bot["api"]["getMe"]>[0];
 const MAX_RETRY_AFTER_S = 30;
-
-/** Waits `ms`, or less if `signal` aborts. */
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * The agent that sends every Bot API call through an http:// or https:// proxy. It opens a CONNECT tunnel

@@ -14,7 +14,8 @@ const FACTORIES: Record<ChannelName, AdapterFactory | undefined> = {
   feishu: async (config, _paths, log) =>
     new (await import("../channels/feishu.js")).FeishuAdapter(config.channels.feishu, {}, log),
   whatsapp: undefined,
-  qq: undefined,
+  qq: async (config, _paths, log) =>
+    new (await import("../channels/qq.js")).QqAdapter(config.channels.qq, {}, log),
 };
 
 /** A channel that is enabled but cannot be set up; the message names the config key to fix. */

@@ -15,6 +15,7 @@ import { openDatabase } from "../src/storage/db.js";
 import { SETTINGS, STUB_GATE } from "../test/gateway/harness.js";
 import { FakeTelegram } from "../test/support/fake-telegram.js";
 import { freePort, health, spawnGateway } from "../test/support/gateway-process.js";
+import { emailConfig, freshMailbox, startMailServer } from "../test/support/mail.js";
 import { fakeProviderConfig, writeConfig } from "../test/support/medbot-cli.js";
 import { MemoryChannel } from "../test/support/memory-channel.js";
 
@@ -83,13 +84,14 @@ export async function benchGateway(report: Report, summary: (times: number[]) =>
   report(`gateway alone per message, stub agent (${LATENCY_MESSAGES})`, summary(bare.latencies));
   report(`gateway alone, ${BURST_CHATS} chats`, `${bare.rate} msg/s`);
 
-  const real = await realProcess(home);
+  const mailbox = (await startMailServer().catch(() => false)) ? await freshMailbox() : undefined;
+  const real = await realProcess(home, mailbox);
   report(
     `\`medbot gateway\` ready, spawn → /healthz running (median of ${PROCESS_RUNS})`,
     `${real.readyMs} ms  (target < 1000 ms)`,
   );
   report(
-    "`medbot gateway` idle RSS, Telegram only (email not in `medbot gateway` yet)",
+    `\`medbot gateway\` idle RSS, Telegram${mailbox ? " and email (IMAP IDLE on the test Dovecot)" : " only (no mail server here)"}`,
     `${real.rssMiB.toFixed(1)} MiB  (target < 100 MB)`,
   );
   fs.rmSync(home, { recursive: true, force: true });
@@ -141,7 +143,7 @@ async function inProcess(
 }
 
 /** Median spawn → ready time of `medbot gateway`, and its RSS after a second of idling once ready. */
-async function realProcess(home: string): Promise<{ readyMs: number; rssMiB: number }> {
+async function realProcess(home: string, mailbox?: string): Promise<{ readyMs: number; rssMiB: number }> {
   const telegram = await FakeTelegram.start();
   const port = await freePort();
   const processHome = path.join(home, "process");
@@ -149,6 +151,7 @@ async function realProcess(home: string): Promise<{ readyMs: number; rssMiB: num
     ...fakeProviderConfig("http://127.0.0.1:9/v1"),
     channels: {
       telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom: ["501"] },
+      ...(mailbox ? { email: { ...emailConfig(mailbox), allowFrom: ["bob@example.test"] } } : {}),
     },
     gateway: { port },
   });
@@ -158,8 +161,9 @@ async function realProcess(home: string): Promise<{ readyMs: number; rssMiB: num
     const started = performance.now();
     const gateway = spawnGateway(processHome);
     for (;;) {
-      const body = (await health(port)) as { channels?: { telegram?: string } } | undefined;
-      if (body?.channels?.telegram === "running") break;
+      const body = (await health(port)) as { channels?: Record<string, string> } | undefined;
+      const states = Object.values(body?.channels ?? {});
+      if (states.length === (mailbox ? 2 : 1) && states.every((state) => state === "running")) break;
       if (gateway.child.exitCode !== null) throw new Error(`medbot gateway exited:\n${gateway.log()}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

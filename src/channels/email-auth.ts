@@ -1,9 +1,9 @@
 // Whether an email's From address is vouched for by the receiving mail server: its Authentication-Results
 // header (RFC 8601) must say spf=pass for an envelope sender in the From domain, or dkim=pass for a
-// signature of the From domain. Only the topmost Authentication-Results header counts: the receiving
-// server adds its own above everything the sender wrote, so a forged one further down is ignored.
-// The check is as good as that server: a provider that adds no Authentication-Results leaves the
-// sender's own header on top, so requireAuthentication suits providers that add one (most do).
+// signature of the From domain. Only one Authentication-Results header counts: the receiving server adds its
+// own above everything the sender wrote, so the topmost one is the server's and a forged one further down is
+// ignored. With an authserv-id configured, only headers naming that id count (the topmost of them): a
+// provider that adds none then leaves nothing to trust, instead of the sender's own header on top.
 
 /** One method result of an Authentication-Results header, with its properties (smtp.mailfrom, header.d...). */
 export interface AuthResult {
@@ -20,13 +20,25 @@ function headerLines(rawHeaders: string): string[] {
     .filter((line) => line.length > 0);
 }
 
-/** The value of the topmost Authentication-Results header in a raw header block, if any. */
-export function topAuthenticationResults(rawHeaders: string): string | undefined {
+/**
+ * The value of the topmost Authentication-Results header in a raw header block, if any; with `authservId`,
+ * of the topmost header whose authserv-id is that one (compared without case, like the domain it usually is).
+ */
+export function topAuthenticationResults(rawHeaders: string, authservId = ""): string | undefined {
+  const wanted = authservId.trim().toLowerCase();
   for (const line of headerLines(rawHeaders)) {
     const match = /^authentication-results\s*:(.*)$/i.exec(line);
-    if (match) return match[1]?.trim();
+    const value = match?.[1]?.trim();
+    if (value === undefined) continue;
+    if (!wanted || authservIdOf(value) === wanted) return value;
   }
   return undefined;
+}
+
+/** The authserv-id of an Authentication-Results value: its first token before ";" (no comment, no version). */
+export function authservIdOf(value: string): string {
+  const [head = ""] = value.replace(/\([^()]*\)/g, " ").split(";");
+  return (head.trim().split(/\s+/)[0] ?? "").toLowerCase();
 }
 
 /** Parses "authserv-id; spf=pass smtp.mailfrom=a@b; dkim=pass header.d=b" into its method results. */
@@ -57,11 +69,11 @@ function domainOf(value: string): string {
 }
 
 /**
- * Whether the topmost Authentication-Results header of `rawHeaders` vouches for `fromAddress`:
- * spf=pass with smtp.mailfrom in the From domain, or dkim=pass with header.d / header.i of that domain.
+ * Whether the topmost Authentication-Results header of `rawHeaders` (of `authservId`, when set) vouches for
+ * `fromAddress`: spf=pass with smtp.mailfrom in the From domain, or dkim=pass with header.d / header.i of it.
  */
-export function senderAuthenticated(rawHeaders: string, fromAddress: string): boolean {
-  const value = topAuthenticationResults(rawHeaders);
+export function senderAuthenticated(rawHeaders: string, fromAddress: string, authservId = ""): boolean {
+  const value = topAuthenticationResults(rawHeaders, authservId);
   if (!value) return false;
   const fromDomain = domainOf(fromAddress);
   if (!fromDomain) return false;

@@ -30,8 +30,8 @@ export interface EmailTiming {
   backoffMs?: number;
   /** Consecutive connection failures after which state() is "failed" (reconnecting goes on). */
   failuresUntilFailed?: number;
-  /** Called on every mailbox check (a SEARCH for unseen mail). */
-  onMailboxCheck?: () => void;
+  /** Called before every receive request to the server: a SEARCH for unseen mail, a FETCH of one message. */
+  onReceiveRequest?: () => void;
 }
 
 /** A message larger than this is not downloaded; its sender is told by its subject and a note only. */
@@ -58,7 +58,7 @@ export class EmailAdapter implements ChannelAdapter {
   readonly name = "email" as const;
   readonly capabilities: ChannelCapabilities = { maxTextLength: 100_000, documents: true };
   private readonly config: EmailConfig;
-  private readonly timing: Required<Omit<EmailTiming, "onMailboxCheck">> & EmailTiming;
+  private readonly timing: Required<Omit<EmailTiming, "onReceiveRequest">> & EmailTiming;
   private readonly account: string;
   private readonly ca: string | undefined;
   private current: ChannelState = "stopped";
@@ -70,7 +70,7 @@ export class EmailAdapter implements ChannelAdapter {
   /** Set by IDLE news (EXISTS); wakes the wait between checks. */
   private newsArrived = false;
   private wakeUp: (() => void) | undefined;
-  /** "uidValidity:uid" of messages already delivered or refused in this run. */
+  /** "uidValidity:uid" of still-unseen messages already delivered or refused: bounded by the unseen mail. */
   private readonly handled = new Set<string>();
   private readonly deliveredIds = new Set<string>();
 
@@ -145,7 +145,7 @@ export class EmailAdapter implements ChannelAdapter {
     await this.transport.sendMail({
       from: this.config.fromAddress || this.config.imapUsername,
       to: message.chatId,
-      subject: replySubject(thread.subject, this.config.subjectPrefix),
+      subject: message.subject ?? replySubject(thread.subject, this.config.subjectPrefix),
       text: message.text,
       ...(thread.messageId ? { inReplyTo: thread.messageId } : {}),
       ...(references.length > 0 ? { references } : {}),
@@ -194,15 +194,14 @@ export class EmailAdapter implements ChannelAdapter {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        if (!this.client?.usable) {
-          this.client?.close();
-          this.client = await this.connect();
-          if (signal.aborted) break;
-        }
+        this.client ??= await this.connect();
+        if (signal.aborted) break;
         this.current = "running";
-        failures = 0;
         await this.checkMailbox(this.client, context);
+        failures = 0;
         await this.waitForNews(this.client, signal);
+        // A drop backs off like a failed login: a server that keeps closing us gets no reconnect storm.
+        if (!this.client.usable && !signal.aborted) throw new Error("the IMAP server closed the connection");
       } catch {
         if (signal.aborted) break;
         failures++;
@@ -231,8 +230,11 @@ export class EmailAdapter implements ChannelAdapter {
   /** Handles every unseen message not handled yet, oldest first; stops at the first failed delivery. */
   private async checkMailbox(client: ImapFlow, context: ChannelContext): Promise<void> {
     this.newsArrived = false;
-    this.timing.onMailboxCheck?.();
+    this.timing.onReceiveRequest?.();
     const uids = (await client.search({ seen: false }, { uid: true })) || [];
+    // A message that is no longer unseen needs no record here; if it turns unseen again, deliveredIds answers.
+    const unseen = new Set(uids.map((uid) => `${this.uidValidity}:${uid}`));
+    for (const key of this.handled) if (!unseen.has(key)) this.handled.delete(key);
     for (const uid of uids.sort((a, b) => a - b)) {
       if (this.handled.has(`${this.uidValidity}:${uid}`)) continue;
       if (!(await this.receive(client, uid, context))) return;
@@ -242,6 +244,7 @@ export class EmailAdapter implements ChannelAdapter {
   /** Headers first, then (for an allowed, authenticated sender) the body; false when delivery failed. */
   private async receive(client: ImapFlow, uid: number, context: ChannelContext): Promise<boolean> {
     const key = `${this.uidValidity}:${uid}`;
+    this.timing.onReceiveRequest?.();
     const head = await client.fetchOne(
       String(uid),
       { envelope: true, headers: true, size: true, internalDate: true },
@@ -267,12 +270,14 @@ export class EmailAdapter implements ChannelAdapter {
       mentioned: true,
     };
     const headers = head.headers?.toString("utf8") ?? "";
-    const vouched = !this.config.requireAuthentication || senderAuthenticated(headers, sender);
+    const vouched =
+      !this.config.requireAuthentication || senderAuthenticated(headers, sender, this.config.authservId);
     if (!vouched || !context.mayInteract(probe)) {
       this.handled.add(key); // Refused: nothing more is downloaded, the message stays unseen, no reply.
       return true;
     }
     const size = head.size ?? 0;
+    if (size <= MAX_MESSAGE_BYTES) this.timing.onReceiveRequest?.();
     const full =
       size <= MAX_MESSAGE_BYTES
         ? await client.fetchOne(String(uid), { source: true }, { uid: true })

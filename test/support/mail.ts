@@ -2,12 +2,15 @@
 // mailbox with IMAP APPEND, read what arrived, and the email config pointing at it.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { ImapFlow } from "imapflow";
+import { type ParsedMail, simpleParser } from "mailparser";
 import { configSchema } from "../../src/config/schema.js";
 
 const DIR = process.env.MEDBOT_MAILTEST_DIR ?? "/tmp/medbot-mailtest";
 export const CA = `${DIR}/cert.pem`;
 export const BOT_ADDRESS = "alice@example.test";
+export const BOB_ADDRESS = "bob@example.test";
 
 /** Starts (or reuses) the mail server; false only where it cannot be installed and this is not CI. */
 export function startMailServer(): Promise<boolean> {
@@ -51,13 +54,17 @@ export function rawMail(mail: {
   text: string;
   messageId?: string;
   authResults?: string;
+  /** Message-IDs of the thread so far, oldest first; the last one becomes In-Reply-To. */
+  references?: string[];
 }): string {
+  const thread = mail.references ?? [];
   const headers = [
     ...(mail.authResults ? [`Authentication-Results: mail.example.test; ${mail.authResults}`] : []),
     `From: ${mail.from}`,
     `To: ${BOT_ADDRESS}`,
     `Subject: ${mail.subject}`,
     `Message-ID: ${mail.messageId ?? `<${randomUUID()}@example.test>`}`,
+    ...(thread.length > 0 ? [`In-Reply-To: ${thread.at(-1)}`, `References: ${thread.join(" ")}`] : []),
     `Date: ${new Date().toUTCString()}`,
     "Content-Type: text/plain; charset=utf-8",
   ];
@@ -104,4 +111,42 @@ export function emailConfig(mailbox: string, overrides: Record<string, unknown> 
       },
     },
   }).channels.email;
+}
+
+/** Makes every seen message of a mailbox unseen again, as if the server had lost the flag. */
+export async function markAllUnseen(mailbox: string): Promise<void> {
+  const client = await mailClient(BOT_ADDRESS);
+  await client.mailboxOpen(mailbox);
+  const seen = (await client.search({ seen: true }, { uid: true })) || [];
+  if (seen.length > 0) await client.messageFlagsRemove(seen.join(","), ["\\Seen"], { uid: true });
+  await client.logout();
+}
+
+/** The mails in Bob's inbox addressed to `address` (Postfix delivers bob+tag@ there too), oldest first. */
+export async function mailsTo(address: string): Promise<ParsedMail[]> {
+  const client = await mailClient(BOB_ADDRESS);
+  await client.mailboxOpen("INBOX");
+  const uids = (await client.search({ to: address }, { uid: true })) || [];
+  const sources: Buffer[] = [];
+  if (uids.length > 0) {
+    for await (const message of client.fetch(uids.join(","), { source: true }, { uid: true })) {
+      if (message.source) sources.push(message.source);
+    }
+  }
+  await client.logout();
+  const mails = await Promise.all(sources.map((source) => simpleParser(source)));
+  // SEARCH TO matches substrings (bob+a1@ in bob+a12@); keep exact recipients only.
+  return mails.filter((mail) =>
+    [mail.to ?? []].flat().some((to) => to.value.some((entry) => entry.address === address)),
+  );
+}
+
+/** A fresh address that lands in Bob's inbox, so a test reads only the replies sent to it. */
+export function bobAlias(): string {
+  return `bob+${randomUUID().slice(0, 8)}@example.test`;
+}
+
+/** Drops the bot's IMAP sessions on the server side, as a server restart or an idle timeout would. */
+export async function kickBot(): Promise<void> {
+  await promisify(execFile)("doveadm", ["-c", `${DIR}/dovecot.conf`, "kick", BOT_ADDRESS]);
 }

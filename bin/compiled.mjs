@@ -1,4 +1,4 @@
-// The compiled form of medbot's sources: src/ is compiled once by esbuild into dist/<fingerprint>/ and run
+// The compiled form of medbot's sources: src/ and bridge/src/ are compiled once by esbuild into dist/<fingerprint>/ and run
 // as plain JavaScript, so a long-running gateway carries no TypeScript loader (a loader thread costs some
 // 30 MiB). The fingerprint covers every source file's path, size and modification time: an edited file
 // gives a new folder. Folders are built beside their final name and renamed into place, so processes
@@ -9,15 +9,16 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SOURCE = path.join(ROOT, "src");
+/** Compiled together, so relative imports between them (the gateway uses the bridge's protocol) hold. */
+const SOURCES = ["src", "bridge/src"].map((folder) => path.join(ROOT, folder));
 const DIST = path.join(ROOT, "dist");
 /** Builds no longer current are removed once they are this old (a process may still be running one). */
 const STALE_BUILD_MS = 60 * 60 * 1000;
 
-/** The file URL of `entry` (relative to src/) in an up-to-date build, or undefined if none can be made. */
+/** The file URL of `entry` (relative to the package) in an up-to-date build, or undefined if none can be made. */
 export async function compiledEntry(entry) {
   try {
-    const sources = sourceFiles(SOURCE);
+    const sources = SOURCES.flatMap(sourceFiles);
     const build = path.join(DIST, fingerprint(sources));
     if (!fs.existsSync(build)) await compile(sources, build);
     return pathToFileURL(path.join(build, entry.replace(/\.ts$/, ".js"))).href;
@@ -27,9 +28,10 @@ export async function compiledEntry(entry) {
 }
 
 function sourceFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts"))
     .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
     .sort();
 }
@@ -38,7 +40,7 @@ function fingerprint(files) {
   const hash = createHash("sha256").update(process.version);
   for (const file of files) {
     const stat = fs.statSync(file);
-    hash.update(`${path.relative(SOURCE, file)}\0${stat.size}\0${stat.mtimeMs}\n`);
+    hash.update(`${path.relative(ROOT, file)}\0${stat.size}\0${stat.mtimeMs}\n`);
   }
   return hash.digest("hex").slice(0, 16);
 }
@@ -50,7 +52,7 @@ async function compile(files, build) {
   await esbuild.build({
     entryPoints: files,
     outdir: temporary,
-    outbase: SOURCE,
+    outbase: ROOT,
     format: "esm",
     platform: "node",
     target: "node20",

@@ -1,5 +1,5 @@
 // The model provider: any OpenAI-compatible endpoint through the openai SDK, retried inside a deadline.
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import type { MedbotConfig } from "../config/schema.js";
 
 export type ChatMessage = OpenAI.Chat.ChatCompletionMessageParam;
@@ -132,22 +132,32 @@ export class TurnCancelled extends Error {
 
 const APOLOGY = "Sorry, I can't reach the model service right now. Please try again in a few minutes.";
 
+type OpenAISdk = typeof OpenAI;
+let sdkLoading: Promise<OpenAISdk> | undefined;
+/** The SDK (some 500 modules) loads with the first request, so commands and an idle gateway do without it. */
+function loadSdk(): Promise<OpenAISdk> {
+  sdkLoading ??= import("openai").then((module) => module.default);
+  return sdkLoading;
+}
+
 /** A ChatProvider over the openai SDK; the SDK's own retries are off so the deadline is ours. */
 export function createProvider(
   resolved: ResolvedProvider,
   sampling: MedbotConfig["agents"]["defaults"],
   retry = DEFAULT_RETRY,
 ): ChatProvider {
-  const client = new OpenAI({
-    apiKey: resolved.apiKey,
-    baseURL: resolved.apiBase,
-    defaultHeaders: resolved.extraHeaders,
-    maxRetries: 0,
-  });
+  let client: OpenAI | undefined;
   return {
     name: resolved.name,
     model: resolved.model,
     async complete(request) {
+      const Sdk = await loadSdk();
+      client ??= new Sdk({
+        apiKey: resolved.apiKey,
+        baseURL: resolved.apiBase,
+        defaultHeaders: resolved.extraHeaders,
+        maxRetries: 0,
+      });
       const started = Date.now();
       let lastProblem = "";
       for (let attempt = 1; attempt <= retry.attempts; attempt++) {
@@ -173,7 +183,7 @@ export function createProvider(
           if (request.signal?.aborted) throw new TurnCancelled();
           const verdict: Verdict = attemptTimer.aborted
             ? { retry: true, problem: `no complete reply within ${budget} ms` }
-            : classify(error);
+            : classify(error, Sdk);
           lastProblem = verdict.problem;
           if (!verdict.retry) throw new ProviderError(verdict.problem, verdict.userMessage ?? APOLOGY);
           if (attempt === retry.attempts) break;
@@ -213,9 +223,9 @@ interface Verdict {
   userMessage?: string;
 }
 
-function classify(error: unknown): Verdict {
-  if (error instanceof OpenAI.APIConnectionError) return { retry: true, problem: error.message };
-  if (error instanceof OpenAI.APIError) {
+function classify(error: unknown, Sdk: OpenAISdk): Verdict {
+  if (error instanceof Sdk.APIConnectionError) return { retry: true, problem: error.message };
+  if (error instanceof Sdk.APIError) {
     const status = error.status ?? 0;
     const problem = `HTTP ${status}: ${error.message}`;
     if (status === 429 || status === 408 || status >= 500) {

@@ -23,7 +23,8 @@ export async function freePort(): Promise<number> {
 /** Spawns `medbot gateway` over the data folder `home`, without the developer's own MEDBOT_ variables. */
 export function spawnGateway(home: string): GatewayProcess {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
-  const child = spawn(process.execPath, [MEDBOT_BIN, "gateway"], {
+  // Run as a user runs it: the file itself, so its shebang's V8 memory flags apply.
+  const child = spawn(MEDBOT_BIN, ["gateway"], {
     env: { ...env, MEDBOT_HOME: home, MEDBOT_ALLOW_ROOT: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });

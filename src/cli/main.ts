@@ -5,6 +5,7 @@ import { ConfigError } from "../config/load.js";
 import { packagePath } from "../package-root.js";
 import { registerAgent } from "./agent.js";
 import { registerAudit } from "./audit.js";
+import { registerChannels } from "./channels.js";
 import { registerExport } from "./export.js";
 import { registerFamily } from "./family.js";
 import { registerGateway } from "./gateway.js";
@@ -38,6 +39,7 @@ registerMetrics(program);
 registerExport(program);
 registerGateway(program);
 registerPairing(program);
+registerChannels(program);
 
 try {
   await program.parseAsync(process.argv);

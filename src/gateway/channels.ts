@@ -7,13 +7,18 @@ import type { Logger } from "../log.js";
 
 type AdapterFactory = (config: MedbotConfig, paths: MedbotPaths, log: Logger) => Promise<ChannelAdapter>;
 
-const FACTORIES: Record<ChannelName, AdapterFactory | undefined> = {
+const FACTORIES: Record<ChannelName, AdapterFactory> = {
   telegram: async (config) =>
     new (await import("../channels/telegram.js")).TelegramAdapter(config.channels.telegram),
   email: async (config) => new (await import("../channels/email.js")).EmailAdapter(config.channels.email),
   feishu: async (config, _paths, log) =>
     new (await import("../channels/feishu.js")).FeishuAdapter(config.channels.feishu, {}, log),
-  whatsapp: undefined,
+  whatsapp: async (config, paths, log) =>
+    new (await import("../channels/whatsapp.js")).WhatsAppAdapter(config.channels.whatsapp, {
+      dataDir: paths.home,
+      workspace: paths.workspace,
+      logger: log,
+    }),
   qq: async (config, _paths, log) =>
     new (await import("../channels/qq.js")).QqAdapter(config.channels.qq, {}, log),
 };

@@ -1,0 +1,164 @@
+// The bridge process end to end: settings from the environment, the real baileys socket pointed at a local
+// WebSocket that always hangs up (so the real reconnect path runs and nothing leaves the machine), and a
+// clean exit on SIGTERM.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { loadAuthState } from "../../bridge/src/auth-state.js";
+import { settingsFromEnv } from "../../bridge/src/main.js";
+import { type BridgeFrame, parseBridgeFrame, type StatusFrame } from "../../bridge/src/protocol.js";
+import { baileysSocketFactory, WhatsAppSession } from "../../bridge/src/session.js";
+import { silentLogger } from "../../src/log.js";
+import { freePort } from "../support/gateway-process.js";
+
+const BRIDGE_MAIN = path.resolve(import.meta.dirname, "../../bridge/src/main.ts");
+
+/** A stand-in for web.whatsapp.com that accepts each WebSocket and closes it straight away. */
+async function hangingUpWhatsApp(): Promise<{
+  url: string;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  let count = 0;
+  wss.on("connection", (ws) => {
+    count++;
+    ws.close(1000);
+  });
+  const { port } = wss.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}/ws/chat`,
+    connections: () => count,
+    close: () => new Promise((resolve) => wss.close(() => resolve())),
+  };
+}
+
+async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("bridge settings", () => {
+  const base = { MEDBOT_BRIDGE_TOKEN: "tok", MEDBOT_HOME: "/srv/medbot" };
+
+  it("refuses to start without a token, naming the variable", () => {
+    expect(() => settingsFromEnv({}, 1000)).toThrow(/MEDBOT_BRIDGE_TOKEN/);
+    expect(() => settingsFromEnv({ MEDBOT_BRIDGE_TOKEN: "  " }, 1000)).toThrow(/MEDBOT_BRIDGE_TOKEN/);
+  });
+
+  it("refuses to run as root unless MEDBOT_ALLOW_ROOT=1", () => {
+    expect(() => settingsFromEnv(base, 0)).toThrow(/as root/);
+    expect(settingsFromEnv({ ...base, MEDBOT_ALLOW_ROOT: "1" }, 0).token).toBe("tok");
+  });
+
+  it("defaults the port and folders under MEDBOT_HOME, and takes overrides", () => {
+    expect(settingsFromEnv(base, 1000)).toEqual({
+      token: "tok",
+      port: 3001,
+      authDir: "/srv/medbot/whatsapp-auth",
+      mediaDir: "/srv/medbot/whatsapp-media",
+      printQr: false,
+    });
+    const custom = settingsFromEnv(
+      {
+        ...base,
+        MEDBOT_BRIDGE_PORT: "4002",
+        MEDBOT_BRIDGE_AUTH_DIR: "/a",
+        MEDBOT_BRIDGE_MEDIA_DIR: "/m",
+        MEDBOT_BRIDGE_PRINT_QR: "1",
+      },
+      1000,
+    );
+    expect(custom).toMatchObject({ port: 4002, authDir: "/a", mediaDir: "/m", printQr: true });
+  });
+
+  it.each(["0", "70000", "abc", "3001.5"])("refuses the port %j", (port) => {
+    expect(() => settingsFromEnv({ ...base, MEDBOT_BRIDGE_PORT: port }, 1000)).toThrow(/MEDBOT_BRIDGE_PORT/);
+  });
+});
+
+describe("bridge with the real baileys socket", () => {
+  let root: string;
+  let whatsapp: Awaited<ReturnType<typeof hangingUpWhatsApp>>;
+
+  beforeEach(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-wa-main-"));
+    whatsapp = await hangingUpWhatsApp();
+  });
+  afterEach(async () => {
+    await whatsapp.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("reconnects with backoff when WhatsApp hangs up", async () => {
+    const auth = await loadAuthState(path.join(root, "auth"), { logger: silentLogger() });
+    const statuses: StatusFrame[] = [];
+    const session = new WhatsAppSession({
+      auth,
+      mediaDir: path.join(root, "media"),
+      logger: silentLogger(),
+      onStatus: (frame) => statuses.push(frame),
+      onMessage: () => {},
+      makeSocket: baileysSocketFactory(whatsapp.url),
+      backoff: { initialMs: 30, maxMs: 200 },
+    });
+    session.start();
+    try {
+      await until(() => whatsapp.connections() >= 3, "three connection attempts");
+      expect(statuses.filter((s) => s.state === "closed").length).toBeGreaterThanOrEqual(2);
+      expect(statuses.some((s) => s.state === "logged_out" || s.state === "replaced")).toBe(false);
+    } finally {
+      await session.stop();
+    }
+    const attempts = whatsapp.connections();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(whatsapp.connections()).toBe(attempts);
+  });
+
+  it("runs as a process: answers a gateway with ready, and exits 0 on SIGTERM", async () => {
+    const port = await freePort();
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
+    const child = spawn(process.execPath, ["--import", "tsx", BRIDGE_MAIN], {
+      env: {
+        ...env,
+        MEDBOT_BRIDGE_TOKEN: "process-token-123",
+        MEDBOT_BRIDGE_PORT: String(port),
+        MEDBOT_BRIDGE_AUTH_DIR: path.join(root, "auth"),
+        MEDBOT_BRIDGE_MEDIA_DIR: path.join(root, "media"),
+        MEDBOT_BRIDGE_WA_URL: whatsapp.url,
+        MEDBOT_ALLOW_ROOT: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (data: Buffer) => {
+      stderr += data.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await until(() => stderr.includes("listening"), "the bridge to listen");
+      const frames: BridgeFrame[] = [];
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      ws.on("message", (data) => frames.push(parseBridgeFrame(data.toString())));
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      ws.send(JSON.stringify({ type: "auth", token: "process-token-123" }));
+      await until(() => frames.length > 0, "the ready frame");
+      expect(frames[0]?.type).toBe("ready");
+      await until(() => whatsapp.connections() >= 1, "a WhatsApp connection attempt");
+      expect(fs.statSync(path.join(root, "auth")).mode & 0o777).toBe(0o700);
+      ws.close();
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(stderr).not.toContain("process-token-123");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});

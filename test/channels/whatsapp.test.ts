@@ -1,0 +1,573 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Command } from "commander";
+import pino from "pino";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
+import { WhatsAppAdapter, type WhatsAppTiming } from "../../src/channels/whatsapp.js";
+import { BRIDGE_MAIN, bridgeFolders } from "../../src/channels/whatsapp-bridge-process.js";
+import { markdownToWhatsApp } from "../../src/channels/whatsapp-format.js";
+import { registerChannels } from "../../src/cli/channels.js";
+import { configSchema } from "../../src/config/schema.js";
+import { silentLogger } from "../../src/log.js";
+import { FakeBridge } from "../support/fake-bridge.js";
+import { adapterContract, recordingContext } from "./contract.js";
+
+const ANNA = "491701234567";
+const ANNA_CHAT = `${ANNA}@s.whatsapp.net`;
+const STRANGER = "15550001111";
+const FAMILY_GROUP = "120363025246125486@g.us";
+const FAST: WhatsAppTiming = { readyTimeoutMs: 2000, sendTimeoutMs: 2000, deliverBackoffMs: 10 };
+
+function whatsappConfig(bridgeUrl: string, bridgeToken: string) {
+  return configSchema.parse({ channels: { whatsapp: { enabled: true, bridgeUrl, bridgeToken } } }).channels
+    .whatsapp;
+}
+
+function dataDir(): string {
+  return fs.mkdtempSync(path.join(tmpdir(), "medbot-whatsapp-"));
+}
+
+/** A logger whose lines the test can read. */
+function capturingLogger() {
+  const lines: string[] = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines };
+}
+
+function unmanaged(fake: FakeBridge, home = dataDir(), token = fake.token, logger = silentLogger()) {
+  return new WhatsAppAdapter(whatsappConfig(fake.url, token), {
+    dataDir: home,
+    manageBridge: false,
+    timing: FAST,
+    logger,
+  });
+}
+
+adapterContract("whatsapp", async () => {
+  const fake = await FakeBridge.start();
+  return {
+    adapter: unmanaged(fake),
+    chatId: ANNA_CHAT,
+    userSays: (text) => void fake.userSays({ senderNumber: ANNA, text }),
+    repeatDelivered: () => fake.repeatHandedOut(),
+    sentTexts: () => fake.sendsTo(ANNA_CHAT).map((frame) => frame.text),
+    receiveRequests: () => fake.received.length + fake.authTokens.length,
+    close: () => fake.close(),
+  };
+});
+
+describe("WhatsApp adapter", () => {
+  let fake: FakeBridge;
+  let adapter: WhatsAppAdapter;
+  let home: string;
+
+  beforeEach(async () => {
+    fake = await FakeBridge.start();
+    home = dataDir();
+    adapter = unmanaged(fake, home);
+  });
+
+  afterEach(async () => {
+    await adapter.stop();
+    await fake.close();
+  });
+
+  it("turns a message frame into an InboundMessage and acks it only after deliver resolved", async () => {
+    let finishDelivery: (result: DeliveryResult) => void = () => undefined;
+    const delivered: InboundMessage[] = [];
+    const context: ChannelContext = {
+      signal: new AbortController().signal,
+      mayInteract: () => true,
+      deliver: (message) => {
+        delivered.push(message);
+        return new Promise((resolve) => {
+          finishDelivery = resolve;
+        });
+      },
+    };
+    await adapter.start(context);
+    const frame = fake.userSays({
+      senderNumber: ANNA,
+      text: "Anna took 500 mg paracetamol",
+      pushName: "Anna",
+    });
+    await vi.waitFor(() => expect(delivered).toHaveLength(1));
+    expect(delivered[0]).toEqual({
+      channel: "whatsapp",
+      account: "whatsapp",
+      chatId: ANNA_CHAT,
+      senderId: ANNA,
+      messageId: frame.messageId,
+      text: "Anna took 500 mg paracetamol",
+      isGroup: false,
+      mentioned: false,
+      senderName: "Anna",
+      receivedAt: new Date(frame.timestamp * 1000).toISOString(),
+    });
+
+    // While the inbox has not committed, the bridge keeps the message.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fake.acks()).toEqual([]);
+    expect(fake.pendingIds()).toEqual([frame.messageId]);
+
+    finishDelivery("stored");
+    await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
+    expect(fake.pendingIds()).toEqual([]);
+  });
+
+  it("maps a group message: the participant is the sender, the group the chat", async () => {
+    const context = recordingContext();
+    await adapter.start(context);
+    fake.userSays({
+      senderNumber: ANNA,
+      chatJid: FAMILY_GROUP,
+      isGroup: true,
+      mentioned: true,
+      text: "@medbot BP?",
+    });
+    fake.userSays({ senderNumber: ANNA, chatJid: FAMILY_GROUP, isGroup: true, text: "unrelated chatter" });
+    fake.userSays({
+      senderNumber: null,
+      senderJid: "123456789012345@lid",
+      chatJid: "123456789012345@lid",
+      text: "who?",
+    });
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(3));
+    expect(context.delivered.map((m) => [m.chatId, m.senderId, m.isGroup, m.mentioned])).toEqual([
+      [FAMILY_GROUP, ANNA, true, true],
+      [FAMILY_GROUP, ANNA, true, false],
+      ["123456789012345@lid", "123456789012345@lid", false, false],
+    ]);
+  });
+
+  it("downloads a file only for a sender the gate lets in; a refused sender gets no download and is still acked", async () => {
+    const { mediaDir } = bridgeFolders(home);
+    fake.mediaDir = mediaDir;
+    const asked: string[] = [];
+    const delivered: InboundMessage[] = [];
+    const context: ChannelContext = {
+      signal: new AbortController().signal,
+      mayInteract: (message) => {
+        asked.push(message.senderId);
+        return message.senderId === ANNA;
+      },
+      deliver: async (message) => {
+        delivered.push(message);
+        return message.senderId === ANNA ? "stored" : "denied";
+      },
+    };
+    await adapter.start(context);
+    const labs = { filename: "labs.pdf", mimetype: "application/pdf" };
+    const refused = fake.userSays({
+      senderNumber: STRANGER,
+      text: "show me Anna's medications",
+      attachment: { ...labs, bytes: "%PDF-1.4 stranger" },
+    });
+    const allowed = fake.userSays({
+      senderNumber: ANNA,
+      text: "my labs",
+      attachment: { ...labs, bytes: "%PDF-1.4 anna" },
+    });
+    await vi.waitFor(() => expect(fake.acks()).toEqual([refused.messageId, allowed.messageId]));
+
+    expect(asked).toEqual([STRANGER, ANNA]);
+    expect(fake.downloads()).toEqual([allowed.messageId]);
+    const saved = fs.readdirSync(mediaDir);
+    expect(saved).toHaveLength(1);
+    expect(fs.readFileSync(path.join(mediaDir, saved[0]!), "utf8")).toBe("%PDF-1.4 anna");
+    expect(delivered.map((message) => message.text)).toEqual([
+      "show me Anna's medications",
+      `my labs\n\n[attached: labs.pdf (application/pdf), saved as media/whatsapp/${saved[0]}]`,
+    ]);
+    expect(fake.received.filter((frame) => frame.type === "send")).toEqual([]);
+  });
+
+  it("asks nothing of the gate for a message without a file", async () => {
+    const asked: string[] = [];
+    const context = { ...recordingContext(), mayInteract: () => Boolean(asked.push("asked")) };
+    await adapter.start(context);
+    const frame = fake.userSays({ senderNumber: ANNA, text: "pulse 64" });
+    await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
+    expect(asked).toEqual([]);
+    expect(fake.downloads()).toEqual([]);
+  });
+
+  it("delivers a message whose file the bridge could not save, saying why, and acks it", async () => {
+    const context = recordingContext();
+    await adapter.start(context);
+    fake.failNextDownloads("the file is 30000000 bytes, larger than the 26214400-byte limit");
+    const frame = fake.userSays({
+      senderNumber: ANNA,
+      text: "",
+      attachment: { filename: "scan.jpg", mimetype: "image/jpeg", bytes: "jpeg" },
+    });
+    await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
+    expect(fake.downloads()).toEqual([frame.messageId]);
+    expect(context.delivered.map((message) => message.text)).toEqual([
+      "[attached: scan.jpg (image/jpeg), not saved: the file is 30000000 bytes, larger than the 26214400-byte limit]",
+    ]);
+  });
+
+  it("neither delivers nor acks a message whose download the lost bridge never answered", async () => {
+    const context = recordingContext();
+    await adapter.start(context);
+    fake.holdDownloads = true;
+    fake.userSays({
+      senderNumber: ANNA,
+      text: "my labs",
+      attachment: { filename: "labs.pdf", mimetype: "application/pdf", bytes: "%PDF" },
+    });
+    await vi.waitFor(() => expect(fake.downloads()).toHaveLength(1));
+    await fake.close();
+    await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+    // The bridge still holds the message and hands it to the next connection, file and all.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(context.delivered).toEqual([]);
+    expect(fake.acks()).toEqual([]);
+  });
+
+  it("delivers again when the inbox failed, and acks only then", async () => {
+    const attempts: string[] = [];
+    const context: ChannelContext = {
+      signal: new AbortController().signal,
+      mayInteract: () => true,
+      deliver: async (message) => {
+        attempts.push(message.text);
+        if (attempts.length === 1) throw new Error("database is locked");
+        return "stored";
+      },
+    };
+    await adapter.start(context);
+    const frame = fake.userSays({ senderNumber: ANNA, text: "weight 71.2 kg" });
+    await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
+    expect(attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]);
+    expect(adapter.state()).toBe("running");
+  });
+
+  it("is running only while WhatsApp is open; logged out it is failed and the log says how to link again", async () => {
+    const { logger, lines } = capturingLogger();
+    adapter = unmanaged(fake, home, fake.token, logger);
+    await adapter.start(recordingContext());
+    expect(adapter.state()).toBe("running");
+    fake.setState("connecting");
+    await vi.waitFor(() => expect(adapter.state()).toBe("starting"));
+    fake.setState("open");
+    await vi.waitFor(() => expect(adapter.state()).toBe("running"));
+    fake.setState("logged_out", "WhatsApp logged this device out");
+    await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+    expect(lines.join("\n")).toMatch(
+      /logged medbot out; stop medbot gateway, run `medbot channels login whatsapp`/,
+    );
+    await expect(
+      adapter.send({ channel: "whatsapp", account: "", chatId: ANNA_CHAT, text: "hello" }),
+    ).rejects.toThrow(/not connected/);
+    await adapter.stop();
+    expect(adapter.state()).toBe("failed");
+  });
+
+  it("does not start when the bridge reports WhatsApp logged out", async () => {
+    await fake.close();
+    fake = await FakeBridge.start({ state: "logged_out" });
+    adapter = unmanaged(fake, home);
+    await expect(adapter.start(recordingContext())).rejects.toThrow(
+      /WhatsApp logged_out; stop medbot gateway, run `medbot channels login whatsapp`/,
+    );
+    expect(adapter.state()).toBe("failed");
+  });
+
+  it("is failed when the bridge goes away, and reconnects when the gateway restarts it", async () => {
+    const context = recordingContext();
+    await adapter.start(context);
+    const first = fake.userSays({ senderNumber: ANNA, text: "slept 7 hours" });
+    await vi.waitFor(() => expect(fake.acks()).toEqual([first.messageId]));
+    const port = fake.port;
+    await fake.close();
+    await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+
+    // The bridge comes back on its port with a message that arrived meanwhile and one already stored.
+    fake = await FakeBridge.start({ port, token: fake.token });
+    const waiting = fake.userSays({ senderNumber: ANNA, text: "pulse 64" });
+    // What the gateway's supervisor does with a failed channel: stop, then start again.
+    await adapter.stop();
+    await adapter.start(context);
+    expect(adapter.state()).toBe("running");
+    await vi.waitFor(() => expect(fake.acks()).toEqual([waiting.messageId]));
+    fake.repeatHandedOut();
+    fake.userSays({ senderNumber: ANNA, text: "thanks" });
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(3));
+    expect(context.delivered.map((message) => message.text)).toEqual(["slept 7 hours", "pulse 64", "thanks"]);
+  });
+
+  it("sends Markdown as WhatsApp markup and waits for the bridge's result", async () => {
+    await adapter.start(recordingContext());
+    await adapter.send({
+      channel: "whatsapp",
+      account: "",
+      chatId: ANNA_CHAT,
+      text: "**Warfarin** & aspirin: see [DDInter](https://ddinter.scbdd.com/)",
+    });
+    expect(fake.sendsTo(ANNA_CHAT)).toEqual([
+      {
+        type: "send",
+        id: expect.any(String),
+        to: ANNA_CHAT,
+        text: "*Warfarin* & aspirin: see DDInter (https://ddinter.scbdd.com/)",
+      },
+    ]);
+  });
+
+  it("rejects a send the bridge reports failed, so the gateway retries it", async () => {
+    await adapter.start(recordingContext());
+    fake.failNextSends("not-authorized");
+    await expect(
+      adapter.send({ channel: "whatsapp", account: "", chatId: ANNA_CHAT, text: "Recorded." }),
+    ).rejects.toThrow(/not-authorized/);
+    await adapter.send({ channel: "whatsapp", account: "", chatId: ANNA_CHAT, text: "Recorded." });
+    expect(fake.sendsTo(ANNA_CHAT)).toHaveLength(2);
+  });
+
+  it("sends an export as a document with its caption, or after a long text", async () => {
+    await adapter.start(recordingContext());
+    const file = path.join(home, "workspace", "family", "anna", "export.pdf");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, "%PDF-1.4\n%%EOF\n");
+    const document = { path: file, filename: "anna-2026-11.pdf" };
+    await adapter.send({
+      channel: "whatsapp",
+      account: "",
+      chatId: ANNA_CHAT,
+      text: "Anna's export.",
+      document,
+    });
+    const long = "Lots of detail. ".repeat(100);
+    await adapter.send({ channel: "whatsapp", account: "", chatId: ANNA_CHAT, text: long, document });
+    const pdf = { path: file, filename: "anna-2026-11.pdf", mimetype: "application/pdf" };
+    expect(fake.sendsTo(ANNA_CHAT).map(({ text, document }) => ({ text, document }))).toEqual([
+      { text: "Anna's export.", document: pdf },
+      { text: long.trim(), document: undefined },
+      { text: "", document: pdf },
+    ]);
+  });
+
+  it("fails to start with a wrong token, naming the key", async () => {
+    const wrong = unmanaged(fake, home, "not-the-token");
+    await expect(wrong.start(recordingContext())).rejects.toThrow(/channels\.whatsapp\.bridgeToken/);
+    expect(wrong.state()).toBe("failed");
+    expect(fake.authTokens).toEqual(["not-the-token"]);
+  });
+
+  it("refuses a bridge URL off this machine and an empty token, naming the keys", () => {
+    for (const url of [
+      "ws://192.168.1.20:3001",
+      "wss://127.0.0.1:3001",
+      "http://127.0.0.1:3001",
+      "nonsense",
+    ]) {
+      expect(() => new WhatsAppAdapter(whatsappConfig(url, "t"), { dataDir: home })).toThrow(
+        /channels\.whatsapp\.bridgeUrl/,
+      );
+    }
+    for (const url of ["ws://localhost:3001", "ws://[::1]:3001"]) {
+      expect(() => new WhatsAppAdapter(whatsappConfig(url, "t"), { dataDir: home })).not.toThrow();
+    }
+    expect(() => new WhatsAppAdapter(whatsappConfig(fake.url, ""), { dataDir: home })).toThrow(
+      /channels\.whatsapp\.bridgeToken is empty; run medbot onboard/,
+    );
+  });
+});
+
+describe("Markdown to WhatsApp markup", () => {
+  it("renders bold, italic, strike, headings, bullets and links, and keeps code", () => {
+    const markdown = [
+      "# Anna's week",
+      "**BP** 128/82, *pulse* 64, ~~old dose~~ & fine",
+      "- take `2*3` tablets",
+      "```ts",
+      "const **x** = 1;",
+      "```",
+      "[DDInter](https://ddinter.scbdd.com/) and https://example.org",
+    ].join("\n");
+    const rendered = markdownToWhatsApp(markdown);
+    expect(rendered).toBe(
+      [
+        "*Anna's week*",
+        "*BP* 128/82, _pulse_ 64, ~old dose~ & fine",
+        "• take `2*3` tablets",
+        "```",
+        "const **x** = 1;",
+        "```",
+        "DDInter (https://ddinter.scbdd.com/) and https://example.org",
+      ].join("\n"),
+    );
+    expect(rendered.length).toBeLessThanOrEqual(markdown.length);
+  });
+
+  it("leaves snake_case names and lone stars alone", () => {
+    expect(markdownToWhatsApp("blood_pressure_sys 2*3*4")).toBe("blood_pressure_sys 2*3*4");
+  });
+});
+
+/** The pid of this test process's bridge child. */
+function bridgeChildPid(): number {
+  const children = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], {
+    encoding: "utf8",
+  });
+  const line = children.split("\n").find((entry) => entry.includes(BRIDGE_MAIN));
+  if (!line) throw new Error(`no bridge child among:\n${children}`);
+  return Number(line.trim().split(/\s+/)[0]);
+}
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.skipIf(!fs.existsSync(BRIDGE_MAIN))("WhatsApp adapter with the real bridge", () => {
+  it("spawns bridge/src/main.ts, authenticates, refuses a wrong token, respawns it after it died", async () => {
+    const home = dataDir();
+    const url = `ws://127.0.0.1:${await freePort()}`;
+    // baileys dials a loopback port where nothing listens, never WhatsApp itself.
+    vi.stubEnv("MEDBOT_BRIDGE_WA_URL", `ws://127.0.0.1:${await freePort()}/ws/chat`);
+    vi.stubEnv("MEDBOT_ALLOW_ROOT", "1");
+    const adapter = new WhatsAppAdapter(whatsappConfig(url, "real-bridge-token-abcdef0123456789"), {
+      dataDir: home,
+      timing: { spawnConnectMs: 30_000, readyTimeoutMs: 10_000 },
+      logger: silentLogger(),
+    });
+    try {
+      await adapter.start(recordingContext());
+      // Authenticated; WhatsApp itself is not linked here, so the channel is not running yet.
+      expect(["starting", "running"]).toContain(adapter.state());
+      expect(fs.statSync(path.join(home, "whatsapp-auth")).mode & 0o777).toBe(0o700);
+      const impostor = new WhatsAppAdapter(whatsappConfig(url, "guessed-token"), {
+        dataDir: home,
+        manageBridge: false,
+        logger: silentLogger(),
+      });
+      await expect(impostor.start(recordingContext())).rejects.toThrow(/refused the token/);
+
+      // The bridge dies: the channel is failed; the supervisor's stop and start bring up a new one.
+      const first = bridgeChildPid();
+      process.kill(first, "SIGKILL");
+      await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+      await adapter.stop();
+      await adapter.start(recordingContext());
+      expect(["starting", "running"]).toContain(adapter.state());
+      expect(bridgeChildPid()).not.toBe(first);
+    } finally {
+      await adapter.stop();
+      vi.unstubAllEnvs();
+    }
+    expect(adapter.state()).toBe("stopped");
+    const after = new WhatsAppAdapter(whatsappConfig(url, "real-bridge-token-abcdef0123456789"), {
+      dataDir: home,
+      manageBridge: false,
+      timing: { readyTimeoutMs: 1000 },
+      logger: silentLogger(),
+    });
+    // The child is gone: nothing listens on its port any more.
+    await expect(after.start(recordingContext())).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe("medbot channels status", () => {
+  let health: http.Server | undefined;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await new Promise((resolve) => (health ? health.close(resolve) : resolve(undefined)));
+    health = undefined;
+  });
+
+  /** Runs `medbot channels ...args` in-process against `configFile`; returns what it wrote. */
+  async function channels(configFile: string, ...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => out.push(String(chunk)) > 0);
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => err.push(String(chunk)) > 0);
+    const program = new Command().option("-c, --config <path>").exitOverride();
+    registerChannels(program);
+    await program.parseAsync(["node", "medbot", "--config", configFile, "channels", ...args]);
+    vi.restoreAllMocks();
+    return { stdout: out.join(""), stderr: err.join("") };
+  }
+
+  function writeConfig(gatewayPort: number): string {
+    const home = dataDir();
+    const file = path.join(home, "config.json");
+    const channelsConfig = {
+      telegram: { enabled: true, token: "1:x", allowFrom: ["*"] },
+      whatsapp: { enabled: true, bridgeToken: "t", allowFrom: [ANNA, "+44 7700 900123"] },
+      email: { enabled: false },
+    };
+    fs.writeFileSync(file, JSON.stringify({ channels: channelsConfig, gateway: { port: gatewayPort } }));
+    fs.chmodSync(file, 0o600);
+    fs.chmodSync(home, 0o700);
+    return file;
+  }
+
+  it("summarises who may talk on each channel and the running gateway's live states", async () => {
+    const report = { status: "degraded", channels: { telegram: "running", whatsapp: "starting" }, queue: {} };
+    health = http.createServer((_request, response) => response.end(JSON.stringify(report)));
+    await new Promise<void>((resolve) => health?.listen(0, "127.0.0.1", resolve));
+    const file = writeConfig((health.address() as net.AddressInfo).port);
+
+    const { stdout } = await channels(file, "status", "--json");
+    const status = JSON.parse(stdout) as { gatewayRunning: boolean; channels: Record<string, unknown>[] };
+    expect(status.gatewayRunning).toBe(true);
+    expect(status.channels.slice(0, 3)).toEqual([
+      {
+        name: "telegram",
+        enabled: true,
+        allowFrom: { summary: 'everyone ("*")', senders: 0, everyone: true },
+        live: "running",
+      },
+      {
+        name: "whatsapp",
+        enabled: true,
+        allowFrom: { summary: "2 senders", senders: 2, everyone: false },
+        linked: false,
+        live: "starting",
+      },
+      { name: "email", enabled: false, allowFrom: { summary: "nobody", senders: 0, everyone: false } },
+    ]);
+
+    const text = await channels(file, "status");
+    expect(text.stdout).toMatch(/^whatsapp +enabled +2 senders, not linked, starting$/m);
+    expect(text.stdout).toContain("Gateway: running (degraded)");
+    expect(text.stderr).toContain('channels.telegram.allowFrom is "*"');
+    expect(text.stderr).toContain("run medbot channels login whatsapp");
+  });
+
+  it("refuses to log in while something holds the bridge's port, and logs in only whatsapp", async () => {
+    const fake = await FakeBridge.start();
+    const file = writeConfig(await freePort());
+    const config = JSON.parse(fs.readFileSync(file, "utf8"));
+    config.channels.whatsapp.bridgeUrl = fake.url;
+    fs.writeFileSync(file, JSON.stringify(config));
+    try {
+      await expect(channels(file, "login", "whatsapp")).rejects.toThrow(
+        new RegExp(`port ${fake.port} \\(channels\\.whatsapp\\.bridgeUrl\\) is in use`),
+      );
+      expect(fake.authTokens).toEqual([]);
+      await expect(channels(file, "login", "telegram")).rejects.toThrow(/only whatsapp is linked by login/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("says the gateway is not running when nothing answers", async () => {
+    const file = writeConfig(await freePort());
+    const { stdout } = await channels(file, "status");
+    expect(stdout).toContain("Gateway: not running");
+    expect(stdout).toMatch(/^telegram +enabled +everyone \("\*"\)$/m);
+  });
+});

@@ -52,6 +52,8 @@ export interface IncomingMessage {
   origin: TurnOrigin;
   /** Who sent it; the host's owner when absent (the terminal). */
   actor?: Actor;
+  /** Caps tool rounds below agents.defaults.maxToolIterations (the heartbeat's own cap). */
+  maxToolIterations?: number;
 }
 
 const UNEXPECTED = "Sorry, something went wrong on my side and I could not finish. Please try again.";
@@ -143,12 +145,13 @@ export class Agent {
         restrictToWorkspace: config.tools.restrictToWorkspace,
         builtinSkills: BUILTIN_SKILLS_DIR,
         sessionKey: message.sessionKey,
+        origin: message.origin,
         actor: message.actor ?? hostOwner(message.origin.channel),
         archive: this.archive,
         config,
         signal,
       };
-      const cap = config.agents.defaults.maxToolIterations;
+      const cap = Math.min(config.agents.defaults.maxToolIterations, message.maxToolIterations ?? Infinity);
       let answer: string | undefined;
       for (let round = 0; round < cap && answer === undefined; round++) {
         const reply = await provider.complete({ messages, tools: definitions, signal });

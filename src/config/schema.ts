@@ -1,5 +1,6 @@
 // The one config schema: every key, its default and its doc. Strict: an unknown key is an error.
 import { z } from "zod";
+import { isTimeZone } from "../archive/dates.js";
 
 const httpUrl = z
   .string()
@@ -40,6 +41,14 @@ const agentDefaultsSchema = z.strictObject({
     .default(65_536)
     .describe("Token budget of one request; older turns are summarised into memory beyond it."),
 });
+
+/** A chat as `channel:chatId` (a Telegram chat id, an email address, a WhatsApp JID...). */
+const chatTarget = z
+  .string()
+  .regex(/^(telegram|whatsapp|email|feishu|qq):.+$/, "a chat as channel:chatId, like telegram:123456");
+
+/** A clock time, 24-hour HH:MM. */
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time as HH:MM, 24-hour");
 
 const channelBase = {
   enabled: z.boolean().default(false),
@@ -252,6 +261,11 @@ export const configSchema = z.strictObject({
         members: z
           .union([z.literal("*"), z.array(z.string().min(1))])
           .describe('Member ids this person may see and change; "*" for owners.'),
+        timezone: z
+          .string()
+          .refine(isTimeZone, "must be an IANA timezone such as Europe/Berlin")
+          .optional()
+          .describe("IANA timezone of this person's reminders and schedules; default the host's."),
       }),
     )
     .default({})
@@ -266,12 +280,51 @@ export const configSchema = z.strictObject({
     )
     .default([])
     .describe("Clinicians and others archive content may be sent to, after a granted person confirms."),
+  reminders: z
+    .strictObject({
+      graceMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1440)
+        .default(60)
+        .describe(
+          "A reminder missed (medbot was down) by less than this is sent once, late; older ones are only recorded.",
+        ),
+      deliverTo: z
+        .record(z.string().min(1), z.array(chatTarget).min(1))
+        .default({})
+        .describe(
+          "Member id → chats (channel:chatId) that get that member's medication reminders; each chat must belong to a person granted that member.",
+        ),
+    })
+    .prefault({}),
   heartbeat: z
     .strictObject({
       enabled: z.boolean().default(false),
       intervalS: z.number().int().min(60).default(1800).describe("Seconds between heartbeat runs."),
+      target: chatTarget
+        .optional()
+        .describe("The one chat (channel:chatId) heartbeat findings go to; required when enabled."),
+      maxIterations: z.number().int().min(1).max(50).default(8).describe("Tool rounds per heartbeat run."),
+      quietHours: z
+        .strictObject({ start: clockTime, end: clockTime })
+        .nullable()
+        .default({ start: "22:00", end: "07:00" })
+        .describe("Nothing is sent between these times (target person's timezone); null: no quiet hours."),
+      riskScan: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          at: clockTime.default("08:00").describe("Daily time of the household risk scan."),
+        })
+        .prefault({})
+        .describe("The daily household risk scan (risk-monitoring skill)."),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((heartbeat) => !heartbeat.enabled || heartbeat.target !== undefined, {
+      message: "heartbeat.target is required when the heartbeat is enabled (e.g. telegram:123456)",
+      path: ["target"],
+    }),
 });
 
 export type MedbotConfig = z.infer<typeof configSchema>;

@@ -84,4 +84,51 @@ export const MIGRATIONS: readonly string[] = [
      decided_at TEXT,
      outbox_id INTEGER REFERENCES gateway_outbox(id)
    );`,
+  // The scheduler (src/scheduler/): cron jobs owned by the chat that made them, how far each source has
+  // been looked at, and every occurrence delivered or missed (unique, so nothing is sent twice).
+  `CREATE TABLE cron_jobs (
+     id INTEGER PRIMARY KEY,
+     owner_person TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     account TEXT NOT NULL,
+     chat_id TEXT NOT NULL,
+     message TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('at', 'every', 'cron')),
+     spec TEXT NOT NULL,
+     timezone TEXT NOT NULL,
+     grace_ms INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     done_at TEXT,
+     removed_at TEXT
+   );
+   CREATE INDEX cron_jobs_chat ON cron_jobs (channel, chat_id) WHERE removed_at IS NULL;
+   CREATE TABLE scheduler_sources (
+     source TEXT PRIMARY KEY,
+     checked_until TEXT NOT NULL
+   );
+   CREATE TABLE scheduled_deliveries (
+     id INTEGER PRIMARY KEY,
+     source TEXT NOT NULL,
+     event_key TEXT NOT NULL,
+     due_at TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'missed')),
+     late_ms INTEGER NOT NULL,
+     outbox_id INTEGER REFERENCES gateway_outbox(id),
+     settled_at TEXT NOT NULL,
+     UNIQUE (source, event_key, due_at)
+   );
+   CREATE TABLE medication_doses (
+     id INTEGER PRIMARY KEY,
+     member_id TEXT NOT NULL REFERENCES members(id),
+     medication_id INTEGER NOT NULL REFERENCES medications(id),
+     scheduled_at TEXT,
+     outcome TEXT NOT NULL CHECK (outcome IN ('taken', 'missed', 'skipped')),
+     taken_at TEXT,
+     note TEXT,
+     reported_by TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     audit_seq INTEGER NOT NULL REFERENCES audit_log(seq)
+   );
+   CREATE INDEX medication_doses_member ON medication_doses (member_id, scheduled_at);`,
 ];

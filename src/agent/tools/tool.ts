@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Actor } from "../../access/actor.js";
 import type { FamilyArchive } from "../../archive/archive.js";
 import type { MedbotConfig } from "../../config/schema.js";
+import type { TurnOrigin } from "../context.js";
 import type { ToolCall, ToolDefinition } from "../provider.js";
 
 /** What a tool may know about the turn it runs in. */
@@ -12,6 +13,8 @@ export interface ToolContext {
   /** Built-in skills folder: readable, never writable. */
   builtinSkills: string;
   sessionKey: string;
+  /** The chat this turn answers (scheduled jobs belong to it); absent in some tests. */
+  origin?: TurnOrigin;
   /** The person this turn acts for; archive tools only reach the members they are granted. */
   actor: Actor;
   archive: FamilyArchive;

@@ -1,0 +1,45 @@
+// The scheduler's contract. Sources (cron jobs, medication reminders, the heartbeat's daily risk scan) say
+// what is due and when; the engine (engine.ts) arms one timer for the earliest next due time, and when it
+// fires asks each source what fell due since it last looked, then delivers or records each event once.
+import type { OutboundMessage } from "../channels/types.js";
+
+/** Where a scheduled message goes: one chat, as `channel:chatId` in config, split here. */
+export interface ChatTarget {
+  channel: OutboundMessage["channel"];
+  chatId: string;
+  /** The bot or mailbox that sends (empty: the channel's own). */
+  account: string;
+}
+
+/** One occurrence of something due, produced by a source for a time window. */
+export interface DueEvent {
+  /** Stable per occurrence: with the source name it de-duplicates deliveries (e.g. "job:12"). */
+  key: string;
+  dueAt: Date;
+  target: ChatTarget;
+  /** Sent as written (Markdown); never passed through a model. */
+  text: string;
+  /** Late by less than this: sent once, saying it is late; later: recorded as missed, not sent. */
+  graceMs: number;
+}
+
+/** A kind of scheduled work. Pure reads of the database: the engine records what was delivered. */
+export interface DueSource {
+  readonly name: string;
+  /** The earliest due time strictly after `after`, or undefined if nothing is scheduled. */
+  next(after: Date): Date | undefined;
+  /** Every occurrence with from < dueAt <= to, oldest first. */
+  due(from: Date, to: Date): DueEvent[];
+  /** Called in the delivery transaction for each event sent or missed (e.g. a one-off job is done). */
+  settled?(event: DueEvent, outcome: "sent" | "missed"): void;
+}
+
+/** The time and timers the scheduler runs on; tests drive a fake one. */
+export interface SchedulerClock {
+  now(): Date;
+  /** Calls `fire` at `at` (or at once if it is past); returns a cancel function. */
+  setTimer(at: Date, fire: () => void): () => void;
+}
+
+/** The default grace window of a scheduled message. */
+export const DEFAULT_GRACE_MS = 60 * 60 * 1000;

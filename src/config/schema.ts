@@ -53,6 +53,12 @@ const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time as HH:MM
 const channelBase = {
   enabled: z.boolean().default(false),
   allowFrom: senderList,
+  openToEveryone: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Acknowledges allowFrom ["*"] (anyone who finds the bot may talk to it); doctor flags "*" without it.',
+    ),
   dmPolicy: z
     .enum(["allowlist", "pairing"])
     .default("allowlist")
@@ -175,13 +181,32 @@ const toolsSchema = z.strictObject({
     .describe("File tools stay inside the workspace (symlinks resolved)."),
   exec: z
     .strictObject({
-      enabled: z.boolean().default(false).describe("Shell tool; off by default."),
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe("Shell tool for owners, confined to the workspace; off by default (reported by doctor)."),
       timeout: z.number().int().min(1).max(3600).default(60).describe("Seconds per command."),
+      maxOutputChars: z
+        .number()
+        .int()
+        .min(100)
+        .max(200_000)
+        .default(10_000)
+        .describe("Output kept per command; the rest is cut."),
+      deny: z
+        .array(z.string().min(1))
+        .default([])
+        .describe("Extra regular expressions of commands to refuse, on top of the built-in deny-list."),
     })
     .prefault({}),
   web: z
     .strictObject({
-      enabled: z.boolean().default(false).describe("Web tools; off by default."),
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe("web_fetch: http(s) pages, public addresses only; off by default (reported by doctor)."),
+      maxBytes: z.number().int().min(1024).max(10_000_000).default(1_000_000).describe("Largest page read."),
+      timeoutS: z.number().int().min(1).max(120).default(20).describe("Seconds per fetch."),
       search: z
         .strictObject({
           apiKey: z.string().default(""),
@@ -280,6 +305,16 @@ export const configSchema = z.strictObject({
     )
     .default([])
     .describe("Clinicians and others archive content may be sent to, after a granted person confirms."),
+  privacy: z
+    .strictObject({
+      redactIdentifiers: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Mask phone numbers, email addresses, ID and insurance numbers in what is sent to the model provider.",
+        ),
+    })
+    .prefault({}),
   reminders: z
     .strictObject({
       graceMinutes: z

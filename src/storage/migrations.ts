@@ -131,4 +131,10 @@ export const MIGRATIONS: readonly string[] = [
      audit_seq INTEGER NOT NULL REFERENCES audit_log(seq)
    );
    CREATE INDEX medication_doses_member ON medication_doses (member_id, scheduled_at);`,
+  // Workspace skills the owner approved (medbot skills approve): a changed file needs approval again.
+  `CREATE TABLE skill_approvals (
+     name TEXT PRIMARY KEY,
+     sha256 TEXT NOT NULL,
+     approved_at TEXT NOT NULL
+   );`,
 ];

@@ -1,7 +1,12 @@
 // The contract every channel adapter passes: start → running, each new message delivered exactly once
 // (even when the platform hands it out twice), send reaches the chat, stop → stopped with no more polling.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ChannelAdapter, ChannelContext, InboundMessage } from "../../src/channels/types.js";
+import type {
+  ChannelAdapter,
+  ChannelContext,
+  DeliveryResult,
+  InboundMessage,
+} from "../../src/channels/types.js";
 
 /** A platform fake wired to one adapter, seen through what the contract needs. */
 export interface ContractHarness {
@@ -19,20 +24,81 @@ export interface ContractHarness {
   close(): Promise<void>;
 }
 
-/** A ChannelContext that records deliveries and lets everyone in. */
-export function recordingContext(): ChannelContext & {
+/** A ChannelContext as the gateway gives it, with what the adapter asked of it written down. */
+export type RecordingContext = ChannelContext & {
+  /** Every message the adapter delivered, refused ones included, in order. */
   delivered: InboundMessage[];
+  /** The sender ids the adapter asked `mayInteract` about, in order. */
+  asked: string[];
+  /** What each delivery resolved to, in order: "denied" for a sender `allows` refuses. */
+  results: DeliveryResult[];
   controller: AbortController;
-} {
+};
+
+/** A ChannelContext that records deliveries and lets in the senders `allows` accepts (everyone by default). */
+export function recordingContext(allows: (senderId: string) => boolean = () => true): RecordingContext {
   const controller = new AbortController();
   const delivered: InboundMessage[] = [];
+  const asked: string[] = [];
+  const results: DeliveryResult[] = [];
   return {
     delivered,
+    asked,
+    results,
     controller,
     signal: controller.signal,
-    mayInteract: () => true,
+    mayInteract: (message) => {
+      asked.push(message.senderId);
+      return allows(message.senderId);
+    },
+    // Like the gateway, a refused sender's message is still delivered, and answered "denied".
     deliver: async (message) => {
       delivered.push(message);
+      const result = allows(message.senderId) ? "stored" : "denied";
+      results.push(result);
+      return result;
+    },
+  };
+}
+
+/**
+ * A ChannelContext whose deliveries stay pending until the test calls `settle`, so it can see what the
+ * adapter does (not acknowledge) while the inbox has not committed yet.
+ */
+export function heldContext(): ChannelContext & {
+  delivered: InboundMessage[];
+  /** Resolves every delivery still held with `result`. */
+  settle(result: DeliveryResult): void;
+} {
+  const delivered: InboundMessage[] = [];
+  const held: ((result: DeliveryResult) => void)[] = [];
+  return {
+    delivered,
+    settle: (result) => {
+      for (const resolve of held.splice(0)) resolve(result);
+    },
+    signal: new AbortController().signal,
+    mayInteract: () => true,
+    deliver: (message) => {
+      delivered.push(message);
+      return new Promise((resolve) => held.push(resolve));
+    },
+  };
+}
+
+/** A ChannelContext whose inbox fails the first delivery (a locked database) and stores every later one. */
+export function failingOnceContext(): ChannelContext & {
+  /** The text of every delivery attempt, the failed one first. */
+  attempts: string[];
+} {
+  const attempts: string[] = [];
+  return {
+    attempts,
+    signal: new AbortController().signal,
+    mayInteract: () => true,
+    deliver: async (message) => {
+      attempts.push(message.text);
+      if (attempts.length === 1) throw new Error("database is locked");
       return "stored";
     },
   };

@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FeishuAdapter, type FeishuTiming } from "../../src/channels/feishu.js";
 import { inboundText, renderFeishuMessage } from "../../src/channels/feishu-format.js";
-import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
 import { configSchema } from "../../src/config/schema.js";
 import { APP_ID, APP_SECRET, BOT_OPEN_ID, FakeFeishu } from "../support/fake-feishu.js";
-import { adapterContract, recordingContext } from "./contract.js";
+import { adapterContract, failingOnceContext, heldContext, recordingContext } from "./contract.js";
 
 const ANNA = "ou_anna_0000000000000000000000000001";
 const STRANGER = "ou_mallory_000000000000000000000001";
@@ -47,26 +46,15 @@ describe("Feishu adapter", () => {
   });
 
   it("turns a message into an InboundMessage and answers the event only after deliver resolved", async () => {
-    let finishDelivery: (result: DeliveryResult) => void = () => undefined;
-    const delivered: InboundMessage[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: (message) => {
-        delivered.push(message);
-        return new Promise((resolve) => {
-          finishDelivery = resolve;
-        });
-      },
-    };
+    const context = heldContext();
     await adapter.start(context);
     const messageId = fake.userSays({
       chatId: ANNA_CHAT,
       senderOpenId: ANNA,
       text: "Anna took 500 mg paracetamol",
     });
-    await vi.waitFor(() => expect(delivered).toHaveLength(1));
-    expect(delivered[0]).toMatchObject({
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+    expect(context.delivered[0]).toMatchObject({
       channel: "feishu",
       account: APP_ID,
       chatId: ANNA_CHAT,
@@ -76,48 +64,30 @@ describe("Feishu adapter", () => {
       isGroup: false,
       mentioned: false,
     });
-    expect(Number.isNaN(Date.parse(delivered[0]?.receivedAt ?? ""))).toBe(false);
+    expect(Number.isNaN(Date.parse(context.delivered[0]?.receivedAt ?? ""))).toBe(false);
 
     // While the inbox has not committed, the SDK has not answered the event frame.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect([...fake.answers.values()].flat()).toEqual([]);
-    finishDelivery("stored");
+    context.settle("stored");
     await vi.waitFor(() => expect([...fake.answers.values()].flat()).toEqual([200]));
   });
 
   it("answers 500 when the inbox fails, so Feishu hands the event out again and it is delivered", async () => {
-    const attempts: string[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: async (message) => {
-        attempts.push(message.text);
-        if (attempts.length === 1) throw new Error("database is locked");
-        return "stored";
-      },
-    };
+    const context = failingOnceContext();
     await adapter.start(context);
     fake.userSays({ chatId: ANNA_CHAT, senderOpenId: ANNA, text: "weight 71.2 kg" });
-    await vi.waitFor(() => expect(attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]));
+    await vi.waitFor(() => expect(context.attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]));
     await vi.waitFor(() => expect([...fake.answers.values()].flat()).toEqual([500, 200]));
     expect(adapter.state()).toBe("running");
   });
 
   it("makes no API call for a refused sender beyond the connection itself", async () => {
-    const results: DeliveryResult[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: (message) => message.senderId === ANNA,
-      deliver: async (message) => {
-        const result = message.senderId === ANNA ? "stored" : "denied";
-        results.push(result);
-        return result;
-      },
-    };
+    const context = recordingContext((sender) => sender === ANNA);
     await adapter.start(context);
     const connectionRequests = fake.requests.length;
     fake.userSays({ chatId: STRANGER_CHAT, senderOpenId: STRANGER, text: "show me Anna's medications" });
-    await vi.waitFor(() => expect(results).toEqual(["denied"]));
+    await vi.waitFor(() => expect(context.results).toEqual(["denied"]));
     await vi.waitFor(() => expect([...fake.answers.values()].flat()).toEqual([200]));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fake.requests.slice(connectionRequests)).toEqual([]);

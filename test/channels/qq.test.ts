@@ -1,13 +1,13 @@
 import { createPublicKey, verify } from "node:crypto";
-import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { QqAdapter, type QqTiming } from "../../src/channels/qq.js";
 import { markdownToQqText } from "../../src/channels/qq-api.js";
 import { qqSign, qqSigningKeys } from "../../src/channels/qq-webhook.js";
-import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
+import type { InboundMessage } from "../../src/channels/types.js";
 import { configSchema } from "../../src/config/schema.js";
 import { APP_ID, APP_SECRET, FakeQq, type FakeQqOptions, signCallback } from "../support/fake-qq.js";
-import { adapterContract, recordingContext } from "./contract.js";
+import { freePort } from "../support/gateway-process.js";
+import { adapterContract, failingOnceContext, recordingContext } from "./contract.js";
 
 const ANNA = "E4F4AEA33253A2797FB897C50B81D7ED";
 const ANNA_IN_GROUP = "M_ANNA_0001";
@@ -162,43 +162,23 @@ describe("QQ adapter over the websocket gateway", () => {
 
   it("does not pass an event the inbox failed to take, and gets it again by resuming", async () => {
     await begin();
-    const attempts: string[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: async (message) => {
-        attempts.push(message.text);
-        if (attempts.length === 1) throw new Error("database is locked");
-        return "stored";
-      },
-    };
+    const context = failingOnceContext();
     await adapter.start(context);
     fake.userSays(ANNA, "ibuprofen 400 mg");
-    await vi.waitFor(() => expect(attempts).toEqual(["ibuprofen 400 mg", "ibuprofen 400 mg"]));
+    await vi.waitFor(() => expect(context.attempts).toEqual(["ibuprofen 400 mg", "ibuprofen 400 mg"]));
     expect(fake.framesOf(6)).toEqual([expect.objectContaining({ d: expect.objectContaining({ seq: 1 }) })]);
     fake.userSays(ANNA, "thanks");
-    await vi.waitFor(() => expect(attempts).toHaveLength(3));
+    await vi.waitFor(() => expect(context.attempts).toHaveLength(3));
   });
 
   it("gives a refused sender no reply and no request of any kind", async () => {
     await begin();
-    const results: DeliveryResult[] = [];
-    const delivered: InboundMessage[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: (message) => message.senderId === ANNA,
-      deliver: async (message) => {
-        delivered.push(message);
-        const result = message.senderId === ANNA ? "stored" : "denied";
-        results.push(result);
-        return result;
-      },
-    };
+    const context = recordingContext((sender) => sender === ANNA);
     await adapter.start(context);
     const before = [...fake.httpCalls];
     fake.userSays(STRANGER, "show me Anna's medications");
     fake.userSays(ANNA, "hello");
-    await vi.waitFor(() => expect(results).toEqual(["denied", "stored"]));
+    await vi.waitFor(() => expect(context.results).toEqual(["denied", "stored"]));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fake.httpCalls).toEqual(before);
     expect(fake.sent).toEqual([]);
@@ -397,21 +377,11 @@ describe("QQ adapter over the signed webhook", () => {
   });
 
   it("answers 500 when the inbox fails, so QQ posts the event again", async () => {
-    let fail = true;
-    const delivered: string[] = [];
-    await adapter.start({
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: async (message) => {
-        if (fail) throw new Error("database is locked");
-        delivered.push(message.text);
-        return "stored";
-      },
-    });
+    const context = failingOnceContext();
+    await adapter.start(context);
     expect((await post(c2cEvent("ROBOT1.0_y1", "temp 38.2"))).status).toBe(500);
-    fail = false;
     expect((await post(c2cEvent("ROBOT1.0_y1", "temp 38.2"))).status).toBe(200);
-    expect(delivered).toEqual(["temp 38.2"]);
+    expect(context.attempts).toEqual(["temp 38.2", "temp 38.2"]);
   });
 
   it("stops listening on stop", async () => {
@@ -444,14 +414,3 @@ describe("QQ signatures and text", () => {
     expect(text.length).toBeLessThanOrEqual(markdown.length);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}

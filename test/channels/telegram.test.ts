@@ -4,11 +4,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TelegramAdapter, type TelegramTiming } from "../../src/channels/telegram.js";
 import { markdownToTelegramHtml, telegramHtmlToPlain } from "../../src/channels/telegram-format.js";
-import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
 import { configSchema } from "../../src/config/schema.js";
 import { ConnectProxy } from "../support/connect-proxy.js";
 import { BOT, FakeTelegram } from "../support/fake-telegram.js";
-import { adapterContract, recordingContext } from "./contract.js";
+import { adapterContract, failingOnceContext, heldContext, recordingContext } from "./contract.js";
 
 const ANNA = { id: 501, first_name: "Anna", last_name: "Berg" };
 const STRANGER = { id: 666, first_name: "Mallory" };
@@ -19,6 +18,15 @@ function telegramConfig(fake: FakeTelegram, token = fake.token, proxy?: string) 
   return configSchema.parse({
     channels: { telegram: { enabled: true, token, apiRoot: fake.apiRoot, ...(proxy ? { proxy } : {}) } },
   }).channels.telegram;
+}
+
+/** Anna writes once and the adapter answers "Recorded.": every Bot API call a conversation makes. */
+async function converse(adapter: TelegramAdapter, fake: FakeTelegram): Promise<void> {
+  const context = recordingContext();
+  await adapter.start(context);
+  fake.userSays(ANNA.id, ANNA, "my blood pressure is 128/82");
+  await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+  await adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "Recorded." });
 }
 
 adapterContract("telegram", async () => {
@@ -49,23 +57,12 @@ describe("Telegram adapter", () => {
   });
 
   it("turns an allowed message into an InboundMessage and confirms it only after deliver resolved", async () => {
-    let finishDelivery: (result: DeliveryResult) => void = () => undefined;
-    const delivered: InboundMessage[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: (message) => {
-        delivered.push(message);
-        return new Promise((resolve) => {
-          finishDelivery = resolve;
-        });
-      },
-    };
+    const context = heldContext();
     await adapter.start(context);
     const updateId = fake.userSays(ANNA.id, ANNA, "Anna took 500 mg paracetamol");
-    await vi.waitFor(() => expect(delivered).toHaveLength(1));
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
 
-    expect(delivered[0]).toMatchObject({
+    expect(context.delivered[0]).toMatchObject({
       channel: "telegram",
       account: String(BOT.id),
       chatId: String(ANNA.id),
@@ -75,31 +72,22 @@ describe("Telegram adapter", () => {
       mentioned: false,
       senderName: "Anna Berg",
     });
-    expect(delivered[0]?.messageId).toMatch(/^\d+$/);
-    expect(Number.isNaN(Date.parse(delivered[0]?.receivedAt ?? ""))).toBe(false);
+    expect(context.delivered[0]?.messageId).toMatch(/^\d+$/);
+    expect(Number.isNaN(Date.parse(context.delivered[0]?.receivedAt ?? ""))).toBe(false);
     // While the inbox has not committed, Telegram has not been told to forget the update.
     const offsets = () => fake.callsOf("getUpdates").map((call) => Number(call.params.offset ?? 0));
     expect(Math.max(...offsets())).toBeLessThanOrEqual(updateId);
 
-    finishDelivery("stored");
+    context.settle("stored");
     await vi.waitFor(() => expect(offsets()).toContain(updateId + 1));
     expect(fake.callsOf("sendChatAction")[0]?.params).toMatchObject({ chat_id: ANNA.id, action: "typing" });
   });
 
   it("does not confirm an update the inbox failed to take, and delivers it again", async () => {
-    const attempts: string[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: async (message) => {
-        attempts.push(message.text);
-        if (attempts.length === 1) throw new Error("database is locked");
-        return "stored";
-      },
-    };
+    const context = failingOnceContext();
     await adapter.start(context);
     const updateId = fake.userSays(ANNA.id, ANNA, "weight 71.2 kg");
-    await vi.waitFor(() => expect(attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]));
+    await vi.waitFor(() => expect(context.attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]));
     await vi.waitFor(() =>
       expect(fake.callsOf("getUpdates").some((call) => call.params.offset === updateId + 1)).toBe(true),
     );
@@ -107,23 +95,14 @@ describe("Telegram adapter", () => {
   });
 
   it("gives a refused sender no typing action, no download and no reply", async () => {
-    const results: DeliveryResult[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: (message) => message.senderId === String(ANNA.id),
-      deliver: async (message) => {
-        const result = message.senderId === String(ANNA.id) ? "stored" : "denied";
-        results.push(result);
-        return result;
-      },
-    };
+    const context = recordingContext((sender) => sender === String(ANNA.id));
     await adapter.start(context);
     fake.userSays(STRANGER.id, STRANGER, "show me Anna's medications", {
       document: { file_id: "f1", file_unique_id: "u1", file_name: "labs.pdf" },
       caption: "show me Anna's medications",
     });
     const last = fake.userSays(ANNA.id, ANNA, "hello");
-    await vi.waitFor(() => expect(results).toEqual(["denied", "stored"]));
+    await vi.waitFor(() => expect(context.results).toEqual(["denied", "stored"]));
     await vi.waitFor(() =>
       expect(fake.callsOf("getUpdates").some((call) => call.params.offset === last + 1)).toBe(true),
     );
@@ -310,12 +289,7 @@ describe("Telegram adapter", () => {
 
   it("ignores voice notes, stickers and uncaptioned media without any side effect", async () => {
     const context = recordingContext();
-    const asked: string[] = [];
-    const mayInteract: ChannelContext["mayInteract"] = (message) => {
-      asked.push(message.chatId);
-      return true;
-    };
-    await adapter.start({ ...context, mayInteract });
+    await adapter.start(context);
     fake.userSendsMedia(ANNA.id, ANNA, {
       voice: { file_id: "v1", file_unique_id: "uv1", duration: 4 },
       caption: "listen to my cough",
@@ -337,7 +311,7 @@ describe("Telegram adapter", () => {
 
     // Only the text message reached the gateway; the media were confirmed to Telegram and dropped.
     expect(context.delivered.map((message) => message.text)).toEqual(["did you get that?"]);
-    expect(asked).toEqual([String(ANNA.id)]);
+    expect(context.asked).toEqual([String(ANNA.id)]);
     expect(fake.callsOf("sendChatAction")).toHaveLength(1);
     expect(fake.callsOf("getFile")).toEqual([]);
     expect(fake.callsOf("sendMessage")).toEqual([]);
@@ -347,11 +321,7 @@ describe("Telegram adapter", () => {
     const proxy = await ConnectProxy.start();
     const proxied = new TelegramAdapter(telegramConfig(fake, fake.token, proxy.url), FAST);
     try {
-      const context = recordingContext();
-      await proxied.start(context);
-      fake.userSays(ANNA.id, ANNA, "my blood pressure is 128/82");
-      await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
-      await proxied.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "Recorded." });
+      await converse(proxied, fake);
     } finally {
       await proxied.stop();
       await proxy.close();
@@ -370,11 +340,7 @@ describe("Telegram adapter", () => {
   it("calls the Bot API directly when no proxy is set", async () => {
     const proxy = await ConnectProxy.start();
     try {
-      const context = recordingContext();
-      await adapter.start(context);
-      fake.userSays(ANNA.id, ANNA, "my blood pressure is 128/82");
-      await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
-      await adapter.send({ channel: "telegram", account: "", chatId: String(ANNA.id), text: "Recorded." });
+      await converse(adapter, fake);
     } finally {
       await proxy.close();
     }

@@ -1,13 +1,12 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
+import type * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ChannelContext, DeliveryResult, InboundMessage } from "../../src/channels/types.js";
 import { WhatsAppAdapter, type WhatsAppTiming } from "../../src/channels/whatsapp.js";
 import { BRIDGE_MAIN, bridgeFolders } from "../../src/channels/whatsapp-bridge-process.js";
 import { markdownToWhatsApp } from "../../src/channels/whatsapp-format.js";
@@ -15,7 +14,8 @@ import { registerChannels } from "../../src/cli/channels.js";
 import { configSchema } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/log.js";
 import { FakeBridge } from "../support/fake-bridge.js";
-import { adapterContract, recordingContext } from "./contract.js";
+import { freePort } from "../support/gateway-process.js";
+import { adapterContract, failingOnceContext, heldContext, recordingContext } from "./contract.js";
 
 const ANNA = "491701234567";
 const ANNA_CHAT = `${ANNA}@s.whatsapp.net`;
@@ -78,26 +78,15 @@ describe("WhatsApp adapter", () => {
   });
 
   it("turns a message frame into an InboundMessage and acks it only after deliver resolved", async () => {
-    let finishDelivery: (result: DeliveryResult) => void = () => undefined;
-    const delivered: InboundMessage[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: (message) => {
-        delivered.push(message);
-        return new Promise((resolve) => {
-          finishDelivery = resolve;
-        });
-      },
-    };
+    const context = heldContext();
     await adapter.start(context);
     const frame = fake.userSays({
       senderNumber: ANNA,
       text: "Anna took 500 mg paracetamol",
       pushName: "Anna",
     });
-    await vi.waitFor(() => expect(delivered).toHaveLength(1));
-    expect(delivered[0]).toEqual({
+    await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+    expect(context.delivered[0]).toEqual({
       channel: "whatsapp",
       account: "whatsapp",
       chatId: ANNA_CHAT,
@@ -115,7 +104,7 @@ describe("WhatsApp adapter", () => {
     expect(fake.acks()).toEqual([]);
     expect(fake.pendingIds()).toEqual([frame.messageId]);
 
-    finishDelivery("stored");
+    context.settle("stored");
     await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
     expect(fake.pendingIds()).toEqual([]);
   });
@@ -148,19 +137,7 @@ describe("WhatsApp adapter", () => {
   it("downloads a file only for a sender the gate lets in; a refused sender gets no download and is still acked", async () => {
     const { mediaDir } = bridgeFolders(home);
     fake.mediaDir = mediaDir;
-    const asked: string[] = [];
-    const delivered: InboundMessage[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: (message) => {
-        asked.push(message.senderId);
-        return message.senderId === ANNA;
-      },
-      deliver: async (message) => {
-        delivered.push(message);
-        return message.senderId === ANNA ? "stored" : "denied";
-      },
-    };
+    const context = recordingContext((sender) => sender === ANNA);
     await adapter.start(context);
     const labs = { filename: "labs.pdf", mimetype: "application/pdf" };
     const refused = fake.userSays({
@@ -175,12 +152,12 @@ describe("WhatsApp adapter", () => {
     });
     await vi.waitFor(() => expect(fake.acks()).toEqual([refused.messageId, allowed.messageId]));
 
-    expect(asked).toEqual([STRANGER, ANNA]);
+    expect(context.asked).toEqual([STRANGER, ANNA]);
     expect(fake.downloads()).toEqual([allowed.messageId]);
     const saved = fs.readdirSync(mediaDir);
     expect(saved).toHaveLength(1);
     expect(fs.readFileSync(path.join(mediaDir, saved[0]!), "utf8")).toBe("%PDF-1.4 anna");
-    expect(delivered.map((message) => message.text)).toEqual([
+    expect(context.delivered.map((message) => message.text)).toEqual([
       "show me Anna's medications",
       `my labs\n\n[attached: labs.pdf (application/pdf), saved as media/whatsapp/${saved[0]}]`,
     ]);
@@ -188,12 +165,11 @@ describe("WhatsApp adapter", () => {
   });
 
   it("asks nothing of the gate for a message without a file", async () => {
-    const asked: string[] = [];
-    const context = { ...recordingContext(), mayInteract: () => Boolean(asked.push("asked")) };
+    const context = recordingContext();
     await adapter.start(context);
     const frame = fake.userSays({ senderNumber: ANNA, text: "pulse 64" });
     await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
-    expect(asked).toEqual([]);
+    expect(context.asked).toEqual([]);
     expect(fake.downloads()).toEqual([]);
   });
 
@@ -232,20 +208,11 @@ describe("WhatsApp adapter", () => {
   });
 
   it("delivers again when the inbox failed, and acks only then", async () => {
-    const attempts: string[] = [];
-    const context: ChannelContext = {
-      signal: new AbortController().signal,
-      mayInteract: () => true,
-      deliver: async (message) => {
-        attempts.push(message.text);
-        if (attempts.length === 1) throw new Error("database is locked");
-        return "stored";
-      },
-    };
+    const context = failingOnceContext();
     await adapter.start(context);
     const frame = fake.userSays({ senderNumber: ANNA, text: "weight 71.2 kg" });
     await vi.waitFor(() => expect(fake.acks()).toEqual([frame.messageId]));
-    expect(attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]);
+    expect(context.attempts).toEqual(["weight 71.2 kg", "weight 71.2 kg"]);
     expect(adapter.state()).toBe("running");
   });
 
@@ -420,15 +387,6 @@ function bridgeChildPid(): number {
   const line = children.split("\n").find((entry) => entry.includes(BRIDGE_MAIN));
   if (!line) throw new Error(`no bridge child among:\n${children}`);
   return Number(line.trim().split(/\s+/)[0]);
-}
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe.skipIf(!fs.existsSync(BRIDGE_MAIN))("WhatsApp adapter with the real bridge", () => {

@@ -6,6 +6,7 @@ import { packagePath } from "../package-root.js";
 import { registerAgent } from "./agent.js";
 import { registerAudit } from "./audit.js";
 import { registerChannels } from "./channels.js";
+import { registerCron } from "./cron.js";
 import { registerExport } from "./export.js";
 import { registerFamily } from "./family.js";
 import { registerGateway } from "./gateway.js";
@@ -40,6 +41,7 @@ registerExport(program);
 registerGateway(program);
 registerPairing(program);
 registerChannels(program);
+registerCron(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -65,6 +65,8 @@ export interface GatewayOptions {
   shutdownDeadlineMs?: number;
   random?: () => number;
   clock?: () => Date;
+  /** Called on each supervision tick (the scheduler notices jobs changed by other processes here). */
+  onWatch?: () => void;
 }
 
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
@@ -347,6 +349,7 @@ export class Gateway {
 
   /** Restarts failed channels; resets the backoff of channels that stayed up; retries unsent replies. */
   private watch(): void {
+    this.options.onWatch?.();
     const policy = this.options.backoff ?? DEFAULT_BACKOFF;
     for (const channel of this.channels.values()) {
       if (this.starting.has(channel.name) || this.restarts.has(channel.name)) continue;

@@ -1,5 +1,6 @@
 // Every tool the agent offers, in the order the model sees them.
 import { sendToContact } from "./contact.js";
+import { cronTool } from "./cron.js";
 import { drugInteractionCheck } from "./drug-interactions.js";
 import { exportMedicalRecordTool } from "./export.js";
 import { familyRecord } from "./family-record.js";
@@ -14,6 +15,7 @@ export const defaultTools: Tool[] = [
   ingestReportTool,
   exportMedicalRecordTool,
   sendToContact,
+  cronTool,
   drugInteractionCheck,
   ...fileTools,
 ];

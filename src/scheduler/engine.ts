@@ -1,0 +1,229 @@
+// The scheduler engine: one timer, armed for the earliest next due time of all sources; no polling loop.
+//
+// Guarantees:
+// - Each occurrence is settled once: its scheduled_deliveries row (UNIQUE source, key, due time), its outbox
+//   message and the source's own bookkeeping commit in one transaction. A crash before that commit loses
+//   nothing (the window since checked_until is read again at the next start); after it, repeats nothing.
+// - checked_until moves only after a source's whole window is settled, so two events due at the same
+//   instant are never split by a crash.
+// - Late by at most the event's grace window: sent once, saying it is late. Later: recorded as missed.
+//   Several occurrences of one job missed in a row send only the newest (no burst after downtime).
+// - A source seen for the first time starts at now: nothing historical is sent.
+
+import { MessageQueue } from "../gateway/queue.js";
+import type { Logger } from "../log.js";
+import type { Db } from "../storage/db.js";
+import type { DueEvent, DueSource, SchedulerClock } from "./types.js";
+
+export interface SchedulerEngineOptions {
+  db: Db;
+  sources: readonly DueSource[];
+  clock: SchedulerClock;
+  logger: Logger;
+}
+
+/** What one run did, for logs and tests. */
+export interface RunSummary {
+  sent: number;
+  missed: number;
+}
+
+/** Late by more than this, a sent message says so. */
+const LATE_NOTE_AFTER_MS = 60_000;
+/** A source that failed is tried again after this long, not in a tight loop. */
+const RETRY_MS = 60_000;
+
+const changeListeners = new WeakMap<Db, Set<() => void>>();
+
+/** Tells a running engine on `db` (in this process) that jobs or medications changed: it re-arms its timer. */
+export function schedulesChanged(db: Db): void {
+  for (const listener of changeListeners.get(db) ?? []) listener();
+}
+
+/** Delivers what sources say is due, each occurrence once, through the gateway outbox. */
+export class SchedulerEngine {
+  private readonly queue: MessageQueue;
+  private cancelTimer: (() => void) | undefined;
+  private armedFor: Date | undefined;
+  private running = false;
+  private readonly failing = new Set<string>();
+  private dataVersion = 0;
+  private readonly onChange = () => this.reschedule();
+
+  constructor(private readonly options: SchedulerEngineOptions) {
+    this.queue = new MessageQueue(options.db, () => options.clock.now());
+  }
+
+  /** Registers new sources at now, settles what fell due while medbot was down, then arms the timer. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const now = this.options.clock.now().toISOString();
+    const register = this.options.db.prepare(
+      "INSERT OR IGNORE INTO scheduler_sources (source, checked_until) VALUES (?, ?)",
+    );
+    for (const source of this.options.sources) register.run(source.name, now);
+    this.dataVersion = this.readDataVersion();
+    const listeners = changeListeners.get(this.options.db) ?? new Set();
+    changeListeners.set(this.options.db, listeners.add(this.onChange));
+    this.fire();
+  }
+
+  /** Cancels the timer; nothing fires until start() again. */
+  stop(): void {
+    this.running = false;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.armedFor = undefined;
+    changeListeners.get(this.options.db)?.delete(this.onChange);
+  }
+
+  /** Re-arms the timer after jobs or medications changed (a few queries; no delivery). */
+  reschedule(): void {
+    if (this.running) this.arm();
+  }
+
+  /**
+   * Re-arms when another process (the `medbot cron` CLI) committed to the database since the last look.
+   * PRAGMA data_version changes only for other connections' commits, so calling this on the gateway's
+   * one-second supervision tick costs one pragma and arms nothing when nothing changed.
+   */
+  reloadIfChanged(): boolean {
+    const version = this.readDataVersion();
+    if (version === this.dataVersion) return false;
+    this.dataVersion = version;
+    this.reschedule();
+    return true;
+  }
+
+  /** When the timer fires next (undefined: nothing scheduled, or stopped). */
+  nextRun(): Date | undefined {
+    return this.armedFor;
+  }
+
+  /** Settles every source's window (checked_until, now] and returns what it did. */
+  runDue(): RunSummary {
+    const summary: RunSummary = { sent: 0, missed: 0 };
+    const now = this.options.clock.now();
+    for (const source of this.options.sources) {
+      try {
+        this.settleWindow(source, now, summary);
+        this.failing.delete(source.name);
+      } catch (error) {
+        this.failing.add(source.name);
+        this.options.logger.error(
+          { source: source.name, error: error instanceof Error ? error.message : String(error) },
+          "scheduler source failed; its window is tried again later",
+        );
+      }
+    }
+    return summary;
+  }
+
+  private fire(): void {
+    this.cancelTimer = undefined;
+    if (!this.running) return;
+    const summary = this.runDue();
+    if (summary.sent + summary.missed > 0) this.options.logger.info(summary, "scheduled messages settled");
+    this.arm();
+  }
+
+  private settleWindow(source: DueSource, now: Date, summary: RunSummary): void {
+    const { db } = this.options;
+    const from = this.checkedUntil(source);
+    if (from.getTime() >= now.getTime()) return;
+    const events = source.due(from, now);
+    const sendable = newestWithinGrace(events, now);
+    const record = db.prepare(
+      `INSERT OR IGNORE INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, settled_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const linkOutbox = db.prepare("UPDATE scheduled_deliveries SET outbox_id = ? WHERE id = ?");
+    for (const event of events) {
+      const lateMs = Math.max(0, now.getTime() - event.dueAt.getTime());
+      const outcome = sendable.get(event.key) === event ? "sent" : "missed";
+      db.transaction(() => {
+        const row = record.run(
+          source.name,
+          event.key,
+          event.dueAt.toISOString(),
+          outcome,
+          lateMs,
+          now.toISOString(),
+        );
+        if (row.changes === 0) return; // settled before a crash or by an earlier run
+        if (outcome === "sent") {
+          const outboxId = this.queue.send({
+            channel: event.target.channel,
+            account: event.target.account,
+            chatId: event.target.chatId,
+            text: lateMs > LATE_NOTE_AFTER_MS ? `${lateNote(lateMs)}\n${event.text}` : event.text,
+          });
+          linkOutbox.run(outboxId, row.lastInsertRowid);
+        }
+        source.settled?.(event, outcome);
+        summary[outcome]++;
+        // The event text is health data: only its key and outcome are logged.
+        this.options.logger.info({ source: source.name, key: event.key, outcome, lateMs }, "scheduled event");
+      })();
+    }
+    db.prepare("UPDATE scheduler_sources SET checked_until = ? WHERE source = ?").run(
+      now.toISOString(),
+      source.name,
+    );
+  }
+
+  /** Arms the one timer for the earliest next due time over all sources. */
+  private arm(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    const now = this.options.clock.now();
+    let earliest: Date | undefined;
+    for (const source of this.options.sources) {
+      let next: Date | undefined;
+      try {
+        next = this.failing.has(source.name)
+          ? new Date(now.getTime() + RETRY_MS)
+          : source.next(this.checkedUntil(source));
+      } catch (error) {
+        next = new Date(now.getTime() + RETRY_MS);
+        this.options.logger.error(
+          { source: source.name, error: error instanceof Error ? error.message : String(error) },
+          "scheduler source could not say when it is next due",
+        );
+      }
+      if (next && (!earliest || next < earliest)) earliest = next;
+    }
+    this.armedFor = earliest;
+    if (earliest) this.cancelTimer = this.options.clock.setTimer(earliest, () => this.fire());
+  }
+
+  private checkedUntil(source: DueSource): Date {
+    const row = this.options.db
+      .prepare("SELECT checked_until FROM scheduler_sources WHERE source = ?")
+      .get(source.name) as { checked_until: string } | undefined;
+    return row ? new Date(row.checked_until) : this.options.clock.now();
+  }
+
+  private readDataVersion(): number {
+    return this.options.db.pragma("data_version", { simple: true }) as number;
+  }
+}
+
+/** Per key, the newest event still within its grace window: the only one of a missed run that is sent. */
+function newestWithinGrace(events: readonly DueEvent[], now: Date): Map<string, DueEvent> {
+  const newest = new Map<string, DueEvent>();
+  for (const event of events) {
+    if (now.getTime() - event.dueAt.getTime() > event.graceMs) continue;
+    const seen = newest.get(event.key);
+    if (!seen || event.dueAt > seen.dueAt) newest.set(event.key, event);
+  }
+  return newest;
+}
+
+/** "(late by 35 min: medbot was offline when this was due)". */
+function lateNote(lateMs: number): string {
+  const minutes = Math.round(lateMs / 60_000);
+  const span = minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+  return `(late by ${span}: medbot was offline when this was due)`;
+}

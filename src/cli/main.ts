@@ -14,6 +14,7 @@ import { registerImportMedbot } from "./import-medbot.js";
 import { registerMetrics } from "./metrics.js";
 import { registerOnboard } from "./onboard.js";
 import { registerPairing } from "./pairing.js";
+import { registerService } from "./service.js";
 import { CliFailure, type GlobalOptions, guardRoot } from "./startup.js";
 import { registerStatus } from "./status.js";
 
@@ -42,6 +43,7 @@ registerGateway(program);
 registerPairing(program);
 registerChannels(program);
 registerCron(program);
+registerService(program);
 
 try {
   await program.parseAsync(process.argv);

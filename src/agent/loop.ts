@@ -5,7 +5,9 @@ import { type Actor, hostOwner } from "../access/actor.js";
 import { FamilyArchive } from "../archive/archive.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
+import { answerDoseReply } from "../scheduler/dose-replies.js";
 import { ContactSends, EgressError } from "../security/egress.js";
+import { redactIdentifiers } from "../security/redact.js";
 import type { Db } from "../storage/db.js";
 import { type DraftDecision, HELP_TEXT, parseCommand, parseDraftDecision } from "./commands.js";
 import {
@@ -15,18 +17,21 @@ import {
   runtimeHeader,
   type TurnOrigin,
 } from "./context.js";
-import { Memory, summariseIntoMemory } from "./memory.js";
+import { Memories, Memory, summariseIntoMemory } from "./memory.js";
 import {
   type ChatMessage,
   type ChatProvider,
   ProviderError,
+  redactedProvider,
   type ToolDefinition,
   TurnCancelled,
 } from "./provider.js";
 import { SessionStore } from "./sessions.js";
+import { approvedSkillHashes, skillApprovalsFingerprint } from "./skill-approvals.js";
 import { BUILTIN_SKILLS_DIR, loadSkills } from "./skills.js";
 import { estimateTokens } from "./tokens.js";
 import { defaultTools } from "./tools/index.js";
+import { optionalTools } from "./tools/optional.js";
 import { runToolCall, type Tool, type ToolContext, toolDefinitions } from "./tools/tool.js";
 
 export interface AgentOptions {
@@ -54,26 +59,37 @@ export interface IncomingMessage {
   actor?: Actor;
   /** Caps tool rounds below agents.defaults.maxToolIterations (the heartbeat's own cap). */
   maxToolIterations?: number;
+  /** Scheduled turns (the heartbeat): a failure, the tool cap or an empty answer gives "" (nothing to send). */
+  quietFailures?: boolean;
 }
 
 const UNEXPECTED = "Sorry, something went wrong on my side and I could not finish. Please try again.";
 
 export class Agent {
   readonly sessions: SessionStore;
+  /** The household's memory/MEMORY.md (owners'); `memories.of(actor)` gives anyone's. */
   readonly memory: Memory;
+  readonly memories: Memories;
   readonly tools: Tool[];
   /** The tools in the provider's format, computed once: they are the same on every request. */
   private readonly definitions: ToolDefinition[];
-  private prompt?: { fingerprint: string; text: string };
+  /** System prompts by notes file: owners share one, every other person has their own. */
+  private readonly prompts = new Map<string, { fingerprint: string; text: string }>();
   readonly archive: FamilyArchive;
   private readonly running = new Map<string, AbortController>();
   private readonly clock: () => Date;
   private readonly warn: (message: string) => void;
 
   constructor(private readonly options: AgentOptions) {
+    const { provider, config } = options;
+    // The one place identifiers are masked: every request of every turn and summary goes through it.
+    if (!("problem" in provider) && config.privacy.redactIdentifiers) {
+      this.options = { ...options, provider: redactedProvider(provider, redactIdentifiers) };
+    }
     this.sessions = new SessionStore(options.db, options.clock);
     this.memory = new Memory(options.paths.memoryFile);
-    this.tools = options.tools ?? defaultTools;
+    this.memories = new Memories(options.paths.workspace, this.memory);
+    this.tools = options.tools ?? [...defaultTools, ...optionalTools(options.config)];
     this.definitions = toolDefinitions(this.tools);
     this.archive = new FamilyArchive(options.db, { clock: options.clock, onChange: options.onArchiveChange });
     this.clock = options.clock ?? (() => new Date());
@@ -87,9 +103,19 @@ export class Agent {
     if (command === "stop") return this.stop(message.sessionKey) ? "Stopped." : "Nothing is running.";
     const decision = parseDraftDecision(message.text);
     if (decision) return this.decideDraft(decision, message);
+    const dose = answerDoseReply({
+      db: this.options.db,
+      archive: this.archive,
+      actor: message.actor ?? hostOwner(message.origin.channel),
+      origin: message.origin,
+      text: message.text,
+      now: this.clock(),
+      hostTimeZone: this.options.timeZone,
+    });
+    if (dose !== undefined) return dose;
     const { provider } = this.options;
-    if ("problem" in provider) return provider.problem;
-    if (command === "new") return this.startNewSession(provider, message.sessionKey);
+    if ("problem" in provider) return message.quietFailures ? "" : provider.problem;
+    if (command === "new") return this.startNewSession(provider, message);
     return this.runTurn(provider, message);
   }
 
@@ -132,11 +158,12 @@ export class Agent {
     const { signal } = controller;
     try {
       const { config, paths } = this.options;
+      const actor = message.actor ?? hostOwner(message.origin.channel);
       const userText = `${runtimeHeader(message.origin, this.clock(), this.options.timeZone ?? hostTimeZone())}\n${message.text}`;
       const definitions = this.definitions;
-      await this.fitHistory(provider, message.sessionKey, definitions, userText, signal);
+      await this.fitHistory(provider, message.sessionKey, actor, definitions, userText, signal);
       const messages: ChatMessage[] = [
-        { role: "system", content: this.systemPrompt() },
+        { role: "system", content: this.systemPrompt(actor) },
         ...this.sessions.live(message.sessionKey).map(({ role, content }) => ({ role, content })),
         { role: "user", content: userText },
       ];
@@ -146,7 +173,7 @@ export class Agent {
         builtinSkills: BUILTIN_SKILLS_DIR,
         sessionKey: message.sessionKey,
         origin: message.origin,
-        actor: message.actor ?? hostOwner(message.origin.channel),
+        actor,
         archive: this.archive,
         config,
         signal,
@@ -156,7 +183,7 @@ export class Agent {
       for (let round = 0; round < cap && answer === undefined; round++) {
         const reply = await provider.complete({ messages, tools: definitions, signal });
         if (reply.toolCalls.length === 0) {
-          answer = reply.content.trim() || "(I have nothing to add.)";
+          answer = reply.content.trim() || (message.quietFailures ? "" : "(I have nothing to add.)");
           break;
         }
         messages.push({
@@ -177,36 +204,44 @@ export class Agent {
           });
         }
       }
-      answer ??= `I stopped after ${cap} tool steps without finishing. Please try again, or ask for a smaller step.`;
+      answer ??= message.quietFailures
+        ? ""
+        : `I stopped after ${cap} tool steps without finishing. Please try again, or ask for a smaller step.`;
       this.sessions.appendTurn(message.sessionKey, userText, answer);
       return answer;
     } catch (error) {
       if (error instanceof TurnCancelled || signal.aborted) return "Stopped.";
       if (error instanceof ProviderError) {
         this.warn(`model provider: ${error.message}`);
-        return error.userMessage;
+        return message.quietFailures ? "" : error.userMessage;
       }
       this.warn(`turn failed: ${error instanceof Error ? error.message : String(error)}`);
-      return UNEXPECTED;
+      return message.quietFailures ? "" : UNEXPECTED;
     } finally {
       if (this.running.get(message.sessionKey) === controller) this.running.delete(message.sessionKey);
     }
   }
 
   /**
-   * The fixed part of every request: identity, workspace rules, memory and the skills list. Rebuilt only
-   * when one of its files changed (by mtime and size), so a turn does not re-read and re-parse them.
+   * The fixed part of every request for this actor: identity, workspace rules, their memory and the skills
+   * list (and USER.md for owners). Rebuilt only when one of its files changed (by mtime and size), so a turn
+   * does not re-read and re-parse them.
    */
-  systemPrompt(): string {
-    const { workspace, memoryFile } = this.options.paths;
-    const fingerprint = promptFingerprint(workspace, memoryFile);
-    if (this.prompt?.fingerprint !== fingerprint) {
-      this.prompt = {
-        fingerprint,
-        text: buildSystemPrompt(workspace, loadSkills(workspace), this.memory.read()),
+  systemPrompt(actor: Actor = hostOwner()): string {
+    const { workspace } = this.options.paths;
+    const memory = this.memories.of(actor);
+    const fingerprint = `${promptFingerprint(workspace, memory.file)}|${skillApprovalsFingerprint(this.options.db)}`;
+    let prompt = this.prompts.get(memory.file);
+    if (prompt?.fingerprint !== fingerprint) {
+      const view = {
+        household: actor.grants === "*",
+        memory: { location: this.memories.location(memory), text: memory.read() },
       };
+      const skills = loadSkills(workspace, process.env, approvedSkillHashes(this.options.db));
+      prompt = { fingerprint, text: buildSystemPrompt(workspace, skills, view) };
+      this.prompts.set(memory.file, prompt);
     }
-    return this.prompt.text;
+    return prompt.text;
   }
 
   /**
@@ -216,13 +251,14 @@ export class Agent {
   private async fitHistory(
     provider: ChatProvider,
     key: string,
+    actor: Actor,
     definitions: ToolDefinition[],
     userText: string,
     signal: AbortSignal,
   ): Promise<void> {
     const { contextWindowTokens, maxTokens } = this.options.config.agents.defaults;
     const fixed =
-      estimateTokens(this.systemPrompt()) +
+      estimateTokens(this.systemPrompt(actor)) +
       estimateTokens(JSON.stringify(definitions)) +
       estimateTokens(userText);
     const budget = contextWindowTokens - maxTokens - fixed;
@@ -237,7 +273,7 @@ export class Agent {
     }
     const older = live.slice(0, cut);
     try {
-      await summariseIntoMemory(provider, this.memory, older, signal);
+      await summariseIntoMemory(provider, this.memories.of(actor), older, signal);
       this.sessions.archiveThrough(key, older.at(-1)!.id);
     } catch (error) {
       if (signal.aborted) throw new TurnCancelled();
@@ -245,11 +281,13 @@ export class Agent {
     }
   }
 
-  private async startNewSession(provider: ChatProvider, key: string): Promise<string> {
+  private async startNewSession(provider: ChatProvider, message: IncomingMessage): Promise<string> {
+    const key = message.sessionKey;
     const live = this.sessions.live(key);
     if (live.length === 0) return "Started a new conversation.";
     try {
-      await summariseIntoMemory(provider, this.memory, live);
+      const actor = message.actor ?? hostOwner(message.origin.channel);
+      await summariseIntoMemory(provider, this.memories.of(actor), live);
     } catch (error) {
       this.warn(`/new could not summarise the session: ${(error as Error).message}`);
       return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";

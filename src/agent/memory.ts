@@ -1,5 +1,10 @@
-// Long-term memory: memory/MEMORY.md. Turns leave a session's context only after they are summarised here.
+// Long-term memory. Turns leave a session's context only after they are summarised here. Owners (grants "*")
+// share the household's memory/MEMORY.md; every other person has memory/people/<person>.md, so notes made
+// while talking with an owner about any member never reach the context of someone granted fewer members.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Actor } from "../access/actor.js";
 import { writePrivateFile } from "../storage/private-fs.js";
 import type { ChatProvider } from "./provider.js";
 import type { SessionMessage } from "./sessions.js";
@@ -27,6 +32,45 @@ export class Memory {
 
   write(text: string): void {
     writePrivateFile(this.file, text.endsWith("\n") ? text : `${text}\n`);
+  }
+}
+
+/** Workspace-relative notes file of a person who is not an owner; config names are kept, others made safe. */
+export function personalMemoryPath(person: string): string {
+  const name = /^[A-Za-z0-9][\w.-]{0,63}$/.test(person)
+    ? person
+    : // Senders who are no configured person ("telegram:123"): a safe name, unique by hash.
+      `_${person.replace(/[^\w.-]+/g, "_").slice(0, 40)}-${createHash("sha256").update(person).digest("hex").slice(0, 10)}`;
+  return path.join("memory", "people", `${name}.md`);
+}
+
+/** One Memory per notes file, so summaries of sessions sharing a file are serialised by its lock. */
+export class Memories {
+  private readonly byFile = new Map<string, Memory>();
+
+  constructor(
+    private readonly workspace: string,
+    /** The household's memory/MEMORY.md, shared by owners. */
+    readonly household: Memory,
+  ) {
+    this.byFile.set(household.file, household);
+  }
+
+  /** The notes this actor's conversations are summarised into and their prompts show. */
+  of(actor: Actor): Memory {
+    if (actor.grants === "*") return this.household;
+    const file = path.join(this.workspace, personalMemoryPath(actor.person));
+    let memory = this.byFile.get(file);
+    if (!memory) {
+      memory = new Memory(file);
+      this.byFile.set(file, memory);
+    }
+    return memory;
+  }
+
+  /** Where the notes are, workspace-relative (as the model may read them with read_file). */
+  location(memory: Memory): string {
+    return path.relative(this.workspace, memory.file);
   }
 }
 

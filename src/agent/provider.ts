@@ -29,6 +29,28 @@ export interface ChatProvider {
   complete(request: ChatRequest): Promise<ChatReply>;
 }
 
+/**
+ * The provider seen through `redact`: the text of every message (system prompt, history, user text, tool
+ * results) is masked before it leaves; replies and the tool arguments they carry are the model's own and
+ * stay as they are, so tools still get what the model asked for and the archive keeps the real values.
+ */
+export function redactedProvider(inner: ChatProvider, redact: (text: string) => string): ChatProvider {
+  return {
+    name: inner.name,
+    model: inner.model,
+    complete: (request) =>
+      inner.complete({ ...request, messages: request.messages.map((m) => redactMessage(m, redact)) }),
+  };
+}
+
+function redactMessage(message: ChatMessage, redact: (text: string) => string): ChatMessage {
+  const { content } = message;
+  if (typeof content === "string") return { ...message, content: redact(content) } as ChatMessage;
+  if (!Array.isArray(content)) return message;
+  const parts = content.map((part) => (part.type === "text" ? { ...part, text: redact(part.text) } : part));
+  return { ...message, content: parts } as ChatMessage;
+}
+
 /** Provider facts as data: default endpoint, and whether a key is needed (local servers need none). */
 export const KNOWN_PROVIDERS: Readonly<Record<string, { apiBase?: string; needsKey: boolean }>> = {
   openrouter: { apiBase: "https://openrouter.ai/api/v1", needsKey: true },

@@ -42,3 +42,35 @@ export function isTimeZone(zone: string): boolean {
     return false;
   }
 }
+
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall clock `timeZone` shows at instant `ms`, encoded as if it were UTC (for offsets and formatting). */
+export function wallClock(ms: number, timeZone: string): number {
+  let format = clockFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    clockFormats.set(timeZone, format);
+  }
+  const part: Record<string, number> = {};
+  for (const p of format.formatToParts(ms)) part[p.type] = Number(p.value);
+  return Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!);
+}
+
+/**
+ * The instant at which `timeZone` shows the wall clock `wall` (a UTC-encoded local time). A time skipped by a
+ * DST change comes out an hour later, as the clock reads then; a repeated one is its second occurrence.
+ */
+export function wallToInstant(wall: number, timeZone: string): number {
+  const first = wall - (wallClock(wall, timeZone) - Math.floor(wall / 1000) * 1000);
+  return wall - (wallClock(first, timeZone) - Math.floor(first / 1000) * 1000);
+}

@@ -3,6 +3,7 @@
 import type { Actor } from "../access/actor.js";
 import type { Db } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
+import { wallClock, wallToInstant } from "./dates.js";
 import { REVIEW_STATUSES, type ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
 import {
@@ -333,42 +334,11 @@ const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let found = formatters.get(timeZone);
-  if (!found) {
-    const fields = {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    } as const;
-    found = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", ...fields, second: "2-digit" });
-    formatters.set(timeZone, found);
-  }
-  return found;
-}
-
-/** The wall clock in `timeZone` at instant `ms`, as if it were UTC (for offsets and formatting). */
-function wallClock(ms: number, timeZone: string): number {
-  const part: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(ms)) part[p.type] = Number(p.value);
-  return Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!);
-}
-
-/** The instant at which `timeZone` shows the wall clock `wall` (a UTC-encoded local time). */
-function wallToInstant(wall: number, timeZone: string): number {
-  const first = wall - (wallClock(wall, timeZone) - Math.floor(wall / 1000) * 1000);
-  return wall - (wallClock(first, timeZone) - Math.floor(first / 1000) * 1000);
-}
-
 /** A usable IANA zone: the given one if valid, else the host's. */
 export function zoneOf(timeZone?: string | null): string {
   if (timeZone) {
     try {
-      formatter(timeZone);
+      wallClock(0, timeZone);
       return timeZone;
     } catch {
       // An invalid stored zone falls back to the host's rather than failing every reading.

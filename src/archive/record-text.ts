@@ -1,6 +1,7 @@
 // How a member's record reads as text: one line per fact, medication, symptom, reading or report, shared by
 // the Markdown views and the doctor exports so both say the same thing the same way.
 import type { Db } from "../storage/db.js";
+import { type Adherence, adherenceText } from "./doses.js";
 import type { Entry, FactCategory, ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
 import { formatLocalTime, type MetricReading, type MetricSummary, zoneOf } from "./metrics.js";
@@ -28,6 +29,8 @@ export interface MemberRecord {
   symptoms: Entry<"symptoms">[];
   medications: Entry<"medications">[];
   metrics: MetricSummary[];
+  /** Adherence over the last days of each active medication, by its id. */
+  adherence: Map<number, Adherence>;
   reports: ReportSummary[];
   /** Readings not yet confirmed, counted per kind (listing thousands would bury the rest). */
   pendingMetrics: { kind: string; label: string; count: number }[];
@@ -165,6 +168,15 @@ export function medicationLine(m: Entry<"medications">): string {
     details.Reason && `for ${details.Reason}`,
   ];
   return parts.filter(Boolean).join("; ");
+}
+
+/** "taken 26 of 28 scheduled; last missed 2026-11-20 (last 30 days)", or undefined with nothing recorded or due. */
+export function adherenceLine(
+  record: Pick<MemberRecord, "adherence">,
+  m: Entry<"medications">,
+): string | undefined {
+  const adherence = record.adherence.get(m.id);
+  return adherence && adherenceText(adherence);
 }
 
 /** "2026-03-14 **fever**, moderate, until 2026-03-16: worse at night". */

@@ -7,10 +7,12 @@ import type { Db } from "../storage/db.js";
 import { removeOrphanedTemps, writePrivateFile } from "../storage/private-fs.js";
 import type { FamilyArchive } from "./archive.js";
 import { todayIn } from "./dates.js";
+import { ADHERENCE_DAYS, adherenceOf } from "./doses.js";
 import { currentEntries, type Entry } from "./entries.js";
 import { allMembers, type Member } from "./members.js";
 import { summariseMetrics } from "./metrics.js";
 import {
+  adherenceLine,
   CATEGORY_TITLE,
   CLINICAL_FACT_ORDER,
   factLine,
@@ -54,6 +56,12 @@ export function memberFolder(workspace: string, memberId: string): string {
 export function readMemberRecord(db: Db, member: Member, now: Date, metricsSince?: string): MemberRecord {
   const timeZone = memberTimeZone(member);
   const metrics = summariseMetrics(db, member.id, metricsSince ? { since: metricsSince } : undefined);
+  const medications = currentEntries(db, "medications", member.id);
+  const adherence = new Map(
+    medications
+      .filter((m) => m.state === "active")
+      .map((m) => [m.id, adherenceOf(db, member, m.id, now, ADHERENCE_DAYS)] as const),
+  );
   return {
     member,
     timeZone,
@@ -61,8 +69,9 @@ export function readMemberRecord(db: Db, member: Member, now: Date, metricsSince
     generatedAt: whenIn(now.toISOString(), timeZone),
     facts: currentEntries(db, "facts", member.id),
     symptoms: currentEntries(db, "symptoms", member.id),
-    medications: currentEntries(db, "medications", member.id),
+    medications,
     metrics,
+    adherence,
     reports: memberReports(db, member.id),
     pendingMetrics: pendingMetricCounts(db, member.id, metrics),
   };
@@ -108,7 +117,13 @@ export function recordView(record: MemberRecord): string {
     ...CLINICAL_FACT_ORDER.flatMap((category) => section(CATEGORY_TITLE[category], byCategory(category))),
     ...section(
       "Current medications",
-      active.map((m) => `- ${medicationLine(m)}${statusTag(m, true)}`),
+      active.flatMap((m) => {
+        const adherence = adherenceLine(record, m);
+        return [
+          `- ${medicationLine(m)}${statusTag(m, true)}`,
+          ...(adherence ? [`  - Adherence: ${adherence}`] : []),
+        ];
+      }),
     ),
     ...section(
       `Recent symptoms (last ${RECENT_SYMPTOM_DAYS} days)`,
@@ -161,6 +176,7 @@ export function medicationsView(record: MemberRecord): string {
     `### ${inline(m.name)} (#${m.id})`,
     "",
     ...medicationDetails(m).map(([label, value]) => `- ${label}: ${value}`),
+    ...[adherenceLine(record, m)].filter(Boolean).map((line) => `- Adherence: ${line}`),
     `- Status: ${STATUS_LABEL[m.status]}`,
     "",
   ];

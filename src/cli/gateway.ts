@@ -8,6 +8,8 @@ import { createAgent } from "../agent/setup.js";
 import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
 import { createLogger } from "../log.js";
+import { reminderTargetProblems } from "../scheduler/medication-reminders.js";
+import { type Routines, startRoutines } from "../scheduler/routines.js";
 import { openDatabase } from "../storage/db.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 
@@ -19,7 +21,7 @@ export function registerGateway(program: Command): void {
     .action(async (_options, command: Command) => {
       const loaded = openInstance(command.optsWithGlobals<GlobalOptions>());
       const { config, paths } = loaded;
-      const problems = peopleProblems(config);
+      const problems = [...peopleProblems(config), ...reminderTargetProblems(config)];
       if (problems.length > 0) throw new CliFailure(problems.join("\n"), 2);
       const logger = createLogger({ file: path.join(paths.logs, "gateway.log") });
       const channels = await enabledChannels(config, paths, logger).catch((error: unknown) => {
@@ -36,13 +38,16 @@ export function registerGateway(program: Command): void {
         mayInteract: (message) => isAllowedSender(config, db, message),
         channels,
         logger,
+        onWatch: () => routines?.reloadIfChanged(),
       });
+      let routines: Routines | undefined;
       const stopRequested = new Promise<void>((resolve) => {
         process.once("SIGTERM", resolve);
         process.once("SIGINT", resolve);
       });
       try {
         await gateway.start();
+        routines = startRoutines({ config, paths, db, agent, logger });
       } catch (error) {
         await gateway.stop();
         agent.close();
@@ -50,6 +55,7 @@ export function registerGateway(program: Command): void {
         throw new CliFailure(`medbot gateway: ${error instanceof Error ? error.message : String(error)}`, 1);
       }
       await stopRequested;
+      routines.stop();
       await gateway.stop();
       agent.close();
       db.close();

@@ -15,6 +15,7 @@ import { registerMetrics } from "./metrics.js";
 import { registerOnboard } from "./onboard.js";
 import { registerPairing } from "./pairing.js";
 import { registerService } from "./service.js";
+import { registerSkills } from "./skills.js";
 import { CliFailure, type GlobalOptions, guardRoot } from "./startup.js";
 import { registerStatus } from "./status.js";
 
@@ -44,6 +45,7 @@ registerPairing(program);
 registerChannels(program);
 registerCron(program);
 registerService(program);
+registerSkills(program);
 
 try {
   await program.parseAsync(process.argv);

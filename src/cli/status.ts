@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import type { Command } from "commander";
 import { resolveProvider } from "../agent/provider.js";
 import { SessionStore } from "../agent/sessions.js";
-import { loadSkills } from "../agent/skills.js";
+import { approvedSkillHashes } from "../agent/skill-approvals.js";
+import { loadSkills, offeredSkills } from "../agent/skills.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
 import { openDatabase } from "../storage/db.js";
 import { formatMode } from "../storage/private-fs.js";
@@ -18,13 +19,16 @@ export function registerStatus(program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions & { json?: boolean }>();
       const { config, paths, exists } = openInstance(options);
       const provider = resolveProvider(config);
-      const skills = loadSkills(paths.workspace);
       let counts = { sessions: 0, messages: 0 };
+      let approved = new Map<string, string>();
       if (fs.existsSync(paths.database)) {
         const db = openDatabase(paths.database);
         counts = new SessionStore(db).counts();
+        approved = approvedSkillHashes(db);
         db.close();
       }
+      const skills = loadSkills(paths.workspace, process.env, approved);
+      const offered = new Set(offeredSkills(skills));
       const permissions = [paths.home, paths.configFile, paths.workspace, paths.database].map((path) => {
         const mode = fs.existsSync(path) ? fs.statSync(path).mode & 0o777 : undefined;
         return {
@@ -44,8 +48,8 @@ export function registerStatus(program: Command): void {
         channels: CHANNEL_NAMES.filter((name) => config.channels[name].enabled),
         counts: {
           ...counts,
-          skills: skills.filter((s) => !s.invalid && s.missing.length === 0).length,
-          skillsUnavailable: skills.filter((s) => s.invalid || s.missing.length > 0).map((s) => s.name),
+          skills: skills.filter((s) => offered.has(s) && s.missing.length === 0).length,
+          skillsUnavailable: skills.filter((s) => !offered.has(s) || s.missing.length > 0).map((s) => s.name),
         },
         permissions,
       };

@@ -2,7 +2,7 @@
 // IANA timezone. Croner moves a time that a spring-forward skips to the first valid minute after the gap and
 // runs a time that a fall-back repeats once, so a daily 02:30 job fires exactly once on both DST days.
 import { Cron } from "croner";
-import { isTimeZone } from "../archive/dates.js";
+import { isTimeZone, wallClock } from "../archive/dates.js";
 
 export type ScheduleKind = "at" | "every" | "cron";
 
@@ -28,7 +28,8 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const UNIT_MS = { m: MINUTE_MS, h: 60 * MINUTE_MS, d: DAY_MS } as const;
 const EVERY = /^(\d+)\s*([mhd])$/;
-const AT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+const AT =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 /** Occurrences listed per window at most: a long downtime records the latest misses, not millions. */
 export const MAX_OCCURRENCES = 50;
 
@@ -90,7 +91,9 @@ export function everyMs(spec: string): number {
 export function parseAt(text: string, timezone: string): Date {
   const m = AT.exec(text.trim());
   const n = (i: number) => Number(m?.[i] ?? 0);
-  const wall = m ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6)) : Number.NaN;
+  const wall = m
+    ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6), Number((m[7] ?? "0").padEnd(3, "0")))
+    : Number.NaN;
   const real =
     m && new Date(wall).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}` && n(4) < 24 && n(5) < 60;
   if (!m || !real || n(6) >= 60) {
@@ -98,8 +101,8 @@ export function parseAt(text: string, timezone: string): Date {
       `at "${text}" must be a real date-time like 2026-06-03T08:30 (or with Z / +02:00).`,
     );
   }
-  const offset = m[7]?.toUpperCase();
-  if (!offset) return new Date(wallToInstant(wall, timezone));
+  const offset = m[8]?.toUpperCase();
+  if (!offset) return new Date(firstPassInstant(wall, timezone));
   const minutes =
     offset === "Z"
       ? 0
@@ -174,30 +177,11 @@ function cronOf(schedule: Schedule): Cron {
   return new Cron(schedule.spec, { timezone: schedule.timezone, mode: "5-part" });
 }
 
-/** The wall clock `timezone` shows at `instant`, encoded as if it were UTC (whole seconds). */
-function wallClock(instant: number, timezone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", {
-      timeZone: timezone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    })
-      .formatToParts(new Date(instant))
-      .map((part) => [part.type, Number(part.value)]),
-  ) as Record<string, number>;
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-}
-
 /**
  * The instant at which `timezone` shows the wall clock `wall`: in a repeated (fall-back) hour its first pass,
  * as croner does; in a spring-forward gap, the wall time read with the offset before the gap.
  */
-function wallToInstant(wall: number, timezone: string): number {
+function firstPassInstant(wall: number, timezone: string): number {
   const offsetAt = (instant: number) => wallClock(instant, timezone) - instant;
   const before = wall - offsetAt(wall - DAY_MS);
   const after = wall - offsetAt(wall + DAY_MS);

@@ -4,10 +4,20 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { countTokens } from "gpt-tokenizer";
 import { afterEach, describe, expect, it } from "vitest";
-import { runtimeHeader } from "../../src/agent/context.js";
+import { type Actor, hostOwner } from "../../src/access/actor.js";
+import { actorFor } from "../../src/access/people.js";
+import { runtimeHeader, workspaceRefusal } from "../../src/agent/context.js";
 import { toolDefinitions } from "../../src/agent/tools/tool.js";
 import { TEMPLATE_DIR } from "../../src/setup/workspace.js";
-import { ALICE, type Harness, startAgent, systemPromptOf } from "./harness.js";
+import {
+  ALICE,
+  type Harness,
+  startAgent,
+  systemPromptOf,
+  textOf,
+  toolResultsIn,
+  turnRequests,
+} from "./harness.js";
 
 const WORKSPACE_FILES = {
   "AGENTS.md": "# Agents\nRULE-MARKER: private data stays on this machine.\n",
@@ -132,5 +142,223 @@ describe("the context of a turn", () => {
     const fixed = countTokens(systemPromptOf(request)) + countTokens(JSON.stringify(request.body.tools));
     expect(fixed).toBeLessThanOrEqual(3_500);
     expect(request.body.tools).toEqual(JSON.parse(JSON.stringify(toolDefinitions(h.agent.tools))));
+  });
+});
+
+/** Dad is "Wang Jian" on warfarin; the caregiver Carol (telegram 555) is granted grandma only. */
+const HOUSEHOLD = {
+  "USER.md": "# Household\n- Members: Dad (Wang Jian), Grandma\n- Who chats: Carol looks after Grandma\n",
+  "memory/MEMORY.md": "# Memory\n- Wang Jian's cardiologist visit is on 2026-12-01.\n",
+};
+const PEOPLE = {
+  people: {
+    carol: { identities: ["telegram:555"], members: ["grandma"] },
+    mum: { identities: ["telegram:777"], members: "*" },
+  },
+};
+const DAD_FACTS = /Wang Jian|warfarin|cardiologist/;
+
+async function household(): Promise<Harness> {
+  const h = await startAgent({ workspaceFiles: HOUSEHOLD, extraConfig: PEOPLE });
+  const owner = hostOwner();
+  h.agent.archive.addMember(owner, { id: "dad", displayName: "Wang Jian", relationship: "father" });
+  h.agent.archive.addMember(owner, { id: "grandma", displayName: "Grandma", relationship: "grandmother" });
+  h.agent.archive.add(
+    owner,
+    "dad",
+    "medications",
+    {
+      name: "warfarin",
+      dose: "3 mg",
+      route: null,
+      frequency: "daily",
+      timesOfDay: ["20:00"],
+      timezone: null,
+      startDate: null,
+      stopDate: null,
+      reason: null,
+      state: "active",
+    },
+    "confirmed",
+  );
+  return h;
+}
+
+/** A message from a Telegram sender, as the gateway hands it to the agent (with the gate's actor). */
+function fromTelegram(h: Harness, sender: string, text: string) {
+  const actor = actorFor(h.config, "telegram", sender);
+  return h.agent.handle({
+    sessionKey: `telegram:${sender}:${sender}`,
+    text,
+    origin: { channel: "telegram", chatId: sender },
+    actor,
+  });
+}
+
+describe("what reaches the model for a person with limited grants", () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it("gives owners USER.md and the household memory, a caregiver neither but a note on their access", async () => {
+    h = await household();
+    await h.send("hi from the terminal");
+    await fromTelegram(h, "777", "hi from mum");
+    await fromTelegram(h, "555", "hi from carol");
+
+    const [terminal, mum, carol] = turnRequests(h.fake).map(systemPromptOf);
+    for (const owner of [terminal!, mum!]) {
+      expect(owner).toContain("Dad (Wang Jian)");
+      expect(owner).toContain("cardiologist visit");
+      expect(owner).not.toContain("## Access");
+    }
+    expect(mum).toBe(terminal);
+    expect(carol).not.toMatch(DAD_FACTS);
+    expect(carol).not.toContain("## USER.md");
+    expect(carol).toContain("## Access");
+    expect(carol).toMatch(/^You are medbot/);
+    expect(carol).toContain("- pretriage:");
+  });
+
+  it("never carries dad in a caregiver's requests, even when the model goes looking; the owner's do", async () => {
+    h = await household();
+    const lookForDad = [
+      { name: "family_record", arguments: { action: "members" } },
+      { name: "family_record", arguments: { action: "show", member: "dad" } },
+      { name: "query_metrics", arguments: { member: "dad" } },
+      { name: "family_record", arguments: { action: "history", member: "dad", kind: "medication", id: 1 } },
+    ];
+    h.fake.enqueue({ toolCalls: lookForDad }, { content: "done" });
+    await fromTelegram(h, "555", "what does my dad take?");
+    h.fake.enqueue({ toolCalls: lookForDad }, { content: "done" });
+    await h.send("what does dad take?");
+
+    const [carolFirst, carolAfterTools, ownerFirst, ownerAfterTools] = turnRequests(h.fake);
+    for (const request of [carolFirst!, carolAfterTools!]) expect(textOf(request)).not.toMatch(DAD_FACTS);
+    const carolResults = toolResultsIn(carolAfterTools!);
+    expect(carolResults[0]).toContain("Grandma");
+    expect(carolResults[0]).not.toContain("dad");
+    for (const refused of carolResults.slice(1)) expect(refused).toMatch(/^Error: .*No family member called/);
+    expect(textOf(ownerFirst!)).toMatch(/Wang Jian/);
+    expect(toolResultsIn(ownerAfterTools!)[1]).toMatch(/warfarin, 3 mg/);
+  });
+});
+
+describe("workspaceRefusal: what the file tools may touch for whom", () => {
+  const carol: Actor = { person: "carol", channel: "telegram", grants: ["grandma"] };
+  const stranger: Actor = { person: "telegram:99", channel: "telegram", grants: [] };
+  const p = (...parts: string[]) => path.join(...parts);
+
+  it("lets owners use every workspace path", () => {
+    for (const relative of [
+      "USER.md",
+      p("memory", "MEMORY.md"),
+      p("family", "dad", "record.md"),
+      "medbot.db",
+    ]) {
+      expect(workspaceRefusal(hostOwner(), relative, "read")).toBeUndefined();
+      expect(workspaceRefusal(hostOwner(), relative, "write")).toBeUndefined();
+    }
+  });
+
+  it("lets a caregiver read the shared rules, skills, media and their granted members' folders", () => {
+    for (const relative of [
+      "",
+      "AGENTS.md",
+      "SOUL.md",
+      p("skills", "pretriage", "SKILL.md"),
+      p("media", "whatsapp", "photo.jpg"),
+      p("family", "grandma", "record.md"),
+      p("family", "grandma", "reports", "2026-11-22-lab.pdf"),
+    ]) {
+      expect(workspaceRefusal(carol, relative, "read"), relative).toBeUndefined();
+    }
+  });
+
+  it("refuses a caregiver other members' folders, the household's files, others' notes and the database", () => {
+    for (const relative of [
+      "family",
+      p("family", "dad"),
+      p("family", "dad", "record.md"),
+      p("family", "dad", "doctor_export_20261122.pdf"),
+      "USER.md",
+      "HEARTBEAT.md",
+      "memory",
+      p("memory", "MEMORY.md"),
+      p("memory", "people"),
+      p("memory", "people", "mum.md"),
+      "medbot.db",
+      "medbot.db-wal",
+      "notes.md",
+    ]) {
+      expect(workspaceRefusal(carol, relative, "read"), relative).toMatch(
+        /not available in this conversation/,
+      );
+    }
+  });
+
+  it("lets a caregiver write only their own notes, not the files that shape everyone's prompt", () => {
+    expect(workspaceRefusal(carol, p("memory", "people", "carol.md"), "read")).toBeUndefined();
+    expect(workspaceRefusal(carol, p("memory", "people", "carol.md"), "write")).toBeUndefined();
+    for (const relative of ["AGENTS.md", "SOUL.md", "USER.md", p("skills", "evil", "SKILL.md"), "notes.md"]) {
+      expect(workspaceRefusal(carol, relative, "write"), relative).toBeDefined();
+    }
+    expect(workspaceRefusal(stranger, p("family", "grandma", "record.md"), "read")).toBeDefined();
+    expect(workspaceRefusal(stranger, p("memory", "people", "carol.md"), "read")).toBeDefined();
+  });
+});
+
+describe("identifiers in what the model provider gets", () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  const GP_FACT = "GP Dr. Wu, 021-87654321, wu@clinic.example";
+
+  it("masks them in the user text, history, tool results and system prompt; the archive keeps them", async () => {
+    h = await startAgent({
+      workspaceFiles: { "USER.md": "# Household\n- Emergency contact: +86 139 1234 5678\n" },
+    });
+    h.fake.enqueue(
+      {
+        toolCalls: [
+          { name: "family_record", arguments: { action: "add_member", text: "Grandma" } },
+          {
+            name: "family_record",
+            arguments: {
+              action: "add",
+              member: "grandma",
+              kind: "fact",
+              category: "clinician",
+              text: GP_FACT,
+            },
+          },
+          { name: "family_record", arguments: { action: "show", member: "grandma" } },
+        ],
+      },
+      { content: "Saved." },
+    );
+    await h.send(`Grandma's GP: ${GP_FACT}. Her insurance no. AB-1234567. BP 142/90 at 08:00.`);
+    await h.send("thanks");
+
+    // Everything medbot wrote into the requests (the model's own tool arguments come back as it sent them).
+    const ours = h.fake.chatRequests.flatMap((r) => r.body.messages.filter((m) => m.role !== "assistant"));
+    expect(ours.length).toBeGreaterThan(5);
+    expect(JSON.stringify(ours)).not.toMatch(/87654321|wu@clinic|1234 5678|AB-1234567/);
+    const [first, afterTools, next] = turnRequests(h.fake);
+    expect(first!.body.messages.at(-1)?.content).toContain(
+      "Grandma's GP: GP Dr. Wu, [phone], [email]. Her insurance no. [insurance-number]. BP 142/90 at 08:00.",
+    );
+    expect(systemPromptOf(first!)).toContain("- Emergency contact: [phone]");
+    expect(toolResultsIn(afterTools!)[2]).toContain("clinician: GP Dr. Wu, [phone], [email]");
+    expect(textOf(next!)).toContain("insurance no. [insurance-number]");
+    // The model's own tool arguments reach the tool unchanged, and the archive and session keep real values.
+    const [fact] = h.agent.archive.current(hostOwner(), "grandma", "facts");
+    expect(fact).toMatchObject({ text: GP_FACT });
+    expect(h.agent.sessions.live(ALICE)[0]?.content).toContain("021-87654321, wu@clinic.example");
+  });
+
+  it("sends them as they are when privacy.redactIdentifiers is off", async () => {
+    h = await startAgent({ extraConfig: { privacy: { redactIdentifiers: false } } });
+    await h.send(`GP: ${GP_FACT}`);
+    expect(textOf(h.fake.chatRequests[0]!)).toContain(GP_FACT);
   });
 });

@@ -1,7 +1,10 @@
 // Memory consolidation: a session that outgrows its context budget has its oldest turns summarised into
 // MEMORY.md before they leave the context. Nothing is dropped unsummarised.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { actorFor } from "../../src/access/people.js";
+import { personalMemoryPath } from "../../src/agent/memory.js";
 import type { RecordedRequest } from "../support/fake-openai.js";
 import {
   ALICE,
@@ -131,5 +134,110 @@ describe("memory consolidation", () => {
     expect(memory).toContain("The family lives in Lyon.");
     expect(memory).toContain("- Talked with alice.");
     expect(memory).toContain("- Talked with bob.");
+  });
+});
+
+describe("whose memory", () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  const PEOPLE = {
+    people: {
+      carol: { identities: ["telegram:555"], members: ["grandma"] },
+      mum: { identities: ["telegram:777"], members: "*" },
+    },
+  };
+  const HOUSEHOLD_MEMORY = "# Memory\n- Dad's cardiologist visit is on 2026-12-01.\n";
+
+  /** A message from a Telegram sender with the actor the gate gives them. */
+  const fromTelegram = (sender: string, text: string) =>
+    h.agent.handle({
+      sessionKey: `telegram:${sender}:${sender}`,
+      text,
+      origin: { channel: "telegram", chatId: sender },
+      actor: actorFor(h.config, "telegram", sender),
+    });
+
+  /** The summariser returns the notes it was given plus one line naming a word of the conversation. */
+  const appendingSummariser = () =>
+    h.fake.onRequest((request) => {
+      if (!isConsolidation(request)) return undefined;
+      const input = request.body.messages[1]?.content ?? "";
+      const current = /## Current MEMORY\.md\n([\s\S]*?)\n\n## Conversation to archive/.exec(input)![1]!;
+      const topic = /topic (\w+)/.exec(input)?.[1] ?? "none";
+      return { content: `${current === "(empty)" ? "# Notes" : current.trim()}\n- Talked about ${topic}.` };
+    });
+
+  it("keeps a caregiver's notes in memory/people/<person>.md, apart from the household's MEMORY.md", async () => {
+    h = await startAgent({ extraConfig: PEOPLE, workspaceFiles: { "memory/MEMORY.md": HOUSEHOLD_MEMORY } });
+    appendingSummariser();
+
+    await fromTelegram("555", "topic knitting for grandma");
+    expect(await fromTelegram("555", "/new")).toMatch(/saved the key points/);
+    await fromTelegram("555", "hello again");
+
+    const carolFile = path.join(h.paths.workspace, "memory", "people", "carol.md");
+    expect(fs.readFileSync(carolFile, "utf8")).toBe("# Notes\n- Talked about knitting.\n");
+    expect(fs.statSync(carolFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(carolFile)).mode & 0o777).toBe(0o700);
+    expect(fs.readFileSync(h.paths.memoryFile, "utf8")).toBe(HOUSEHOLD_MEMORY);
+    // The summary never saw the household's notes; Carol's next prompt shows her own notes and no others.
+    const summary = h.fake.chatRequests.find(isConsolidation)!;
+    expect(textOf(summary)).not.toContain("cardiologist");
+    const carolPrompt = systemPromptOf(turnRequests(h.fake).at(-1)!);
+    expect(carolPrompt).toContain(
+      "## Long-term memory (memory/people/carol.md)\n# Notes\n- Talked about knitting.",
+    );
+    expect(carolPrompt).not.toContain("cardiologist");
+
+    await h.send("hello from the terminal");
+    const ownerPrompt = systemPromptOf(turnRequests(h.fake).at(-1)!);
+    expect(ownerPrompt).toContain("## Long-term memory (memory/MEMORY.md)");
+    expect(ownerPrompt).toContain("cardiologist");
+    expect(ownerPrompt).not.toContain("knitting");
+  });
+
+  it("lets owners share the household's MEMORY.md", async () => {
+    h = await startAgent({ extraConfig: PEOPLE, workspaceFiles: { "memory/MEMORY.md": HOUSEHOLD_MEMORY } });
+    appendingSummariser();
+
+    await fromTelegram("777", "topic holidays");
+    await fromTelegram("777", "/new");
+    await h.send("hi");
+
+    expect(fs.readFileSync(h.paths.memoryFile, "utf8")).toBe(`${HOUSEHOLD_MEMORY}- Talked about holidays.\n`);
+    expect(fs.existsSync(path.join(h.paths.workspace, "memory", "people"))).toBe(false);
+    expect(systemPromptOf(turnRequests(h.fake).at(-1)!)).toContain("- Talked about holidays.");
+  });
+
+  it("summarises an overflowing caregiver session into the caregiver's notes", async () => {
+    h = await startAgent({ defaults: SMALL_WINDOW, extraConfig: PEOPLE });
+    appendingSummariser();
+    for (let turn = 1; turn <= 12 && !h.fake.chatRequests.some(isConsolidation); turn++) {
+      await fromTelegram("555", `topic gardening ${longMessage(turn)}`);
+    }
+    expect(h.fake.chatRequests.some(isConsolidation)).toBe(true);
+    expect(fs.readFileSync(path.join(h.paths.workspace, personalMemoryPath("carol")), "utf8")).toContain(
+      "Talked about gardening.",
+    );
+    expect(fs.existsSync(h.paths.memoryFile)).toBe(false);
+  });
+
+  it("gives a sender who is no configured person a safe notes file of their own", () => {
+    const names = [
+      "telegram:123",
+      "email:ann@example.org",
+      "../../etc/passwd",
+      "a/b",
+      "a:b",
+      "x".repeat(200),
+    ];
+    const files = names.map(personalMemoryPath);
+    expect(new Set(files).size).toBe(names.length);
+    for (const file of files) {
+      expect(path.dirname(file)).toBe(path.join("memory", "people"));
+      expect(path.basename(file)).toMatch(/^_[\w.-]{1,40}-[0-9a-f]{10}\.md$/);
+    }
+    expect(personalMemoryPath("carol")).toBe(path.join("memory", "people", "carol.md"));
   });
 });

@@ -1,11 +1,12 @@
 // `medbot service`: the unit written for the gateway (never root, hardened, no secrets), status and uninstall.
 // Units go to a --unit-dir and systemctl is never called, so the real system is not touched.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { MEDBOT_BIN, type RunResult, runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
+import { hardeningLines, ordinaryAccount, settings, verifyUnit } from "../support/systemd.js";
 
 const isRoot = process.getuid?.() === 0;
 const UNIT = "medbot-gateway.service";
@@ -14,16 +15,6 @@ const SECRETS = {
   telegramToken: "123456:telegram-secret-token",
   bridgeToken: "bridge-secret-token-abcdef",
 };
-
-/** An ordinary account (not root, not nobody) the gateway can run as: ourselves, or one from passwd as root. */
-function ordinaryAccount(): { name: string; uid: number; gid: number } | undefined {
-  if (!isRoot) return { name: os.userInfo().username, uid: os.userInfo().uid, gid: os.userInfo().gid };
-  const fields = execFileSync("getent", ["passwd"], { encoding: "utf8" })
-    .split("\n")
-    .map((line) => line.split(":"))
-    .find((f) => Number(f[2]) >= 1000 && Number(f[2]) < 65534);
-  return fields ? { name: fields[0] ?? "", uid: Number(fields[2]), gid: Number(fields[3]) } : undefined;
-}
 
 const account = ordinaryAccount();
 
@@ -43,10 +34,6 @@ function dataFolder(owner = account): string {
 
 function unitDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "medbot-units-"));
-}
-
-function settings(unit: string): string[] {
-  return unit.split("\n").filter((line) => /^[A-Za-z]+=/.test(line));
 }
 
 describe.skipIf(!account)("medbot service install --system", () => {
@@ -72,22 +59,7 @@ describe.skipIf(!account)("medbot service install --system", () => {
     expect(path.isAbsolute(exec?.[1] ?? "")).toBe(true);
     expect(exec?.[2]).toBe(MEDBOT_BIN);
     expect(settings(unit)).toContain(`Environment=MEDBOT_HOME=${home}`);
-    for (const line of [
-      "NoNewPrivileges=yes",
-      "ProtectSystem=strict",
-      "ProtectHome=read-only",
-      "PrivateTmp=yes",
-      "UMask=0077",
-      "ProtectKernelTunables=yes",
-      "ProtectControlGroups=yes",
-      "RestrictSUIDSGID=yes",
-      "LockPersonality=yes",
-      "RestrictRealtime=yes",
-      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-      "SystemCallArchitectures=native",
-      "CapabilityBoundingSet=",
-      "Restart=on-failure",
-    ]) {
+    for (const line of [...hardeningLines("system"), "Restart=on-failure"]) {
       expect(settings(unit)).toContain(line);
     }
     expect(unit).toMatch(new RegExp(`^ReadWritePaths=${home} -\\S+/dist$`, "m"));
@@ -99,21 +71,16 @@ describe.skipIf(!account)("medbot service install --system", () => {
   });
 
   it("writes a unit systemd-analyze verify accepts", async (context) => {
-    if (!fs.existsSync("/usr/bin/systemd-analyze")) return context.skip("systemd-analyze is not installed");
     const dir = unitDir();
     const install = await runMedbot(
       ["service", "install", "--system", "--as", user, "--unit-dir", dir, "--no-start"],
       { home: dataFolder() },
     );
     expect(install.code).toBe(0);
-    const verify = spawnSync("/usr/bin/systemd-analyze", ["verify", path.join(dir, UNIT)], {
-      encoding: "utf8",
-    });
-    const output = `${verify.stdout}${verify.stderr}`.trim();
-    if (/Failed to initialize manager/.test(output))
-      return context.skip(`systemd-analyze cannot run: ${output}`);
-    expect(output).toBe("");
-    expect(verify.status).toBe(0);
+    const verdict = verifyUnit(fs.readFileSync(path.join(dir, UNIT), "utf8"), "system");
+    if ("skip" in verdict) return context.skip(verdict.skip);
+    expect(verdict.output).toBe("");
+    expect(verdict.status).toBe(0);
   });
 
   it("--dry-run prints the unit and writes nothing", async () => {
@@ -198,29 +165,16 @@ describe.skipIf(!account)("medbot service install --system", () => {
   });
 });
 
-/** Runs medbot as `owner` (as root we switch to that account; otherwise we already are it). */
-function runAs(
-  owner: NonNullable<typeof account>,
-  args: string[],
-  env: Record<string, string>,
-): Promise<RunResult> {
+/** Runs medbot as `owner` (as root we switch to that account, which runMedbot cannot; else we already are it). */
+function runAs(owner: NonNullable<typeof account>, args: string[], env: Record<string, string>): RunResult {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MEDBOT_")));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MEDBOT_BIN, ...args], {
-      env: { ...clean, XDG_CONFIG_HOME: "", ...env },
-      ...(isRoot ? { uid: owner.uid, gid: owner.gid } : {}),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  const child = spawnSync(process.execPath, [MEDBOT_BIN, ...args], {
+    encoding: "utf8",
+    env: { ...clean, XDG_CONFIG_HOME: "", ...env },
+    ...(isRoot ? { uid: owner.uid, gid: owner.gid } : {}),
   });
+  if (child.error) throw child.error;
+  return { code: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
 describe.skipIf(!account)("medbot service install --user", () => {
@@ -230,7 +184,7 @@ describe.skipIf(!account)("medbot service install --user", () => {
     const data = path.join(userHome, ".medbot");
     writeConfig(data, { providers: { custom: { apiKey: SECRETS.apiKey } } });
     if (isRoot) execFileSync("chown", ["-R", `${owner.uid}:${owner.gid}`, userHome]);
-    const result = await runAs(owner, ["service", "install", "--user", "--no-start"], { HOME: userHome });
+    const result = runAs(owner, ["service", "install", "--user", "--no-start"], { HOME: userHome });
     expect(result.stderr).not.toMatch(/medbot service/);
     expect(result.code).toBe(0);
     const unit = fs.readFileSync(path.join(userHome, ".config", "systemd", "user", UNIT), "utf8");

@@ -24,6 +24,10 @@ describe("parseSchedule", () => {
     expect(parseSchedule({ at: "2026-06-03T08:30:00+08:00" }, BERLIN, NOW).spec).toBe(
       "2026-06-03T00:30:00.000Z",
     );
+    // What toISOString() and most programs write: fractional seconds.
+    expect(parseSchedule({ at: "2026-06-03T06:30:05.250Z" }, BERLIN, NOW).spec).toBe(
+      "2026-06-03T06:30:05.250Z",
+    );
   });
 
   it("refuses each kind of bad input with the field and an example", () => {

@@ -1,5 +1,4 @@
 // The gateway's systemd unit: hardened, never root, no secrets, paths taken literally, and accepted by systemd.
-import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,6 +10,7 @@ import {
   shebangNodeFlags,
   UnitError,
 } from "../../src/setup/systemd-unit.js";
+import { hardeningLines, ordinaryAccount, settings, verifyUnit } from "../support/systemd.js";
 
 const ENTRY = fileURLToPath(new URL("../../bin/medbot.mjs", import.meta.url));
 
@@ -29,63 +29,6 @@ function options(overrides: Partial<GatewayUnitOptions> = {}): GatewayUnitOption
     generatedBy: "medbot service install --system --as alice",
     ...overrides,
   };
-}
-
-/** The hardening every unit must carry, written out here independently of the code under test. */
-function hardeningLines(mode: "user" | "system"): string[] {
-  const common = [
-    "NoNewPrivileges=yes",
-    "UMask=0077",
-    "ProtectSystem=strict",
-    "ProtectHome=read-only",
-    "PrivateTmp=yes",
-    "ProtectKernelTunables=yes",
-    "ProtectControlGroups=yes",
-    "RestrictSUIDSGID=yes",
-    "LockPersonality=yes",
-    "RestrictRealtime=yes",
-    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-    "SystemCallArchitectures=native",
-  ];
-  return mode === "system" ? [...common, "CapabilityBoundingSet="] : common;
-}
-
-/** An account systemd accepts without warning (not root, not nobody), or undefined if there is none. */
-function ordinaryAccount(): string | undefined {
-  if (process.getuid?.() !== 0) return os.userInfo().username;
-  const passwd = execFileSync("getent", ["passwd"], { encoding: "utf8" });
-  return passwd
-    .split("\n")
-    .map((line) => line.split(":"))
-    .find((f) => Number(f[2]) >= 1000 && Number(f[2]) < 65534)?.[0];
-}
-
-type Verdict = { status: number | null; output: string } | { skip: string };
-
-/** Runs `systemd-analyze verify` on the unit text, or says why it cannot run here. */
-function verifyUnit(unit: string, mode: "user" | "system"): Verdict {
-  const analyze = "/usr/bin/systemd-analyze";
-  if (!fs.existsSync(analyze)) return { skip: `${analyze} is not installed` };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-verify-"));
-  const file = path.join(dir, "medbot-gateway.service");
-  fs.writeFileSync(file, unit, { mode: 0o600 });
-  // A --user verify needs a runtime folder even without a running user manager.
-  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-runtime-"));
-  const args = mode === "user" ? ["--user", "verify", file] : ["verify", file];
-  const result = spawnSync(analyze, args, {
-    encoding: "utf8",
-    env: { ...process.env, XDG_RUNTIME_DIR: runtime, SYSTEMD_LOG_COLOR: "0" },
-  });
-  const output = `${result.stdout}${result.stderr}`.trim();
-  if (/Failed to (initialize manager|setup working directory|lookup RuntimeDirectory)/.test(output)) {
-    return { skip: `systemd-analyze cannot run here: ${output.split("\n")[0]}` };
-  }
-  return { status: result.status, output };
-}
-
-/** The unit's `Key=value` lines (comments and sections left out). */
-function settings(unit: string): string[] {
-  return unit.split("\n").filter((line) => /^[A-Za-z]+=/.test(line));
 }
 
 describe("gatewayUnit (system)", () => {
@@ -182,7 +125,7 @@ describe("shebangNodeFlags", () => {
 
 describe("systemd-analyze verify", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot unit "));
-  const account = ordinaryAccount();
+  const account = ordinaryAccount()?.name;
 
   it("accepts the system unit, with no warning about any line", async (context) => {
     if (!account) return context.skip("no ordinary (non-root, non-nobody) account on this machine");

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { expandHome } from "../../config/paths.js";
 import { writePrivateFile } from "../../storage/private-fs.js";
+import { workspaceRefusal } from "../context.js";
 import { defineTool, type ToolContext, ToolError } from "./tool.js";
 
 const MAX_READ_CHARS = 60_000;
@@ -26,6 +27,10 @@ export function resolveToolPath(requested: string, context: ToolContext, purpose
   if (context.restrictToWorkspace && !inside) {
     throw new ToolError(`"${requested}" is outside the workspace; only paths inside it can be used.`);
   }
+  const refusal = inside
+    ? workspaceRefusal(context.actor, path.relative(workspace, real), purpose)
+    : undefined;
+  if (refusal) throw new ToolError(refusal);
   if (purpose === "write" && inside && isProtected(path.relative(workspace, real))) {
     throw new ToolError(
       `"${requested}" is managed by medbot (health archive or database); change records with the archive tools.`,

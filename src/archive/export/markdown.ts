@@ -2,6 +2,7 @@
 // PDF lays out the same blocks, so both formats always carry the same content. Empty sections are left out.
 import type { Entry } from "../entries.js";
 import {
+  adherenceLine,
   CATEGORY_TITLE,
   CLINICAL_FACT_ORDER,
   capitalise,
@@ -58,6 +59,7 @@ export function doctorExportBlocks(data: DoctorExport): Block[] {
     ),
     ...CLINICAL_FACT_ORDER.flatMap((category) => section(CATEGORY_TITLE[category], items(factsOf(category)))),
     ...section("Current medications", medicationTable(data.medications.filter((m) => m.state === "active"))),
+    ...section("Medication adherence (as recorded)", adherenceItems(data)),
     ...section(symptomTitle(data), items(data.recentSymptoms.map((s) => symptomLine(s, data.timeZone)))),
     ...section("Measurements in the last 12 months", metricBlocks(data)),
     ...section("Reports", reportBlocks(data)),
@@ -82,6 +84,17 @@ function medicationTable(active: Entry<"medications">[]): Block[] {
       rows: rows.map((row) => keep.map((i) => row[i] ?? "")),
     },
   ];
+}
+
+function adherenceItems(data: DoctorExport): Block[] {
+  return items(
+    data.medications
+      .filter((m) => m.state === "active")
+      .flatMap((m) => {
+        const line = adherenceLine(data, m);
+        return line ? [`**${inline(m.name)}**: ${line}`] : [];
+      }),
+  );
 }
 
 function symptomTitle(data: DoctorExport): string {

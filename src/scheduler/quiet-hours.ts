@@ -1,0 +1,53 @@
+// Quiet hours: a daily span of wall-clock time (e.g. 22:00–07:00, across midnight) in one person's
+// timezone during which the heartbeat neither runs nor sends.
+import { Cron } from "croner";
+import type { MedbotConfig } from "../config/schema.js";
+
+export type QuietHours = NonNullable<MedbotConfig["heartbeat"]["quietHours"]>;
+
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
+/** Minutes since local midnight of `at` in `timeZone`. */
+function minuteOfDay(at: Date, timeZone: string): number {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    clock = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    clocks.set(timeZone, clock);
+  }
+  const part = Object.fromEntries(clock.formatToParts(at).map((p) => [p.type, Number(p.value)]));
+  return (part.hour ?? 0) * 60 + (part.minute ?? 0);
+}
+
+function minutesOf(time: string): number {
+  const [hours, minutes] = time.split(":").map(Number);
+  return (hours ?? 0) * 60 + (minutes ?? 0);
+}
+
+/** True when `at` falls inside the quiet hours in `timeZone`; start == end means no quiet time at all. */
+export function isQuiet(quiet: QuietHours | null, at: Date, timeZone: string): boolean {
+  if (!quiet) return false;
+  const start = minutesOf(quiet.start);
+  const end = minutesOf(quiet.end);
+  const now = minuteOfDay(at, timeZone);
+  // A span like 22:00–07:00 crosses midnight: quiet late in the evening or early in the morning.
+  return start < end ? now >= start && now < end : start > end && (now >= start || now < end);
+}
+
+/** The first instant after `at` when the local clock reads `time` (DST-aware: a skipped time moves on). */
+export function nextLocalTime(time: string, at: Date, timeZone: string): Date {
+  const [hours, minutes] = time.split(":");
+  const next = new Cron(`${Number(minutes)} ${Number(hours)} * * *`, { timezone: timeZone }).nextRun(at);
+  if (!next) throw new Error(`no next ${time} in ${timeZone} after ${at.toISOString()}`);
+  return next;
+}
+
+/** When the quiet period `at` lies in ends; `at` itself when it is not quiet. */
+export function quietEnd(quiet: QuietHours | null, at: Date, timeZone: string): Date {
+  if (!quiet || !isQuiet(quiet, at, timeZone)) return at;
+  return nextLocalTime(quiet.end, at, timeZone);
+}

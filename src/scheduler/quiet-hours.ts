@@ -1,26 +1,15 @@
 // Quiet hours: a daily span of wall-clock time (e.g. 22:00–07:00, across midnight) in one person's
 // timezone during which the heartbeat neither runs nor sends.
 import { Cron } from "croner";
+import { wallClock } from "../archive/dates.js";
 import type { MedbotConfig } from "../config/schema.js";
 
 export type QuietHours = NonNullable<MedbotConfig["heartbeat"]["quietHours"]>;
 
-const clocks = new Map<string, Intl.DateTimeFormat>();
-
 /** Minutes since local midnight of `at` in `timeZone`. */
 function minuteOfDay(at: Date, timeZone: string): number {
-  let clock = clocks.get(timeZone);
-  if (!clock) {
-    clock = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    clocks.set(timeZone, clock);
-  }
-  const part = Object.fromEntries(clock.formatToParts(at).map((p) => [p.type, Number(p.value)]));
-  return (part.hour ?? 0) * 60 + (part.minute ?? 0);
+  const wall = wallClock(at.getTime(), timeZone);
+  return Math.floor((wall % 86_400_000) / 60_000);
 }
 
 function minutesOf(time: string): number {

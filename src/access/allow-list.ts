@@ -28,7 +28,10 @@ export function listedGroups(config: MedbotConfig, channel: ChannelName): readon
   return "groups" in settings ? settings.groups : [];
 }
 
-/** What to tell the owner at start: enabled channels that let nobody in, and those open to everyone. */
+/**
+ * What to tell the owner at start: enabled channels that let nobody in, and those open to everyone without
+ * `openToEveryone` acknowledging it (an acknowledged "*" is the owner's choice; medbot doctor still lists it).
+ */
 export function startupWarnings(config: MedbotConfig): string[] {
   const warnings: string[] = [];
   for (const channel of CHANNEL_NAMES) {
@@ -36,7 +39,7 @@ export function startupWarnings(config: MedbotConfig): string[] {
     if (!settings.enabled) continue;
     const key = `channels.${channel}.allowFrom`;
     if (settings.allowFrom.includes("*")) {
-      warnings.push(`${key} is "*": anyone who finds the bot can talk to it`);
+      if (!settings.openToEveryone) warnings.push(`${key} is "*": anyone who finds the bot can talk to it`);
     } else if (settings.allowFrom.length === 0) {
       warnings.push(
         settings.dmPolicy === "pairing"

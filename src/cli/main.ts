@@ -7,6 +7,7 @@ import { registerAgent } from "./agent.js";
 import { registerAudit } from "./audit.js";
 import { registerChannels } from "./channels.js";
 import { registerCron } from "./cron.js";
+import { registerDoctor } from "./doctor.js";
 import { registerExport } from "./export.js";
 import { registerFamily } from "./family.js";
 import { registerGateway } from "./gateway.js";
@@ -44,6 +45,7 @@ registerGateway(program);
 registerPairing(program);
 registerChannels(program);
 registerCron(program);
+registerDoctor(program);
 registerService(program);
 registerSkills(program);
 

@@ -1,0 +1,178 @@
+// Doctor's config checks: who may talk on each channel, what listens beyond loopback, which risky tools are on.
+import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
+import type { Finding } from "./doctor.js";
+
+/** The bridge token onboard generates is 32 bytes of hex; shorter ones are guessable or hand-typed. */
+export const MIN_BRIDGE_TOKEN_CHARS = 32;
+
+/** root: medbot running as root (high), or as root on purpose (medium, still reported). */
+export function checkRootUser(uid: number | undefined, acknowledged: boolean): Finding[] {
+  if (uid !== 0) return [];
+  return [
+    {
+      id: "root",
+      severity: acknowledged ? "medium" : "high",
+      what: acknowledged
+        ? "medbot runs as root (allowed by --allow-root or MEDBOT_ALLOW_ROOT=1)."
+        : "medbot runs as root.",
+      why: "As root, a flaw in medbot or in any library it uses could read or change everything on this machine, not only the health archive.",
+      fix: "Run medbot as an ordinary user; for the gateway, a dedicated account (medbot service install --system --as USER).",
+      fixable: false,
+    },
+  ];
+}
+
+/** channels.allowFrom and channels.open: every enabled channel names who may talk, and "*" only on purpose. */
+export function checkChannels(config: MedbotConfig): Finding[] {
+  const findings: Finding[] = [];
+  for (const channel of CHANNEL_NAMES) {
+    const settings = config.channels[channel];
+    if (!settings.enabled) continue;
+    const key = `channels.${channel}`;
+    if (settings.allowFrom.includes("*")) {
+      findings.push(
+        settings.openToEveryone
+          ? {
+              id: "channels.open",
+              severity: "low",
+              what: `${key}.allowFrom is "*" and ${key}.openToEveryone acknowledges it.`,
+              why: `Anyone who finds the bot on ${channel} can talk to it; only people mapped in "people" see any member's records.`,
+              fix: `List the sender ids in ${key}.allowFrom instead of "*" if the bot is meant for the household only.`,
+              fixable: false,
+            }
+          : {
+              id: "channels.open",
+              severity: "high",
+              what: `${key}.allowFrom is "*" without ${key}.openToEveryone.`,
+              why: `Anyone who finds the bot on ${channel} can talk to it and use your model provider; "*" is easy to leave in by mistake.`,
+              fix: `List the sender ids in ${key}.allowFrom, or set ${key}.openToEveryone to true if you mean it.`,
+              fixable: false,
+            },
+      );
+    } else if (settings.allowFrom.length === 0 && settings.dmPolicy !== "pairing") {
+      findings.push({
+        id: "channels.allowFrom",
+        severity: "medium",
+        what: `${key} is enabled but ${key}.allowFrom is empty.`,
+        why: `medbot fails closed: nobody can talk to it on ${channel}. Not a hole, but the channel does nothing.`,
+        fix: `Add the sender ids to ${key}.allowFrom, set ${key}.dmPolicy to "pairing", or disable the channel.`,
+        fixable: false,
+      });
+    }
+    if (settings.dmPolicy === "pairing") {
+      findings.push({
+        id: "channels.allowFrom",
+        severity: "info",
+        what: `${key}.dmPolicy is "pairing".`,
+        why: "An unknown sender gets a one-time code and nothing else; they get in only after medbot pairing approve.",
+        fix: "Approve only codes from people you know; switch to an explicit allowFrom when the household is set up.",
+        fixable: false,
+      });
+    }
+  }
+  return findings;
+}
+
+/** gateway.loopback: the health endpoint listens on loopback unless explicitly allowed (then reported). */
+export function checkGateway(config: MedbotConfig): Finding[] {
+  const { host, allowNonLoopback } = config.gateway;
+  if (isLoopbackHost(host)) return [];
+  return [
+    {
+      id: "gateway.loopback",
+      severity: allowNonLoopback ? "medium" : "high",
+      what: `gateway.host is ${host}${allowNonLoopback ? " (allowed by gateway.allowNonLoopback)" : ""}, not loopback.`,
+      why: "The gateway's endpoint is then reachable from other machines on the network, which need not know it exists.",
+      fix: 'Set gateway.host to "127.0.0.1"; put a reverse proxy with authentication in front if it must be reached remotely.',
+      fixable: false,
+    },
+  ];
+}
+
+/** bridge.loopback and bridge.token: the WhatsApp bridge is on this machine and requires a long token. */
+export function checkBridge(config: MedbotConfig): Finding[] {
+  const whatsapp = config.channels.whatsapp;
+  if (!whatsapp.enabled) return [];
+  const findings: Finding[] = [];
+  const host = urlHost(whatsapp.bridgeUrl);
+  if (host === undefined || !isLoopbackHost(host)) {
+    findings.push({
+      id: "bridge.loopback",
+      severity: "high",
+      what: `channels.whatsapp.bridgeUrl is ${whatsapp.bridgeUrl}, not a loopback address.`,
+      why: "The bridge carries every WhatsApp message and the linked session in plain WebSocket frames; off this machine anyone on the path can read or inject them.",
+      fix: 'Set channels.whatsapp.bridgeUrl to "ws://127.0.0.1:3001" (the gateway starts the bridge on this machine).',
+      fixable: false,
+    });
+  }
+  if (whatsapp.bridgeToken.length < MIN_BRIDGE_TOKEN_CHARS) {
+    findings.push({
+      id: "bridge.token",
+      severity: "high",
+      what:
+        whatsapp.bridgeToken === ""
+          ? "channels.whatsapp.bridgeToken is empty."
+          : `channels.whatsapp.bridgeToken has ${whatsapp.bridgeToken.length} characters (fewer than ${MIN_BRIDGE_TOKEN_CHARS}).`,
+      why: "Any local process (or web page via a browser) that reaches the bridge port could read and send WhatsApp messages as you.",
+      fix: `Put a random token of at least ${MIN_BRIDGE_TOKEN_CHARS} characters in channels.whatsapp.bridgeToken (openssl rand -hex 32); medbot onboard generates one.`,
+      fixable: false,
+    });
+  }
+  return findings;
+}
+
+/** tools.exec, tools.web, tools.restrictToWorkspace: tools that reach beyond the archive are reported when on. */
+export function checkTools(config: MedbotConfig): Finding[] {
+  const { exec, web, restrictToWorkspace } = config.tools;
+  const findings: Finding[] = [];
+  if (exec.enabled) {
+    findings.push({
+      id: "tools.exec",
+      severity: "medium",
+      what: `tools.exec is enabled (owners only, confined to the workspace, ${exec.timeout} s timeout, ${exec.deny.length} extra deny pattern(s)).`,
+      why: "A shell command runs with this user's rights; a model misled by an injected message could run one for an owner.",
+      fix: "Set tools.exec.enabled to false unless you need it; run the gateway as a dedicated user if you do.",
+      fixable: false,
+    });
+  }
+  if (web.enabled) {
+    findings.push({
+      id: "tools.web",
+      severity: "medium",
+      what: "tools.web is enabled (web_fetch of public http(s) addresses).",
+      why: "Fetched pages are untrusted text that may carry instructions, and a fetch URL can carry data out.",
+      fix: "Set tools.web.enabled to false unless the household needs web lookups.",
+      fixable: false,
+    });
+  }
+  if (!restrictToWorkspace) {
+    findings.push({
+      id: "tools.restrictToWorkspace",
+      severity: "medium",
+      what: "tools.restrictToWorkspace is false.",
+      why: "File tools can then read and write anywhere this user can, including other people's files and medbot's config.",
+      fix: "Set tools.restrictToWorkspace to true.",
+      fixable: false,
+    });
+  }
+  return findings;
+}
+
+/** True for localhost, 127.0.0.0/8, ::1 and ::ffff:127.x (bracketed or not). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host
+    .trim()
+    .replace(/^\[(.*)\]$/, "$1")
+    .toLowerCase();
+  if (bare === "localhost" || bare === "::1" || bare === "0:0:0:0:0:0:0:1") return true;
+  const v4 = bare.replace(/^::ffff:/, "");
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+function urlHost(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}

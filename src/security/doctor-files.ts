@@ -1,0 +1,121 @@
+// Doctor's file checks: the data folder and everything under it is the user's own, folders 0700, files 0600.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { MedbotPaths } from "../config/paths.js";
+import { formatMode, type TightenedPath, tightenModes } from "../storage/private-fs.js";
+import type { Finding } from "./doctor.js";
+
+/** Paths listed in one finding before "and N more". */
+const SHOWN_PATHS = 5;
+
+interface Entry {
+  path: string;
+  mode: number;
+  uid: number;
+  /** The part of the data folder it belongs to ("workspace", "logs", "config.json", "." for the folder). */
+  area: string;
+}
+
+/** perms.mode and perms.owner: anything under the data folder or workspace others can read, or not ours. */
+export function checkFileModes(paths: MedbotPaths, uid: number | undefined): Finding[] {
+  const entries = privateEntries(paths);
+  const loose = entries.filter((entry) => (entry.mode & 0o077) !== 0);
+  const foreign = uid === undefined ? [] : entries.filter((entry) => entry.uid !== uid);
+  return [
+    ...byArea(loose).map(([area, group]) => ({
+      id: "perms.mode",
+      severity: "high" as const,
+      what:
+        group.length === 1
+          ? `${group[0]?.path} is ${formatMode(group[0]?.mode ?? 0)}: open to other users.`
+          : `${describeArea(area, paths)}: ${group.length} paths open to other users: ${listPaths(group, (e) => `${e.path} (${formatMode(e.mode)})`)}.`,
+      why: "These files hold the family's health records, chats and credentials; any other account on this machine (or a compromised service) could read them.",
+      fix: "Make folders 0700 and files 0600 (chmod go-rwx).",
+      fixable: group.every((entry) => uid === undefined || entry.uid === uid),
+      paths: group.map((entry) => entry.path),
+    })),
+    ...byArea(foreign).map(([area, group]) => ({
+      id: "perms.owner",
+      severity: "high" as const,
+      what: `${describeArea(area, paths)}: ${group.length} ${group.length === 1 ? "path" : "paths"} not owned by the user running medbot (uid ${uid}): ${listPaths(group, (e) => `${e.path} (uid ${e.uid})`)}.`,
+      why: "Another account that owns medbot's files can change their permissions or contents, including the config that decides who may talk to medbot.",
+      fix: `As root: chown -R <medbot user> ${paths.home} (and the workspace if it lives elsewhere).`,
+      fixable: false,
+      paths: group.map((entry) => entry.path),
+    })),
+  ];
+}
+
+/** Tightens every path under the data folder that others can reach (only the user's own); returns the changes. */
+export function fixFileModes(paths: MedbotPaths, uid: number | undefined): TightenedPath[] {
+  const changed: TightenedPath[] = [];
+  for (const entry of privateEntries(paths)) {
+    if ((entry.mode & 0o077) === 0 || (uid !== undefined && entry.uid !== uid)) continue;
+    try {
+      changed.push(...tightenModes([entry.path]));
+    } catch {
+      // Left as it was; the next check reports it again.
+    }
+  }
+  return changed;
+}
+
+/** Every folder and file under the data folder and the workspace; symlinks are neither followed nor judged. */
+function privateEntries(paths: MedbotPaths): Entry[] {
+  const roots = [paths.home];
+  if (!isInside(paths.workspace, paths.home)) roots.push(paths.workspace);
+  const entries: Entry[] = [];
+  for (const root of roots) {
+    const pending = [root];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      let stat: fs.Stats;
+      try {
+        stat = fs.lstatSync(current);
+      } catch {
+        continue;
+      }
+      if (stat.isSymbolicLink()) continue;
+      entries.push({ path: current, mode: stat.mode & 0o777, uid: stat.uid, area: areaOf(current, paths) });
+      if (!stat.isDirectory()) continue;
+      try {
+        for (const name of fs.readdirSync(current).sort().reverse()) pending.push(path.join(current, name));
+      } catch {
+        // An unreadable folder is reported by its own mode or owner.
+      }
+    }
+  }
+  return entries;
+}
+
+function areaOf(file: string, paths: MedbotPaths): string {
+  if (isInside(file, paths.workspace)) return "workspace";
+  const relative = path.relative(paths.home, file);
+  return relative === "" ? "." : (relative.split(path.sep)[0] ?? ".");
+}
+
+function describeArea(area: string, paths: MedbotPaths): string {
+  if (area === ".") return `the data folder ${paths.home}`;
+  if (area === "workspace") return `the workspace ${paths.workspace}`;
+  return path.join(paths.home, area);
+}
+
+function byArea(entries: readonly Entry[]): [string, Entry[]][] {
+  const groups = new Map<string, Entry[]>();
+  for (const entry of entries) groups.set(entry.area, [...(groups.get(entry.area) ?? []), entry]);
+  return [...groups];
+}
+
+function listPaths(entries: readonly Entry[], show: (entry: Entry) => string): string {
+  const shown = entries.slice(0, SHOWN_PATHS).map(show).join(", ");
+  return entries.length > SHOWN_PATHS ? `${shown} and ${entries.length - SHOWN_PATHS} more` : shown;
+}
+
+/** True when `file` is `folder` or inside it. */
+export function isInside(file: string, folder: string): boolean {
+  const relative = path.relative(folder, file);
+  return (
+    relative === "" ||
+    (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative))
+  );
+}

@@ -12,8 +12,12 @@
 
 import { MessageQueue } from "../gateway/queue.js";
 import type { Logger } from "../log.js";
+import { appendAudit } from "../security/audit-log.js";
 import type { Db } from "../storage/db.js";
 import type { DueEvent, DueSource, SchedulerClock } from "./types.js";
+
+/** Who the audit log names for messages the scheduler sends on its own. */
+const SCHEDULER_ACTOR = { person: "medbot", channel: "scheduler", grants: [] } as const;
 
 export interface SchedulerEngineOptions {
   db: Db;
@@ -160,6 +164,18 @@ export class SchedulerEngine {
             text: lateMs > LATE_NOTE_AFTER_MS ? `${lateNote(lateMs)}\n${event.text}` : event.text,
           });
           linkOutbox.run(outboxId, row.lastInsertRowid);
+          // What medbot sends on its own is in the audit log, like every other send that leaves.
+          appendAudit(
+            db,
+            SCHEDULER_ACTOR,
+            {
+              action: "scheduled.send",
+              entity: source.name,
+              entityId: event.key,
+              note: `${event.target.channel}:${event.target.chatId} outbox:${outboxId}`,
+            },
+            () => this.options.clock.now(),
+          );
         }
         source.settled?.(event, outcome);
         summary[outcome]++;

@@ -11,6 +11,7 @@ import type { MedbotPaths } from "../config/paths.js";
 import type { ChannelName, MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../gateway/queue.js";
 import type { Logger } from "../log.js";
+import { appendAudit } from "../security/audit-log.js";
 import type { Db } from "../storage/db.js";
 import { isQuiet, quietEnd } from "./quiet-hours.js";
 import type { ChatTarget, SchedulerClock } from "./types.js";
@@ -177,7 +178,17 @@ export class Heartbeat {
       logger.info({ tasks: tasks.length }, "heartbeat: nothing to report");
       return { kind: "ok" };
     }
-    const outboxId = new MessageQueue(this.options.db, () => clock.now()).send({ ...target, text: reply });
+    const { db } = this.options;
+    const outboxId = db.transaction(() => {
+      const id = new MessageQueue(db, () => clock.now()).send({ ...target, text: reply });
+      const event = {
+        action: "heartbeat.send",
+        entity: "chat",
+        entityId: `${target.channel}:${target.chatId}`,
+      };
+      appendAudit(db, actor, { ...event, note: `outbox:${id}` }, () => clock.now());
+      return id;
+    })();
     logger.info({ tasks: tasks.length, outboxId, channel: target.channel }, "heartbeat: finding queued");
     return { kind: "queued", outboxId };
   }

@@ -6,6 +6,7 @@ import { systemClock } from "../../src/scheduler/clock.js";
 import { CronJobStore, cronJobSource } from "../../src/scheduler/cron-jobs.js";
 import { SchedulerEngine, schedulesChanged } from "../../src/scheduler/engine.js";
 import type { DueEvent, DueSource } from "../../src/scheduler/types.js";
+import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { ScriptedAgent, shutDown, startGateway, tempDatabaseFile } from "../gateway/harness.js";
 import { FakeClock } from "../support/fake-clock.js";
@@ -119,6 +120,9 @@ describe("SchedulerEngine timer", () => {
     engine().start();
     await clock.advance("2026-03-03T00:00:00Z");
     expect(outbox()).toEqual(["Fasting blood test at 9"]);
+    expect(listAudit(db).filter((entry) => entry.action === "scheduled.send")).toMatchObject([
+      { actor: "medbot", channel: "scheduler", entity: "cron", note: expect.stringMatching(/^telegram:/) },
+    ]);
     expect(db.prepare("SELECT done_at FROM cron_jobs").get()).toEqual({
       done_at: "2026-03-02T07:00:00.000Z",
     });

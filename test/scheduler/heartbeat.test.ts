@@ -15,6 +15,7 @@ import {
   isHeartbeatOk,
 } from "../../src/scheduler/heartbeat.js";
 import { isQuiet, quietEnd } from "../../src/scheduler/quiet-hours.js";
+import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { FakeClock } from "../support/fake-clock.js";
 
@@ -155,6 +156,9 @@ describe("a heartbeat run", () => {
     expect(call.text).toContain("- Run the household risk scan and report only new findings.");
     expect(call.text).not.toContain("not a task");
     expect(outbox()).toEqual([{ channel: "telegram", account: "", chatId: "100", text: FINDING }]);
+    expect(listAudit(db).map((entry) => [entry.action, entry.actor, entry.entityId])).toEqual([
+      ["heartbeat.send", "ann", "telegram:100"],
+    ]);
   });
 
   it("acts as a caregiver target with that person's grants only", async () => {

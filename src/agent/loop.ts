@@ -130,7 +130,8 @@ export class Agent {
       }
       const sent = sends.confirm(actor, decision.code);
       const when = message.origin.channel === "cli" ? "the next time medbot gateway runs" : "now";
-      return `Confirmed: ${path.basename(sent.file)} goes to ${sent.contact.name} (${sent.contact.channel}) ${when}.`;
+      const to = `${sent.contact.name} (${sent.contact.channel}: ${sent.contact.address})`;
+      return `Confirmed: ${path.basename(sent.file)} goes to ${to} ${when}.`;
     } catch (error) {
       if (error instanceof EgressError) return error.message;
       this.warn(`draft ${decision.code}: ${error instanceof Error ? error.message : String(error)}`);

@@ -150,7 +150,9 @@ describe("send_to_contact in a conversation", () => {
 
       const requests = harness.fake.chatRequests.length;
       const reply = await harness.send(`/confirm ${code}`, ALICE);
-      expect(reply).toMatch(/^Confirmed: doctor_export_\d{8}\.pdf goes to Dr Li \(email\)/);
+      expect(reply).toMatch(
+        /^Confirmed: doctor_export_\d{8}\.pdf goes to Dr Li \(email: dr\.li@clinic\.test\)/,
+      );
       expect(harness.fake.chatRequests.length).toBe(requests);
       expect(queue.unsent("email")).toHaveLength(1);
       expect(await harness.send(`/confirm ${code}`)).toMatch(/already sent/);

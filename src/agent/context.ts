@@ -109,25 +109,27 @@ export interface TurnOrigin {
   chatId: string;
 }
 
+const headerFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The runtime header prepended to each user message. */
 export function runtimeHeader(origin: TurnOrigin, now: Date, timeZone: string): string {
-  const local = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    weekday: "short",
-    hourCycle: "h23",
-    timeZoneName: "longOffset",
-  }).format(now);
+  let format = headerFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      weekday: "short",
+      hourCycle: "h23",
+      timeZoneName: "longOffset",
+    });
+    headerFormats.set(timeZone, format);
+  }
+  const local = format.format(now);
   return `[${local} ${timeZone} · channel ${origin.channel} · chat ${origin.chatId}]`;
-}
-
-/** The host's IANA timezone. */
-export function hostTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
 function readIfPresent(file: string): string {

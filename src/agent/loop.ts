@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import { type Actor, hostOwner } from "../access/actor.js";
 import { FamilyArchive } from "../archive/archive.js";
+import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { answerDoseReply } from "../scheduler/dose-replies.js";
@@ -10,13 +11,7 @@ import { ContactSends, EgressError } from "../security/egress.js";
 import { redactIdentifiers } from "../security/redact.js";
 import type { Db } from "../storage/db.js";
 import { type DraftDecision, HELP_TEXT, parseCommand, parseDraftDecision } from "./commands.js";
-import {
-  buildSystemPrompt,
-  hostTimeZone,
-  promptFingerprint,
-  runtimeHeader,
-  type TurnOrigin,
-} from "./context.js";
+import { buildSystemPrompt, promptFingerprint, runtimeHeader, type TurnOrigin } from "./context.js";
 import { Memories, Memory, summariseIntoMemory } from "./memory.js";
 import {
   type ChatMessage,

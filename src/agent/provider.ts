@@ -35,13 +35,27 @@ export interface ChatProvider {
  * stay as they are, so tools still get what the model asked for and the archive keeps the real values.
  */
 export function redactedProvider(inner: ChatProvider, redact: (text: string) => string): ChatProvider {
+  // The system prompt and the history are the same text turn after turn: each is masked once.
+  const masked = new Map<string, string>();
+  const cachedRedact = (text: string): string => {
+    let result = masked.get(text);
+    if (result === undefined) {
+      result = redact(text);
+      if (masked.size >= REDACTION_CACHE_ENTRIES) masked.delete(masked.keys().next().value as string);
+      masked.set(text, result);
+    }
+    return result;
+  };
   return {
     name: inner.name,
     model: inner.model,
     complete: (request) =>
-      inner.complete({ ...request, messages: request.messages.map((m) => redactMessage(m, redact)) }),
+      inner.complete({ ...request, messages: request.messages.map((m) => redactMessage(m, cachedRedact)) }),
   };
 }
+
+/** Masked texts remembered: a few conversations' worth of system prompts and history entries. */
+const REDACTION_CACHE_ENTRIES = 512;
 
 function redactMessage(message: ChatMessage, redact: (text: string) => string): ChatMessage {
   const { content } = message;

@@ -1,5 +1,5 @@
 // Conversation history in SQLite, keyed channel:chat:sender. Two people never share a session.
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, statement } from "../storage/db.js";
 
 export interface SessionMessage {
   id: number;
@@ -21,27 +21,26 @@ export class SessionStore {
 
   /** Messages still in the conversation (not yet summarised into memory), oldest first. */
   live(key: string): SessionMessage[] {
-    return this.db
-      .prepare(
-        `SELECT id, role, content, created_at AS createdAt FROM session_messages
+    return statement(
+      this.db,
+      `SELECT id, role, content, created_at AS createdAt FROM session_messages
          WHERE session_key = ? AND archived = 0 ORDER BY id`,
-      )
-      .all(key) as SessionMessage[];
+    ).all(key) as SessionMessage[];
   }
 
   /** Stores one exchange (the user's message and the final reply) in one transaction. */
   appendTurn(key: string, userText: string, replyText: string): void {
     const now = nowIso(this.clock);
-    const insert = this.db.prepare(
+    const insert = statement(
+      this.db,
       "INSERT INTO session_messages (session_key, role, content, created_at) VALUES (?, ?, ?, ?)",
     );
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO sessions (key, created_at, updated_at) VALUES (?, ?, ?)
+      statement(
+        this.db,
+        `INSERT INTO sessions (key, created_at, updated_at) VALUES (?, ?, ?)
            ON CONFLICT(key) DO UPDATE SET updated_at = excluded.updated_at`,
-        )
-        .run(key, now, now);
+      ).run(key, now, now);
       insert.run(key, "user", userText, now);
       insert.run(key, "assistant", replyText, now);
     })();
@@ -49,18 +48,18 @@ export class SessionStore {
 
   /** Marks messages up to `lastId` as summarised: they leave the context but stay on disk. */
   archiveThrough(key: string, lastId: number): void {
-    this.db
-      .prepare("UPDATE session_messages SET archived = 1 WHERE session_key = ? AND id <= ?")
-      .run(key, lastId);
+    statement(this.db, "UPDATE session_messages SET archived = 1 WHERE session_key = ? AND id <= ?").run(
+      key,
+      lastId,
+    );
   }
 
   /** Numbers for `medbot status`. */
   counts(): { sessions: number; messages: number } {
-    const row = this.db
-      .prepare(
-        "SELECT (SELECT COUNT(*) FROM sessions) AS sessions, (SELECT COUNT(*) FROM session_messages) AS messages",
-      )
-      .get() as { sessions: number; messages: number };
+    const row = statement(
+      this.db,
+      "SELECT (SELECT COUNT(*) FROM sessions) AS sessions, (SELECT COUNT(*) FROM session_messages) AS messages",
+    ).get() as { sessions: number; messages: number };
     return row;
   }
 }

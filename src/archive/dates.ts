@@ -74,3 +74,11 @@ export function wallToInstant(wall: number, timeZone: string): number {
   const first = wall - (wallClock(wall, timeZone) - Math.floor(wall / 1000) * 1000);
   return wall - (wallClock(first, timeZone) - Math.floor(first / 1000) * 1000);
 }
+
+let hostZone: string | undefined;
+
+/** The host's IANA timezone (UTC if the runtime does not know it); read once. */
+export function hostTimeZone(): string {
+  hostZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return hostZone;
+}

@@ -3,7 +3,7 @@
 import type { Actor } from "../access/actor.js";
 import type { Db } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
-import { wallClock, wallToInstant } from "./dates.js";
+import { hostTimeZone, wallClock, wallToInstant } from "./dates.js";
 import { REVIEW_STATUSES, type ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
 import {
@@ -344,7 +344,7 @@ export function zoneOf(timeZone?: string | null): string {
       // An invalid stored zone falls back to the host's rather than failing every reading.
     }
   }
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return hostTimeZone();
 }
 
 /** "2026-11-22 08:00" in `timeZone`. */

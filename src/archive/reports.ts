@@ -7,7 +7,7 @@ import type { Actor } from "../access/actor.js";
 import type { Db } from "../storage/db.js";
 import { writePrivateFile } from "../storage/private-fs.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
-import { parseRecordDate, todayIn } from "./dates.js";
+import { hostTimeZone, parseRecordDate, todayIn } from "./dates.js";
 import { REVIEW_STATUSES, type ReviewStatus } from "./entries.js";
 import { idFromName, type Member } from "./members.js";
 
@@ -302,7 +302,7 @@ function cleanTitle(title: string | undefined): string | undefined {
 
 function todayFor(member: Member, now: Date): string {
   try {
-    return todayIn(member.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, now);
+    return todayIn(member.timezone ?? hostTimeZone(), now);
   } catch {
     return now.toISOString().slice(0, 10);
   }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { entryLine } from "../agent/tools/family-record.js";
 import { ENTRY_NOUN, type FamilyArchive, type NewMember } from "../archive/archive.js";
-import { isTimeZone, parseRecordDate, todayIn } from "../archive/dates.js";
+import { hostTimeZone, isTimeZone, parseRecordDate, todayIn } from "../archive/dates.js";
 import { currentEntries, type Entry, type EntryTable, FACT_CATEGORIES } from "../archive/entries.js";
 import { invalidMemberId, type Member } from "../archive/members.js";
 import { describeReading, kindOf, memberTimeZone, summariseMetrics } from "../archive/metrics.js";
@@ -161,7 +161,7 @@ function birthDate(text: string, timeZone: string | undefined, now: Date): strin
   }
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day))
     throw new CliFailure(`--birth-date "${text}" must be a day like 1961-05-02.`);
-  const today = todayIn(timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, now);
+  const today = todayIn(timeZone ?? hostTimeZone(), now);
   if (day > today) throw new CliFailure(`--birth-date ${day} is in the future (today is ${today}).`);
   return day;
 }

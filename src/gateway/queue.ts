@@ -3,7 +3,7 @@
 import type { Actor } from "../access/actor.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, statement } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */
 export interface InboxRow {
@@ -55,33 +55,31 @@ export class MessageQueue {
   /** Stores an admitted message; undefined when the same platform message is already stored. */
   accept(message: InboundMessage, actor: Actor): InboxRow | undefined {
     const sessionKey = sessionKeyOf(message);
-    const result = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO gateway_inbox
+    const result = statement(
+      this.db,
+      `INSERT OR IGNORE INTO gateway_inbox
            (channel, account, chat_id, message_id, session_key, message, actor, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        message.channel,
-        message.account,
-        message.chatId,
-        message.messageId,
-        sessionKey,
-        JSON.stringify(message),
-        JSON.stringify(actor),
-        nowIso(this.clock),
-      );
+    ).run(
+      message.channel,
+      message.account,
+      message.chatId,
+      message.messageId,
+      sessionKey,
+      JSON.stringify(message),
+      JSON.stringify(actor),
+      nowIso(this.clock),
+    );
     if (result.changes === 0) return undefined;
     return { id: Number(result.lastInsertRowid), sessionKey, message, actor };
   }
 
   /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
   pending(): InboxRow[] {
-    const rows = this.db
-      .prepare(
-        "SELECT id, session_key, message, actor FROM gateway_inbox WHERE status = 'pending' ORDER BY id",
-      )
-      .all() as InboxRecord[];
+    const rows = statement(
+      this.db,
+      "SELECT id, session_key, message, actor FROM gateway_inbox WHERE status = 'pending' ORDER BY id",
+    ).all() as InboxRecord[];
     return rows.map((row) => ({
       id: row.id,
       sessionKey: row.session_key,
@@ -93,9 +91,10 @@ export class MessageQueue {
   /** Marks an inbox row answered and queues its reply (if any), in one transaction. */
   answer(inboxId: number, reply: OutboundMessage | undefined): void {
     this.db.transaction(() => {
-      this.db
-        .prepare("UPDATE gateway_inbox SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'")
-        .run(nowIso(this.clock), inboxId);
+      statement(
+        this.db,
+        "UPDATE gateway_inbox SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
+      ).run(nowIso(this.clock), inboxId);
       if (reply) this.insertOutbound(inboxId, reply);
     })();
   }
@@ -106,34 +105,32 @@ export class MessageQueue {
   }
 
   private insertOutbound(inboxId: number | null, message: OutboundMessage): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO gateway_outbox
+    const result = statement(
+      this.db,
+      `INSERT INTO gateway_outbox
            (inbox_id, channel, account, chat_id, reply_context, text, document, subject, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        inboxId,
-        message.channel,
-        message.account,
-        message.chatId,
-        message.replyContext ? JSON.stringify(message.replyContext) : null,
-        message.text,
-        message.document ? JSON.stringify(message.document) : null,
-        message.subject ?? null,
-        nowIso(this.clock),
-      );
+    ).run(
+      inboxId,
+      message.channel,
+      message.account,
+      message.chatId,
+      message.replyContext ? JSON.stringify(message.replyContext) : null,
+      message.text,
+      message.document ? JSON.stringify(message.document) : null,
+      message.subject ?? null,
+      nowIso(this.clock),
+    );
     return Number(result.lastInsertRowid);
   }
 
   /** Replies of one channel not fully sent yet, oldest first. */
   unsent(channel: ChannelName): OutboxRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT id, channel, account, chat_id, reply_context, text, chunks_sent, document, subject
+    const rows = statement(
+      this.db,
+      `SELECT id, channel, account, chat_id, reply_context, text, chunks_sent, document, subject
          FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND channel = ? ORDER BY id`,
-      )
-      .all(channel) as OutboxRecord[];
+    ).all(channel) as OutboxRecord[];
     return rows.map((row) => ({
       id: row.id,
       chunksSent: row.chunks_sent,
@@ -153,26 +150,33 @@ export class MessageQueue {
 
   /** Records that chunk `index` (0-based) of a reply was sent; `last` marks the whole reply sent. */
   chunkSent(outboxId: number, index: number, last: boolean): void {
-    this.db
-      .prepare("UPDATE gateway_outbox SET chunks_sent = ?, sent_at = ? WHERE id = ?")
-      .run(index + 1, last ? nowIso(this.clock) : null, outboxId);
+    statement(this.db, "UPDATE gateway_outbox SET chunks_sent = ?, sent_at = ? WHERE id = ?").run(
+      index + 1,
+      last ? nowIso(this.clock) : null,
+      outboxId,
+    );
   }
 
   /** Gives up on a reply the platform keeps refusing; it stays in the table, marked failed. */
   giveUp(outboxId: number): void {
-    this.db.prepare("UPDATE gateway_outbox SET failed_at = ? WHERE id = ?").run(nowIso(this.clock), outboxId);
+    statement(this.db, "UPDATE gateway_outbox SET failed_at = ? WHERE id = ?").run(
+      nowIso(this.clock),
+      outboxId,
+    );
   }
 
   /** Counts for /healthz: inbound messages not answered, replies not sent. */
   counts(): { pending: number; unsent: number } {
-    const pending = this.db
-      .prepare("SELECT count(*) AS n FROM gateway_inbox WHERE status = 'pending'")
-      .get() as {
+    const pending = statement(
+      this.db,
+      "SELECT count(*) AS n FROM gateway_inbox WHERE status = 'pending'",
+    ).get() as {
       n: number;
     };
-    const unsent = this.db
-      .prepare("SELECT count(*) AS n FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL")
-      .get() as {
+    const unsent = statement(
+      this.db,
+      "SELECT count(*) AS n FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+    ).get() as {
       n: number;
     };
     return { pending: pending.n, unsent: unsent.n };

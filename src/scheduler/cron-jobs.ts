@@ -2,12 +2,12 @@
 // A job belongs to the person and chat that made it: a person lists and removes only their own jobs in that
 // chat; an owner (grants "*") sees every job of a chat, and with `all` every job of the household.
 import type { Actor } from "../access/actor.js";
+import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
 import {
   describeSchedule,
   formatInZone,
-  hostTimeZone,
   nextOccurrence,
   occurrencesBetween,
   parseSchedule,

@@ -4,8 +4,7 @@
 // emergency range, a known interaction between two active medications, a streak of missed doses.
 // Interactions come from the DDInter answers already cached in the database: the scan never goes online.
 import type { Actor } from "../access/actor.js";
-import { hostTimeZone } from "../agent/context.js";
-import { todayIn } from "../archive/dates.js";
+import { hostTimeZone, todayIn } from "../archive/dates.js";
 import { adherenceOf } from "../archive/doses.js";
 import { normaliseDrugName, type PairAnswer, pairKey } from "../archive/drug-interactions.js";
 import { currentEntries, type Entry } from "../archive/entries.js";

@@ -33,11 +33,6 @@ const AT =
 /** Occurrences listed per window at most: a long downtime records the latest misses, not millions. */
 export const MAX_OCCURRENCES = 50;
 
-/** The host's IANA timezone (UTC if the runtime does not know it). */
-export function hostTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-}
-
 /** Validates one schedule; `now` refuses an `at` in the past. */
 export function parseSchedule(input: ScheduleInput, timezone: string, now: Date): Schedule {
   if (!isTimeZone(timezone)) {

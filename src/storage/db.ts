@@ -32,3 +32,20 @@ function migrate(db: Db): void {
 export function nowIso(clock: () => Date = () => new Date()): string {
   return clock().toISOString();
 }
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement compiled once per connection, for hot paths (the gateway's queue, sessions). */
+export function statement(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) {
+    cache = new Map();
+    statements.set(db, cache);
+  }
+  let prepared = cache.get(sql);
+  if (!prepared) {
+    prepared = db.prepare(sql);
+    cache.set(sql, prepared);
+  }
+  return prepared;
+}

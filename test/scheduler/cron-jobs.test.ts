@@ -3,7 +3,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "../../src/access/actor.js";
 import { configSchema } from "../../src/config/schema.js";
 import { CronJobStore, cronJobSource, describeJob, personTimeZone } from "../../src/scheduler/cron-jobs.js";
-import { hostTimeZone, ScheduleError } from "../../src/scheduler/schedule.js";
+import { hostTimeZone } from "../../src/archive/dates.js";
+import { ScheduleError } from "../../src/scheduler/schedule.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 const NOW = new Date("2026-03-02T06:00:00Z");

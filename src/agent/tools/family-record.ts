@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Actor } from "../../access/actor.js";
 import { ArchiveError, ENTRY_NOUN, type FamilyArchive } from "../../archive/archive.js";
-import { isTimeZone, parseRecordDate, todayIn } from "../../archive/dates.js";
+import { hostTimeZone, isTimeZone, parseRecordDate, todayIn } from "../../archive/dates.js";
 import {
   type Entry,
   type EntryFields,
@@ -12,7 +12,6 @@ import {
   REVIEW_STATUSES,
 } from "../../archive/entries.js";
 import type { Member } from "../../archive/members.js";
-import { hostTimeZone } from "../context.js";
 import { defineTool } from "./tool.js";
 
 const TABLE = { fact: "facts", symptom: "symptoms", medication: "medications" } as const;

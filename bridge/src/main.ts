@@ -49,7 +49,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, uid = process.getuid?.()
     token,
     port,
     authDir: dir(env.MEDBOT_BRIDGE_AUTH_DIR, "whatsapp-auth"),
-    mediaDir: dir(env.MEDBOT_BRIDGE_MEDIA_DIR, "whatsapp-media"),
+    // Where the gateway looks for received files (its default workspace), also for a bridge started alone.
+    mediaDir: dir(env.MEDBOT_BRIDGE_MEDIA_DIR, path.join("workspace", "media", "whatsapp")),
     printQr: env.MEDBOT_BRIDGE_PRINT_QR === "1",
     ...(env.MEDBOT_BRIDGE_WA_URL?.trim() ? { waWebSocketUrl: env.MEDBOT_BRIDGE_WA_URL.trim() } : {}),
   };

@@ -209,8 +209,7 @@ export function createProvider(
               model: resolved.model,
               messages: request.messages,
               ...(request.tools?.length ? { tools: request.tools } : {}),
-              max_tokens: sampling.maxTokens,
-              temperature: sampling.temperature,
+              ...samplingFor(resolved.model, sampling),
             },
             { signal, timeout: budget },
           );
@@ -234,6 +233,19 @@ export function createProvider(
       throw new ProviderError(`provider ${resolved.name} gave no answer: ${lastProblem}`, APOLOGY);
     },
   };
+}
+
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...) refuse max_tokens and any temperature but the
+ * default: they take max_completion_tokens instead. Every other model gets both settings as configured.
+ */
+export function samplingFor(
+  model: string,
+  sampling: Pick<MedbotConfig["agents"]["defaults"], "maxTokens" | "temperature">,
+): { max_tokens: number; temperature: number } | { max_completion_tokens: number } {
+  return /^(?:openai\/)?(?:o\d|gpt-5)/i.test(model)
+    ? { max_completion_tokens: sampling.maxTokens }
+    : { max_tokens: sampling.maxTokens, temperature: sampling.temperature };
 }
 
 function toReply(completion: OpenAI.Chat.ChatCompletion): ChatReply {

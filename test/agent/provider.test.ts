@@ -1,6 +1,6 @@
 // The model provider: retried on 429 / 5xx / dropped connections / timeouts inside a deadline, then a short apology.
 import { afterEach, describe, expect, it } from "vitest";
-import { createProvider, resolveProvider } from "../../src/agent/provider.js";
+import { createProvider, resolveProvider, samplingFor } from "../../src/agent/provider.js";
 import { configSchema } from "../../src/config/schema.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { ALICE, type Harness, QUICK_RETRY, startAgent } from "./harness.js";
@@ -129,6 +129,22 @@ describe("createProvider", () => {
     expect(request!.body).toMatchObject({ model: "qwen2.5", max_tokens: 777, temperature: 0.5 });
     // No tools offered means no empty tools array (some servers reject one).
     expect(request!.body.tools).toBeUndefined();
+  });
+
+  it("sends reasoning models max_completion_tokens and no temperature, which they refuse", () => {
+    const sampling = { maxTokens: 900, temperature: 0.2 };
+    for (const model of ["o3-mini", "o1", "gpt-5", "openai/o4-mini", "GPT-5.1"]) {
+      expect(samplingFor(model, sampling)).toEqual({ max_completion_tokens: 900 });
+    }
+    for (const model of [
+      "gpt-4o",
+      "qwen2.5:14b",
+      "anthropic/claude-sonnet-4.5",
+      "deepseek-chat",
+      "solar-pro",
+    ]) {
+      expect(samplingFor(model, sampling)).toEqual({ max_tokens: 900, temperature: 0.2 });
+    }
   });
 });
 

@@ -63,7 +63,7 @@ describe("bridge settings", () => {
       token: "tok",
       port: 3001,
       authDir: "/srv/medbot/whatsapp-auth",
-      mediaDir: "/srv/medbot/whatsapp-media",
+      mediaDir: "/srv/medbot/workspace/media/whatsapp",
       printQr: false,
     });
     const custom = settingsFromEnv(

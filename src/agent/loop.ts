@@ -58,6 +58,8 @@ export interface IncomingMessage {
   quietFailures?: boolean;
 }
 
+/** How long a session waits to summarise again after a failed summary. */
+const SUMMARY_RETRY_MS = 10 * 60 * 1000;
 const UNEXPECTED = "Sorry, something went wrong on my side and I could not finish. Please try again.";
 
 export class Agent {
@@ -72,6 +74,7 @@ export class Agent {
   private readonly prompts = new Map<string, { fingerprint: string; text: string }>();
   readonly archive: FamilyArchive;
   private readonly running = new Map<string, AbortController>();
+  private readonly summaryRetryAt = new Map<string, number>();
   private readonly clock: () => Date;
   private readonly warn: (message: string) => void;
 
@@ -268,11 +271,16 @@ export class Agent {
       cut += 2;
     }
     const older = live.slice(0, cut);
+    // After a failed summary the session waits before trying again, so an unreachable model does not
+    // cost every turn a full round of retries; the messages stay in the context meanwhile.
+    if ((this.summaryRetryAt.get(key) ?? 0) > this.clock().getTime()) return;
     try {
       await summariseIntoMemory(provider, this.memories.of(actor), older, signal);
       this.sessions.archiveThrough(key, older.at(-1)!.id);
+      this.summaryRetryAt.delete(key);
     } catch (error) {
       if (signal.aborted) throw new TurnCancelled();
+      this.summaryRetryAt.set(key, this.clock().getTime() + SUMMARY_RETRY_MS);
       this.warn(`could not summarise older messages into memory, keeping them: ${(error as Error).message}`);
     }
   }

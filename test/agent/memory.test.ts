@@ -98,6 +98,12 @@ describe("memory consolidation", () => {
     expect(fs.readFileSync(h.paths.memoryFile, "utf8")).toBe(INITIAL_MEMORY);
     expect(h.agent.sessions.live(ALICE)).toHaveLength(2 * turn);
     expect(h.warnings.join("\n")).toMatch(/could not summarise older messages/);
+
+    // The next turns do not try again at once (each try costs a full round of retries).
+    const tries = h.fake.chatRequests.filter(isConsolidation).length;
+    await h.send("one more");
+    await h.send("and another");
+    expect(h.fake.chatRequests.filter(isConsolidation)).toHaveLength(tries);
   });
 
   it("does not summarise anything for a new session, even when the window leaves no room for history", async () => {

@@ -1,5 +1,6 @@
-// `medbot gateway` as a user runs it, with Feishu and QQ enabled against our fakes: both channels come up,
-// an allowed person's message on each is answered in that chat, and a stranger gets nothing.
+// `medbot gateway` as a user runs it: Feishu and QQ against our fakes (both come up, an allowed person is
+// answered in their chat, a stranger gets nothing), and WhatsApp with the real bridge it starts and stops.
+import * as net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FakeFeishu, APP_ID as FEISHU_APP, APP_SECRET as FEISHU_SECRET } from "../support/fake-feishu.js";
 import { FakeOpenAI } from "../support/fake-openai.js";
@@ -73,3 +74,49 @@ describe("medbot gateway with Feishu and QQ", () => {
     expect(await gateway.exited).toBe(0);
   });
 });
+
+describe("medbot gateway with WhatsApp", () => {
+  it("starts its own bridge, reports WhatsApp not linked yet, and stops the bridge with it", async () => {
+    const [gatewayPort, bridgePort, whatsappPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const home = tempHome("medbot-whatsapp-cli-");
+    writeConfig(home, {
+      ...fakeProviderConfig("http://127.0.0.1:9/v1"),
+      channels: {
+        whatsapp: {
+          enabled: true,
+          bridgeUrl: `ws://127.0.0.1:${bridgePort}`,
+          bridgeToken: "t".repeat(43),
+          allowFrom: ["+49 170 1234567"],
+        },
+      },
+      gateway: { port: gatewayPort },
+    });
+    // baileys is pointed at a closed loopback port: nothing leaves the machine, and WhatsApp never opens.
+    const gateway = spawnGateway(home, { MEDBOT_BRIDGE_WA_URL: `ws://127.0.0.1:${whatsappPort}/ws/chat` });
+    running.push(gateway);
+    await vi.waitFor(async () => expect(await portOpen(bridgePort)).toBe(true), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    // Connected to its bridge, waiting for WhatsApp: not running (not linked) and not failed either.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await health(gatewayPort)).toMatchObject({ channels: { whatsapp: "starting" } });
+    expect(gateway.log()).not.toMatch(/channel failed/);
+
+    gateway.child.kill("SIGTERM");
+    expect(await gateway.exited).toBe(0);
+    await vi.waitFor(async () => expect(await portOpen(bridgePort)).toBe(false), { timeout: 5_000 });
+  });
+});
+
+/** Whether something listens on 127.0.0.1:port. */
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

@@ -21,11 +21,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Spawns `medbot gateway` over the data folder `home`, without the developer's own MEDBOT_ variables. */
-export function spawnGateway(home: string): GatewayProcess {
+export function spawnGateway(home: string, extraEnv: Record<string, string> = {}): GatewayProcess {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
   // Run as a user runs it: the file itself, so its shebang's V8 memory flags apply.
   const child = spawn(MEDBOT_BIN, ["gateway"], {
-    env: { ...env, MEDBOT_HOME: home, MEDBOT_ALLOW_ROOT: "1" },
+    env: { ...env, MEDBOT_HOME: home, MEDBOT_ALLOW_ROOT: "1", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -1,44 +1,27 @@
 // The daily household risk scan (skill risk-monitoring): a scheduler source that, at heartbeat.riskScan.at
 // in the target person's timezone, reads the archive of the members that person is granted and reports
-// only real findings, worked out from the data without a model: blood pressure above goal or in the
-// emergency range, a known interaction between two active medications, a streak of missed doses.
-// Interactions come from the DDInter answers already cached in the database: the scan never goes online.
-import type { Actor } from "../access/actor.js";
+// only real findings, worked out from the data without a model (risk-findings.ts).
+// What was reported is remembered (risk_findings, written when the message is sent): an unchanged finding is
+// repeated only when it got worse, when it went away and came back, or about a week after it was last sent.
 import { hostTimeZone, todayIn } from "../archive/dates.js";
-import { adherenceOf } from "../archive/doses.js";
-import { normaliseDrugName, type PairAnswer, pairKey } from "../archive/drug-interactions.js";
-import { currentEntries, type Entry } from "../archive/entries.js";
-import { type Member, visibleMembers } from "../archive/members.js";
-import { formatLocalTime, formatMetricValue, memberTimeZone, metricSeries } from "../archive/metrics.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
 import { type HeartbeatTarget, heartbeatTarget } from "./heartbeat.js";
 import { nextLocalTime, quietEnd } from "./quiet-hours.js";
+import { type Finding, scanHousehold } from "./risk-findings.js";
 import type { DueEvent, DueSource } from "./types.js";
 
 const DAY_MS = 86_400_000;
-const BP_WINDOW_DAYS = 14;
-const BP_MIN_READINGS = 3;
-/** The home-reading threshold when a member has no recorded blood pressure goal. */
-const DEFAULT_BP_GOAL = { systolic: 135, diastolic: 85 };
-const BP_CRISIS = { systolic: 180, diastolic: 120 };
-const MISSED_STREAK = 2;
+/** An unchanged finding is sent again this long after it was last sent (a week; slack for DST and quiet hours). */
+const REPEAT_AFTER_MS = 7 * DAY_MS - 12 * 3_600_000;
 
-/** One thing the household should act on, most serious kinds first. */
-export interface Finding {
-  member: Pick<Member, "id" | "displayName">;
-  kind: "bp-emergency" | "interaction" | "bp-above-goal" | "missed-doses";
-  /** What was seen, with numbers and dates. */
-  seen: string;
-  nextStep: string;
+/** What the scan last sent the target person about one finding. */
+interface Reported {
+  level: number;
+  since: string;
+  firstReported: string;
+  lastReported: string;
 }
-
-const RANK: Record<Finding["kind"], number> = {
-  "bp-emergency": 0,
-  interaction: 1,
-  "bp-above-goal": 2,
-  "missed-doses": 3,
-};
 
 export interface RiskScanOptions {
   config: MedbotConfig;
@@ -60,6 +43,8 @@ export function riskScanSource(options: RiskScanOptions): RiskScan | { problem: 
 
 export class RiskScan implements DueSource {
   readonly name = "risk-scan";
+  /** The findings each event carries, remembered as reported only once the engine sends that event. */
+  private readonly carried = new WeakMap<DueEvent, Finding[]>();
 
   constructor(
     private readonly config: MedbotConfig,
@@ -74,29 +59,80 @@ export class RiskScan implements DueSource {
 
   /**
    * The scan due in (from, to], findings computed now. After downtime only the latest scan is run: the
-   * archive's present state is what matters, and one message says it.
+   * archive's present state is what matters, and one message says it. Findings already sent and not due
+   * again are left out; with nothing left there is no event.
    */
   due(from: Date, to: Date): DueEvent[] {
     let latest: { day: string; dueAt: Date } | undefined;
     for (let next = this.occurrence(from); next && next.dueAt <= to; next = this.occurrence(next.dueAt))
       latest = next;
     if (!latest) return [];
-    const findings = this.findings(latest.dueAt);
+    const findings = this.worthSending(this.findings(latest.dueAt), latest.dueAt);
     if (findings.length === 0) return [];
-    return [
-      {
-        key: `scan:${latest.day}`,
-        dueAt: latest.dueAt,
-        target: this.heartbeat.target,
-        text: riskMessage(latest.day, findings),
-        graceMs: this.config.reminders.graceMinutes * 60_000,
-      },
-    ];
+    const event: DueEvent = {
+      key: `scan:${latest.day}`,
+      dueAt: latest.dueAt,
+      target: this.heartbeat.target,
+      text: riskMessage(latest.day, findings),
+      graceMs: this.config.reminders.graceMinutes * 60_000,
+    };
+    this.carried.set(event, findings);
+    return [event];
+  }
+
+  /** In the delivery transaction: a sent scan's findings are remembered as reported; a missed one's not. */
+  settled(event: DueEvent, outcome: "sent" | "missed"): void {
+    const findings = this.carried.get(event);
+    if (outcome !== "sent" || !findings) return;
+    const at = event.dueAt.toISOString();
+    const save = this.db.prepare(
+      `INSERT INTO risk_findings (person, member_id, kind, subject, level, since, first_reported, last_reported)
+       VALUES (@person, @memberId, @kind, @subject, @level, @since, @firstReported, @lastReported)
+       ON CONFLICT (person, member_id, kind, subject) DO UPDATE SET level = excluded.level,
+         since = excluded.since, first_reported = excluded.first_reported, last_reported = excluded.last_reported`,
+    );
+    for (const finding of findings) {
+      const before = this.reported(finding);
+      save.run({
+        person: this.heartbeat.actor.person,
+        memberId: finding.member.id,
+        kind: finding.kind,
+        subject: finding.subject,
+        level: finding.level,
+        since: finding.since,
+        firstReported: before && !beganAnew(finding, before) ? before.firstReported : at,
+        lastReported: at,
+      });
+    }
+  }
+
+  /** The findings the target person has not been told, or should be told again, at `at`. */
+  worthSending(findings: readonly Finding[], at: Date): Finding[] {
+    return findings.filter((finding) => {
+      const before = this.reported(finding);
+      return (
+        !before ||
+        at.getTime() - Date.parse(before.lastReported) >= REPEAT_AFTER_MS ||
+        finding.level > before.level ||
+        beganAnew(finding, before)
+      );
+    });
   }
 
   /** Everything worth reporting at `at`, for the members the target's person is granted. */
   findings(at: Date): Finding[] {
     return scanHousehold(this.db, this.heartbeat.actor, at);
+  }
+
+  private reported(finding: Finding): Reported | undefined {
+    return this.db
+      .prepare(
+        `SELECT level, since, first_reported AS firstReported, last_reported AS lastReported FROM risk_findings
+         WHERE person = ? AND member_id = ? AND kind = ? AND subject = ?`,
+      )
+      .get(this.heartbeat.actor.person, finding.member.id, finding.kind, finding.subject) as
+      | Reported
+      | undefined;
   }
 
   /** The first scan due strictly after `after`, with the local day it belongs to. */
@@ -115,21 +151,14 @@ export class RiskScan implements DueSource {
   }
 }
 
-/** The findings for every member `actor` may see, at `at`, most serious first. */
-export function scanHousehold(db: Db, actor: Actor, at: Date): Finding[] {
-  const perMember: Finding[][] = [];
-  for (const member of visibleMembers(db, actor)) {
-    const zone = memberTimeZone(db, member.id);
-    const medications = activeMedications(db, member.id, todayIn(zone, at));
-    const findings = [
-      ...bloodPressureFindings(db, member, at, zone),
-      ...interactionFindings(db, member, medications),
-      ...missedDoseFindings(db, member, medications, at),
-    ].sort((a, b) => RANK[a.kind] - RANK[b.kind]);
-    if (findings.length > 0) perMember.push(findings);
-  }
-  // The member with the most serious finding first (a stable sort keeps household order among equals).
-  return perMember.sort((a, b) => RANK[a[0]!.kind] - RANK[b[0]!.kind]).flat();
+/**
+ * A finding whose data began after the last report (a new crisis reading, a new missed streak, a medication
+ * restarted, an average back above goal) went away and came back: it is new, whatever its level.
+ */
+function beganAnew(finding: Finding, before: Reported): boolean {
+  // A late scan can see data newer than its due time: the episode it reported began at `since`, not before.
+  const known = Math.max(Date.parse(before.lastReported), Date.parse(before.since));
+  return Date.parse(finding.since) > known;
 }
 
 /** One message for the household: a line per finding, grouped by member, with the next step. */
@@ -144,133 +173,4 @@ export function riskMessage(day: string, findings: readonly Finding[]): string {
     lines.push(`- ${finding.seen} Next step: ${finding.nextStep}`);
   }
   return lines.join("\n");
-}
-
-// Blood pressure -------------------------------------------------------------------------------------
-
-interface BloodPressureGoal {
-  systolic: number;
-  diastolic: number;
-  /** The goal as recorded, or why the default applies. */
-  source: string;
-}
-
-/** The member's blood pressure goal from a monitoring_goal fact ("BP goal 130/80"), else 135/85. */
-export function bloodPressureGoal(db: Db, memberId: string): BloodPressureGoal {
-  const goals = currentEntries(db, "facts", memberId)
-    .filter((fact) => fact.category === "monitoring_goal")
-    .sort((a, b) => b.id - a.id);
-  for (const fact of goals) {
-    const text = `${fact.text} ${fact.details ?? ""}`;
-    const numbers = /(\d{2,3})\s*\/\s*(\d{2,3})/.exec(text);
-    if (numbers && /blood\s*pressure|\bbp\b|血压/i.test(text)) {
-      return { systolic: Number(numbers[1]), diastolic: Number(numbers[2]), source: "the goal" };
-    }
-  }
-  return { ...DEFAULT_BP_GOAL, source: "the usual home-reading limit" };
-}
-
-function bloodPressureFindings(db: Db, member: Member, at: Date, zone: string): Finding[] {
-  const since = new Date(at.getTime() - BP_WINDOW_DAYS * DAY_MS).toISOString();
-  const readings = metricSeries(db, member.id, "blood_pressure", { since, until: at.toISOString() }).filter(
-    (r) => r.value2 !== null,
-  );
-  const findings: Finding[] = [];
-  const emergency = readings.filter((r) => r.value >= BP_CRISIS.systolic || r.value2! >= BP_CRISIS.diastolic);
-  const latest = emergency.at(-1);
-  if (latest) {
-    const more = emergency.length > 1 ? ` (${emergency.length} such readings in ${BP_WINDOW_DAYS} days)` : "";
-    findings.push({
-      member,
-      kind: "bp-emergency",
-      seen: `Blood pressure ${formatMetricValue(latest)} on ${formatLocalTime(latest.measuredAt, zone)}${more}: at or above 180/120.`,
-      nextStep:
-        "if a repeat reading is still this high, or with chest pain, breathlessness, weakness or trouble speaking, call emergency services now; otherwise contact the doctor today.",
-    });
-  }
-  if (readings.length >= BP_MIN_READINGS) {
-    const goal = bloodPressureGoal(db, member.id);
-    const systolic = Math.round(readings.reduce((sum, r) => sum + r.value, 0) / readings.length);
-    const diastolic = Math.round(readings.reduce((sum, r) => sum + r.value2!, 0) / readings.length);
-    if (systolic > goal.systolic || diastolic > goal.diastolic) {
-      findings.push({
-        member,
-        kind: "bp-above-goal",
-        seen: `Blood pressure averaged ${systolic}/${diastolic} over the last ${BP_WINDOW_DAYS} days (${readings.length} readings), above ${goal.source} of ${goal.systolic}/${goal.diastolic}.`,
-        nextStep: "keep measuring and book a call with the doctor this week about the readings.",
-      });
-    }
-  }
-  return findings;
-}
-
-// Medications ----------------------------------------------------------------------------------------
-
-/** Current medications marked active whose dates include `today` (the member's local day). */
-function activeMedications(db: Db, memberId: string, today: string): Entry<"medications">[] {
-  return currentEntries(db, "medications", memberId).filter(
-    (med) =>
-      med.state === "active" &&
-      (!med.startDate || med.startDate.slice(0, 10) <= today) &&
-      (!med.stopDate || med.stopDate.slice(0, 10) >= today),
-  );
-}
-
-/** Major and moderate interactions DDInter reported for a pair of the member's active medications. */
-function interactionFindings(db: Db, member: Member, medications: Entry<"medications">[]): Finding[] {
-  const byName = new Map(medications.map((med) => [normaliseDrugName(med.name), med.name]));
-  const names = [...byName.keys()].sort();
-  const cached = db.prepare(
-    "SELECT answer, fetched_at AS fetchedAt FROM drug_interaction_cache WHERE pair_key = ?",
-  );
-  const findings: Finding[] = [];
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      const row = cached.get(pairKey(names[i]!, names[j]!)) as
-        | { answer: string; fetchedAt: string }
-        | undefined;
-      const answer = row ? parseAnswer(row.answer) : undefined;
-      if (answer?.kind !== "interaction" || !["Major", "Moderate"].includes(answer.severity)) continue;
-      findings.push({
-        member,
-        kind: "interaction",
-        seen: `${byName.get(names[i]!)} and ${byName.get(names[j]!)} are both active; DDInter lists a ${answer.severity.toLowerCase()} interaction (checked ${row!.fetchedAt.slice(0, 10)}).`,
-        nextStep:
-          "ask the pharmacist or doctor whether this combination is intended; do not stop either medicine on your own.",
-      });
-    }
-  }
-  return findings;
-}
-
-function parseAnswer(text: string): PairAnswer | undefined {
-  try {
-    return JSON.parse(text) as PairAnswer;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The last 2+ doses of an active medication recorded as missed in a row (medication_doses, as the
- * member's record counts them: a later record of a dose replaces an earlier one, skipped ones are neutral).
- */
-function missedDoseFindings(
-  db: Db,
-  member: Member,
-  medications: Entry<"medications">[],
-  at: Date,
-): Finding[] {
-  const findings: Finding[] = [];
-  for (const med of medications) {
-    const adherence = adherenceOf(db, member, med.id, at);
-    if (adherence.missedStreak < MISSED_STREAK) continue;
-    findings.push({
-      member,
-      kind: "missed-doses",
-      seen: `${med.name}: the last ${adherence.missedStreak} doses recorded were missed (latest ${adherence.lastMissed}).`,
-      nextStep: "check in about the doses; if they are hard to keep up, talk to the doctor or pharmacist.",
-    });
-  }
-  return findings;
 }

@@ -137,4 +137,17 @@ export const MIGRATIONS: readonly string[] = [
      sha256 TEXT NOT NULL,
      approved_at TEXT NOT NULL
    );`,
+  // The daily risk scan (src/scheduler/risk-scan.ts): what it last reported to each target person, so an
+  // unchanged finding is repeated only when it got worse, came back, or about a week later.
+  `CREATE TABLE risk_findings (
+     person TEXT NOT NULL,
+     member_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     level INTEGER NOT NULL,
+     since TEXT NOT NULL,
+     first_reported TEXT NOT NULL,
+     last_reported TEXT NOT NULL,
+     PRIMARY KEY (person, member_id, kind, subject)
+   );`,
 ];

@@ -312,3 +312,214 @@ describe("the daily scan as a scheduler source", () => {
     engine.stop();
   });
 });
+
+describe("what was reported is remembered", () => {
+  let clock: FakeClock;
+  let engine: SchedulerEngine | undefined;
+  let seen = 0;
+
+  /** Starts the engine with the scan at `at` (ISO); the archive's clock is a little earlier. */
+  function start(at: string, config = configWith()): void {
+    clock = new FakeClock(at);
+    engine = new SchedulerEngine({ db, sources: [scanFor(config)], clock, logger: silentLogger() });
+    engine.start();
+  }
+
+  function messages(): string[] {
+    return (db.prepare("SELECT text FROM gateway_outbox ORDER BY id").all() as { text: string }[]).map(
+      (row) => row.text,
+    );
+  }
+
+  /** Runs the clock past the 08:00 (Berlin) scan of `day`; returns what was sent since the last call. */
+  async function scanOn(day: string): Promise<string[]> {
+    await clock.advance(`${day}T07:30:00Z`);
+    now = new Date(`${day}T23:00:00Z`);
+    const all = messages();
+    const fresh = all.slice(seen);
+    seen = all.length;
+    return fresh;
+  }
+
+  function reported(): { member_id: string; kind: string; first_reported: string; last_reported: string }[] {
+    return db
+      .prepare(
+        "SELECT member_id, kind, first_reported, last_reported FROM risk_findings ORDER BY member_id, kind",
+      )
+      .all() as { member_id: string; kind: string; first_reported: string; last_reported: string }[];
+  }
+
+  function dadAboveGoal(): void {
+    goal("dad", "BP goal 130/80");
+    for (const day of ["18", "19", "20"]) bp("dad", "150/95", `2026-11-${day}T07:30:00Z`);
+  }
+
+  beforeEach(() => {
+    seen = 0;
+    now = new Date("2026-11-21T12:00:00Z");
+  });
+
+  afterEach(() => engine?.stop());
+
+  it("sends an unchanged finding once, not the next days, and again after seven days", async () => {
+    dadAboveGoal();
+    start("2026-11-22T06:00:00Z");
+    expect(await scanOn("2026-11-22")).toEqual([expect.stringContaining("averaged 150/95")]);
+    for (const day of ["23", "24", "25", "26", "27", "28"])
+      expect(await scanOn(`2026-11-${day}`)).toEqual([]);
+    const again = await scanOn("2026-11-29");
+    expect(again).toHaveLength(1);
+    expect(again[0]).toContain("Household risk scan, 2026-11-29:");
+    expect(again[0]).toContain("averaged 150/95");
+    expect(reported()).toEqual([
+      {
+        member_id: "dad",
+        kind: "bp-above-goal",
+        first_reported: "2026-11-22T07:00:00.000Z",
+        last_reported: "2026-11-29T07:00:00.000Z",
+      },
+    ]);
+    expect(await scanOn("2026-11-30")).toEqual([]);
+  });
+
+  it("sends a worse finding the next day, without the unchanged ones", async () => {
+    dadAboveGoal();
+    const metformin = medication("dad", "Metformin");
+    dose("dad", metformin, "2026-11-20T07:00:00.000Z", "missed");
+    dose("dad", metformin, "2026-11-21T07:00:00.000Z", "missed");
+    medication("mum", "Warfarin");
+    medication("mum", "Clarithromycin");
+    cacheInteraction("warfarin", "clarithromycin", {
+      kind: "interaction",
+      severity: "Moderate",
+      mechanisms: [],
+      names: ["Warfarin", "Clarithromycin"],
+    });
+    start("2026-11-22T06:00:00Z");
+    const first = await scanOn("2026-11-22");
+    expect(first).toHaveLength(1);
+    for (const text of ["averaged 150/95", "last 2 doses recorded were missed", "moderate interaction"])
+      expect(first[0]).toContain(text);
+
+    // A longer missed-dose streak.
+    dose("dad", metformin, "2026-11-22T07:00:00.000Z", "missed");
+    const streak = await scanOn("2026-11-23");
+    expect(streak).toEqual([expect.stringContaining("Metformin: the last 3 doses recorded were missed")]);
+    expect(streak[0]).not.toContain("averaged");
+    expect(streak[0]).not.toContain("Mum");
+
+    // A more severe interaction level.
+    db.prepare("UPDATE drug_interaction_cache SET answer = ?").run(
+      JSON.stringify({
+        kind: "interaction",
+        severity: "Major",
+        mechanisms: [],
+        names: ["Warfarin", "Clarithromycin"],
+      }),
+    );
+    const severity = await scanOn("2026-11-24");
+    expect(severity).toEqual([expect.stringContaining("DDInter lists a major interaction")]);
+    expect(severity[0]).not.toContain("Dad");
+
+    // A higher blood pressure bracket: 150/95 is 20 above the goal's 130, 175/105 brings the average to 156.
+    bp("dad", "175/105", "2026-11-24T18:00:00Z");
+    const pressure = await scanOn("2026-11-25");
+    expect(pressure).toEqual([expect.stringContaining("averaged 156/98")]);
+    expect(pressure[0]).not.toContain("Metformin");
+
+    // A reading crossing 180/120 is a new, emergency finding (this one leaves the average's bracket as it was).
+    bp("dad", "150/120", "2026-11-25T18:00:00Z");
+    const emergency = await scanOn("2026-11-26");
+    expect(emergency).toHaveLength(1);
+    expect(emergency[0]).toContain("150/120 on 2026-11-25 19:00");
+    expect(emergency[0]).not.toContain("averaged");
+    expect(await scanOn("2026-11-27")).toEqual([]);
+    // Another reading in the emergency range is new data, sent even though it is no higher.
+    bp("dad", "150/120", "2026-11-27T18:00:00Z");
+    expect(await scanOn("2026-11-28")).toEqual([expect.stringContaining("150/120 on 2026-11-27 19:00")]);
+    expect(await scanOn("2026-11-29")).toEqual([]);
+  });
+
+  it("tracks two members' findings apart", async () => {
+    dadAboveGoal();
+    start("2026-11-22T06:00:00Z");
+    expect(await scanOn("2026-11-22")).toEqual([expect.stringContaining("Dad:")]);
+    // Mum's pressure is above the usual limit from the next day: the same kind, another member.
+    for (const day of ["20", "21", "22"]) bp("mum", "150/95", `2026-11-${day}T18:00:00Z`);
+    const next = await scanOn("2026-11-23");
+    expect(next).toHaveLength(1);
+    expect(next[0]).toContain("Mum:");
+    expect(next[0]).not.toContain("Dad");
+    expect(await scanOn("2026-11-24")).toEqual([]);
+    expect(reported().map((row) => [row.member_id, row.kind, row.last_reported])).toEqual([
+      ["dad", "bp-above-goal", "2026-11-22T07:00:00.000Z"],
+      ["mum", "bp-above-goal", "2026-11-23T07:00:00.000Z"],
+    ]);
+  });
+
+  it("does not count a scan missed during downtime as reported", async () => {
+    dadAboveGoal();
+    start("2026-11-22T06:00:00Z");
+    engine!.stop();
+    // Down from before 08:00 until after the grace window: the scan is recorded as missed, not sent.
+    clock.jump("2026-11-22T09:30:00Z");
+    engine!.start();
+    expect(messages()).toEqual([]);
+    expect(
+      db.prepare("SELECT event_key, outcome FROM scheduled_deliveries WHERE source = 'risk-scan'").all(),
+    ).toEqual([{ event_key: "scan:2026-11-22", outcome: "missed" }]);
+    expect(reported()).toEqual([]);
+    expect(await scanOn("2026-11-23")).toEqual([expect.stringContaining("averaged 150/95")]);
+  });
+
+  it("reports a finding that went away and came back as new, even at a lower level", async () => {
+    dadAboveGoal();
+    const metformin = medication("dad", "Metformin");
+    dose("dad", metformin, "2026-11-20T07:00:00.000Z", "missed");
+    dose("dad", metformin, "2026-11-21T07:00:00.000Z", "missed");
+    start("2026-11-22T06:00:00Z");
+    expect(await scanOn("2026-11-22")).toHaveLength(1);
+    // Both go away: a dose taken, and good readings bring the average below the goal.
+    dose("dad", metformin, "2026-11-22T07:00:00.000Z", "taken");
+    for (let i = 0; i < 4; i++) bp("dad", "100/60", `2026-11-22T1${i}:00:00Z`);
+    expect(await scanOn("2026-11-23")).toEqual([]);
+    // Both come back: a new streak of two, an average above goal again (a lower bracket than before).
+    dose("dad", metformin, "2026-11-23T07:00:00.000Z", "missed");
+    expect(await scanOn("2026-11-24")).toEqual([]);
+    dose("dad", metformin, "2026-11-24T07:00:00.000Z", "missed");
+    for (let i = 0; i < 4; i++) bp("dad", "170/100", `2026-11-24T1${i}:00:00Z`);
+    const back = await scanOn("2026-11-25");
+    expect(back).toHaveLength(1);
+    expect(back[0]).toContain("Metformin: the last 2 doses recorded were missed (latest 2026-11-24)");
+    expect(back[0]).toContain("averaged 139/84");
+    expect(reported().map((row) => row.first_reported)).toEqual([
+      "2026-11-25T07:00:00.000Z",
+      "2026-11-25T07:00:00.000Z",
+    ]);
+  });
+
+  it("reports an interaction again when a medication was stopped and restarted", async () => {
+    const warfarin = medication("mum", "Warfarin");
+    medication("mum", "Aspirin");
+    cacheInteraction("warfarin", "aspirin", {
+      kind: "interaction",
+      severity: "Major",
+      mechanisms: [],
+      names: ["Warfarin", "Aspirin"],
+    });
+    start("2026-11-22T06:00:00Z");
+    expect(await scanOn("2026-11-22")).toHaveLength(1);
+    expect(await scanOn("2026-11-23")).toEqual([]);
+    const stopped = archive.revise(
+      owner,
+      "mum",
+      "medications",
+      warfarin,
+      { state: "stopped" },
+      { kind: "update" },
+    ).entry.id;
+    expect(await scanOn("2026-11-24")).toEqual([]);
+    archive.revise(owner, "mum", "medications", stopped, { state: "active" }, { kind: "update" });
+    expect(await scanOn("2026-11-25")).toEqual([expect.stringContaining("Aspirin and Warfarin")]);
+  });
+});

@@ -19,6 +19,7 @@ import type {
   InboundMessage,
   OutboundMessage,
 } from "./types.js";
+import { sleep } from "./wait.js";
 
 export type EmailConfig = MedbotConfig["channels"]["email"];
 
@@ -39,20 +40,6 @@ const MAX_MESSAGE_BYTES = 20 * 1024 * 1024;
 const MAX_BACKOFF_MS = 60_000;
 /** Message-IDs remembered for de-duplication (the gateway's inbox de-duplicates for good). */
 const REMEMBERED_IDS = 2000;
-
-/** Waits `ms`, or less if `signal` aborts or `wake` is called. */
-function sleep(ms: number, signal: AbortSignal, wake?: (resolve: () => void) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    wake?.(done);
-  });
-}
 
 export class EmailAdapter implements ChannelAdapter {
   readonly name = "email" as const;

@@ -8,6 +8,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import protobuf from "protobufjs";
 import { type WebSocket, WebSocketServer } from "ws";
+import { readBody, reply } from "./http.js";
 
 export const APP_ID = "cli_a1b2c3d4e5f60718";
 export const APP_SECRET = "medbot-fake-secret";
@@ -443,19 +444,4 @@ function visibleText(msgType: string, content: Record<string, unknown>): string 
   const elements = body?.elements ?? (content.elements as { tag: string; content?: string }[] | undefined);
   if (!Array.isArray(elements)) return undefined;
   return elements.map((element) => element.content ?? "").join("\n");
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-function reply(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
 }

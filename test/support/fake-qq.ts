@@ -6,6 +6,7 @@ import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
+import { readBody, reply } from "./http.js";
 
 export const APP_ID = "102030405";
 export const APP_SECRET = "naOC0ocQE3shWLAfffVLB1rhYPG7";
@@ -245,7 +246,7 @@ export class FakeQq {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    const body = (await readBody(req)).toString("utf8");
     const url = req.url ?? "";
     this.httpCalls.push(`${req.method} ${url}`);
     if (req.method === "POST" && url === "/app/getAppAccessToken") return this.issueToken(body, res);
@@ -299,21 +300,6 @@ export class FakeQq {
     this.tokens.set(token, now + this.options.tokenTtlS * 1000);
     return reply(res, 200, { access_token: token, expires_in: String(this.options.tokenTtlS) });
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function reply(res: http.ServerResponse, status: number, body: unknown): undefined {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
 }
 
 function closeWith(socket: WebSocket, code: number, reason: string): undefined {

@@ -3,6 +3,7 @@
 // offset semantics, every call recorded, and faults on demand.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody, reply } from "./http.js";
 
 export interface FakeCall {
   method: string;
@@ -258,21 +259,6 @@ export class FakeTelegram {
     }
     return [...this.updates];
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-function reply(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
 }
 
 function parseParams(contentType: string, body: Buffer): Record<string, unknown> {

@@ -30,6 +30,7 @@ export function registerGateway(program: Command): void {
       for (const warning of startupWarnings(config)) logger.warn(warning);
       const agent = createAgent(loaded, (message) => logger.warn(message));
       const db = openDatabase(paths.database);
+      let routines: Routines | undefined;
       const gateway = new Gateway({
         settings: config.gateway,
         db,
@@ -40,7 +41,6 @@ export function registerGateway(program: Command): void {
         logger,
         onWatch: () => routines?.reloadIfChanged(),
       });
-      let routines: Routines | undefined;
       const stopRequested = new Promise<void>((resolve) => {
         process.once("SIGTERM", resolve);
         process.once("SIGINT", resolve);

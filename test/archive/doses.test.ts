@@ -7,13 +7,13 @@ import { recordDoseTool } from "../../src/agent/tools/doses.js";
 import { runToolCall, type ToolContext } from "../../src/agent/tools/tool.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { adherenceOf, adherenceText, recordDose } from "../../src/archive/doses.js";
-import type { MedicationFields } from "../../src/archive/entries.js";
 import { collectDoctorExport } from "../../src/archive/export/index.js";
 import { blocksToMarkdown, doctorExportBlocks } from "../../src/archive/export/markdown.js";
 import { MemberLookupError } from "../../src/archive/members.js";
 import { medicationsView, readMemberRecord, recordView } from "../../src/archive/render.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { medicationFields } from "../support/records.js";
 
 const owner = hostOwner();
 const ann: Actor = { person: "ann", channel: "telegram", messageId: "77", grants: ["mum"] };
@@ -23,18 +23,13 @@ let archive: FamilyArchive;
 let now: Date;
 let metforminId: number;
 
-const metformin: MedicationFields = {
+const metformin = medicationFields({
   name: "metformin",
   dose: "500 mg",
-  route: "oral",
   frequency: "daily",
   timesOfDay: ["08:00"],
-  timezone: null,
   startDate: "2026-11-01",
-  stopDate: null,
-  reason: null,
-  state: "active",
-};
+});
 
 const doseCount = () => (db.prepare("SELECT COUNT(*) AS n FROM medication_doses").get() as { n: number }).n;
 

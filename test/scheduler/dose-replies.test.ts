@@ -9,6 +9,7 @@ import { MessageQueue } from "../../src/gateway/queue.js";
 import { answerDoseReply, isTakenReply } from "../../src/scheduler/dose-replies.js";
 import { MedicationReminders } from "../../src/scheduler/medication-reminders.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { medicationFields } from "../support/records.js";
 
 const owner = hostOwner();
 const ann: Actor = { person: "ann", channel: "telegram", messageId: "5", grants: ["mum", "dad"] };
@@ -22,18 +23,8 @@ const config = configSchema.parse({
   reminders: { deliverTo: { mum: ["telegram:111"], dad: ["telegram:111"] } },
 });
 
-const medication = (name: string, dose: string, timesOfDay: string[]): MedicationFields => ({
-  name,
-  dose,
-  route: "oral",
-  frequency: null,
-  timesOfDay,
-  timezone: null,
-  startDate: "2026-01-01",
-  stopDate: null,
-  reason: null,
-  state: "active",
-});
+const medication = (name: string, dose: string, timesOfDay: string[]): MedicationFields =>
+  medicationFields({ name, dose, timesOfDay });
 
 /** What the engine does for each due event not delivered yet: an outbox row and its delivery record, together. */
 function deliver(from: string, to: string): void {

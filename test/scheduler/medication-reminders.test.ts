@@ -4,28 +4,22 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
-import type { MedicationFields } from "../../src/archive/entries.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
 import { MedicationReminders, reminderTargetProblems } from "../../src/scheduler/medication-reminders.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { medicationFields } from "../support/records.js";
 
 const owner = hostOwner();
 let db: Db;
 let archive: FamilyArchive;
 let now: Date;
 
-const medication = (fields: Partial<MedicationFields> & { name: string }): MedicationFields => ({
-  dose: null,
-  route: "oral",
-  frequency: null,
-  timesOfDay: [],
-  timezone: null,
-  startDate: "2026-01-01",
-  stopDate: null,
-  reason: null,
-  state: "active",
-  ...fields,
-});
+/** Adds a medication for a member (the owner records it), confirmed unless said otherwise. */
+const addMedication = (
+  member: string,
+  fields: Parameters<typeof medicationFields>[0],
+  status: "confirmed" | "reported" = "confirmed",
+) => archive.add(owner, member, "medications", medicationFields(fields), status);
 
 function config(raw: { deliverTo?: Record<string, string[]>; people?: object } = {}): MedbotConfig {
   return configSchema.parse({
@@ -49,13 +43,7 @@ beforeEach(() => {
 
 describe("when reminders are due", () => {
   it("keeps a daily 08:00 in Europe/Berlin at 08:00 local across the March DST change (07:00Z, then 06:00Z)", () => {
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "metformin", timesOfDay: ["08:00"] }),
-      "confirmed",
-    );
+    addMedication("mum", { name: "metformin", timesOfDay: ["08:00"] });
     const source = new MedicationReminders(db, config(), "UTC");
     const due = source.due(new Date("2026-03-27T00:00:00Z"), new Date("2026-03-31T00:00:00Z"));
     expect(iso(due.map((e) => e.dueAt))).toEqual([
@@ -71,20 +59,8 @@ describe("when reminders are due", () => {
   });
 
   it("puts one member's doses at the same instant into one message, sent to each configured chat", () => {
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "metformin", dose: "500 mg", timesOfDay: ["08:00", "20:00"] }),
-      "confirmed",
-    );
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "amlodipine", dose: "5 mg", timesOfDay: ["08:00"] }),
-      "reported",
-    );
+    addMedication("mum", { name: "metformin", dose: "500 mg", timesOfDay: ["08:00", "20:00"] });
+    addMedication("mum", { name: "amlodipine", dose: "5 mg", timesOfDay: ["08:00"] }, "reported");
     const source = new MedicationReminders(
       db,
       config({ deliverTo: { mum: ["telegram:111", "email:ann@example.org"] } }),
@@ -109,14 +85,8 @@ describe("when reminders are due", () => {
   });
 
   it("uses the medication's timezone first, then the member's, then the host's", () => {
-    archive.add(owner, "mum", "medications", medication({ name: "a", timesOfDay: ["08:00"] }), "confirmed");
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "b", timesOfDay: ["08:00"], timezone: "America/New_York" }),
-      "confirmed",
-    );
+    addMedication("mum", { name: "a", timesOfDay: ["08:00"] });
+    addMedication("mum", { name: "b", timesOfDay: ["08:00"], timezone: "America/New_York" });
     const source = new MedicationReminders(db, config(), "Asia/Tokyo");
     const due = source.due(new Date("2026-03-21T00:00:00Z"), new Date("2026-03-22T00:00:00Z"));
     expect(due.map((e) => [e.dueAt.toISOString(), e.text.slice(0, 27)])).toEqual([
@@ -130,18 +100,12 @@ describe("when reminders are due", () => {
   });
 
   it("starts on the start date and ends after the stop date, both days included", () => {
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({
-        name: "amoxicillin",
-        timesOfDay: ["09:00"],
-        startDate: "2026-04-01",
-        stopDate: "2026-04-03",
-      }),
-      "confirmed",
-    );
+    addMedication("mum", {
+      name: "amoxicillin",
+      timesOfDay: ["09:00"],
+      startDate: "2026-04-01",
+      stopDate: "2026-04-03",
+    });
     const source = new MedicationReminders(db, config());
     expect(source.next(now)?.toISOString()).toBe("2026-04-01T07:00:00.000Z");
     expect(iso(source.due(now, new Date("2026-05-01T00:00:00Z")).map((e) => e.dueAt))).toEqual([
@@ -155,13 +119,7 @@ describe("when reminders are due", () => {
 
 describe("following the record", () => {
   it("cancels reminders when a medication is stopped, and moves them when its times change", () => {
-    const { entry } = archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "metformin", timesOfDay: ["08:00"] }),
-      "confirmed",
-    );
+    const { entry } = addMedication("mum", { name: "metformin", timesOfDay: ["08:00"] });
     const source = new MedicationReminders(db, config());
     expect(source.next(now)?.toISOString()).toBe("2026-03-21T07:00:00.000Z");
 
@@ -192,13 +150,7 @@ describe("following the record", () => {
   });
 
   it("ends reminders after a stop date set ahead, and drops a removed medication", () => {
-    const { entry } = archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "metformin", timesOfDay: ["08:00"] }),
-      "confirmed",
-    );
+    const { entry } = addMedication("mum", { name: "metformin", timesOfDay: ["08:00"] });
     const source = new MedicationReminders(db, config());
     archive.revise(owner, "mum", "medications", entry.id, { stopDate: "2026-03-22" }, { kind: "update" });
     expect(iso(source.due(now, new Date("2026-04-01T00:00:00Z")).map((e) => e.dueAt))).toEqual([
@@ -212,13 +164,7 @@ describe("following the record", () => {
 
   it("does not remind a dose whose time had passed when the medication was recorded", () => {
     now = new Date("2026-03-21T08:30:00Z");
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "metformin", timesOfDay: ["08:00"] }),
-      "confirmed",
-    );
+    addMedication("mum", { name: "metformin", timesOfDay: ["08:00"] });
     const source = new MedicationReminders(db, config());
     expect(source.due(new Date("2026-03-21T06:00:00Z"), now)).toEqual([]);
     expect(source.next(new Date("2026-03-21T06:00:00Z"))?.toISOString()).toBe("2026-03-22T07:00:00.000Z");
@@ -227,33 +173,15 @@ describe("following the record", () => {
 
 describe("who gets them", () => {
   it("sends nothing for a member without deliverTo, or with no times of day", () => {
-    archive.add(
-      owner,
-      "dad",
-      "medications",
-      medication({ name: "aspirin", timesOfDay: ["08:00"] }),
-      "confirmed",
-    );
-    archive.add(
-      owner,
-      "mum",
-      "medications",
-      medication({ name: "paracetamol", frequency: "as needed" }),
-      "confirmed",
-    );
+    addMedication("dad", { name: "aspirin", timesOfDay: ["08:00"] });
+    addMedication("mum", { name: "paracetamol", frequency: "as needed" });
     const source = new MedicationReminders(db, config());
     expect(source.next(now)).toBeUndefined();
     expect(source.due(now, new Date("2026-04-01T00:00:00Z"))).toEqual([]);
   });
 
   it("never sends a member's reminders to a chat of someone not granted that member", () => {
-    archive.add(
-      owner,
-      "dad",
-      "medications",
-      medication({ name: "aspirin", timesOfDay: ["08:00"] }),
-      "confirmed",
-    );
+    addMedication("dad", { name: "aspirin", timesOfDay: ["08:00"] });
     const cfg = config({
       deliverTo: {
         dad: ["telegram:111", "telegram:-100200", "telegram:999", "whatsapp:491701234567@s.whatsapp.net"],

@@ -15,6 +15,7 @@ import { SchedulerEngine } from "../../src/scheduler/engine.js";
 import { RiskScan, riskScanSource } from "../../src/scheduler/risk-scan.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { FakeClock } from "../support/fake-clock.js";
+import { medicationFields } from "../support/records.js";
 
 const owner = hostOwner();
 let now = new Date("2026-11-22T12:00:00Z");
@@ -48,19 +49,7 @@ function medication(member: string, name: string, fields: Partial<MedicationFiel
     owner,
     member,
     "medications",
-    {
-      name,
-      dose: null,
-      route: null,
-      frequency: null,
-      timesOfDay: ["08:00"],
-      timezone: null,
-      startDate: "2026-01-01",
-      stopDate: null,
-      reason: null,
-      state: "active",
-      ...fields,
-    },
+    medicationFields({ name, route: null, timesOfDay: ["08:00"], ...fields }),
     "confirmed",
   ).entry.id;
 }

@@ -9,6 +9,7 @@ import { actorFor } from "../../src/access/people.js";
 import { runtimeHeader, workspaceRefusal } from "../../src/agent/context.js";
 import { toolDefinitions } from "../../src/agent/tools/tool.js";
 import { TEMPLATE_DIR } from "../../src/setup/workspace.js";
+import { medicationFields } from "../support/records.js";
 import {
   ALICE,
   type Harness,
@@ -167,18 +168,14 @@ async function household(): Promise<Harness> {
     owner,
     "dad",
     "medications",
-    {
+    medicationFields({
       name: "warfarin",
       dose: "3 mg",
       route: null,
       frequency: "daily",
       timesOfDay: ["20:00"],
-      timezone: null,
       startDate: null,
-      stopDate: null,
-      reason: null,
-      state: "active",
-    },
+    }),
     "confirmed",
   );
   return h;

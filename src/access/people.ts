@@ -32,7 +32,7 @@ export function peopleProblems(config: MedbotConfig): string[] {
 
 /** Who an allowed sender acts as: their person and grants, or `channel:senderId` with no grants. */
 export function actorFor(
-  config: MedbotConfig,
+  config: Pick<MedbotConfig, "people">,
   channel: ChannelName,
   senderId: string,
   messageId?: string,
@@ -45,4 +45,22 @@ export function actorFor(
   if (!found) return { ...base, person: `${channel}:${senderId}`, grants: [] };
   const [person, { members }] = found;
   return { ...base, person, grants: members === "*" ? "*" : [...members] };
+}
+
+/** The sender a direct chat id stands for: itself, or the number of a WhatsApp user JID (491701234567@s.whatsapp.net). */
+function directChatSender(channel: ChannelName, chatId: string): string {
+  const jid = /^([^@:]+)(?::\d+)?@(s\.whatsapp\.net|c\.us)$/.exec(chatId);
+  return channel === "whatsapp" && jid ? jid[1]! : chatId;
+}
+
+/**
+ * Who a direct chat belongs to, for messages medbot sends on its own (reminders, heartbeat, jobs): the person
+ * whose identity the chat is, as actorFor; a group or a stranger's chat has no grants.
+ */
+export function actorForChat(
+  config: Pick<MedbotConfig, "people">,
+  channel: ChannelName,
+  chatId: string,
+): Actor {
+  return actorFor(config, channel, directChatSender(channel, chatId));
 }

@@ -3,8 +3,9 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
+import { actorForChat } from "../access/people.js";
 import type { LoadedConfig } from "../config/load.js";
-import { CHANNEL_NAMES, type ChannelName } from "../config/schema.js";
+import { CHANNEL_NAMES } from "../config/schema.js";
 import {
   CronJobStore,
   describeJob,
@@ -13,7 +14,7 @@ import {
   personTimeZone,
 } from "../scheduler/cron-jobs.js";
 import { ScheduleError } from "../scheduler/schedule.js";
-import type { ChatTarget } from "../scheduler/types.js";
+import { type ChatTarget, parseChatTarget } from "../scheduler/types.js";
 import { openArchive } from "./archive-session.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 
@@ -99,10 +100,8 @@ export async function cronAdd(options: CronAddOptions): Promise<string> {
   const job = await withJobs(
     options,
     (store, { config }) => {
-      const person =
-        Object.entries(config.people).find(([, p]) =>
-          p.identities.includes(`${chat.channel}:${chat.chatId}`),
-        )?.[0] ?? hostOwner("cli").person;
+      const owner = actorForChat(config, chat.channel, chat.chatId).person;
+      const person = owner in config.people ? owner : hostOwner("cli").person;
       const actor = { ...hostOwner("cli"), person };
       const input = { at: options.at, every: options.every, cron: options.cron };
       return store.add(actor, chat, options.message ?? "", input, {
@@ -133,7 +132,7 @@ export function parseChat(text: string): ChatTarget {
       `--chat "${text}" must be channel:chatId with channel one of ${CHANNEL_NAMES.join(", ")} (e.g. telegram:123456).`,
     );
   }
-  return { channel: channel as ChannelName, chatId, account: "" };
+  return parseChatTarget(`${channel}:${chatId}`);
 }
 
 /** Runs `work` on the instance's job store; a refused schedule becomes a one-line failure that changed nothing. */

@@ -4,17 +4,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Actor } from "../access/actor.js";
-import { actorFor } from "../access/people.js";
+import { actorForChat } from "../access/people.js";
 import type { IncomingMessage } from "../agent/loop.js";
 import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotPaths } from "../config/paths.js";
-import type { ChannelName, MedbotConfig } from "../config/schema.js";
+import type { MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../gateway/queue.js";
 import type { Logger } from "../log.js";
 import { appendAudit } from "../security/audit-log.js";
 import type { Db } from "../storage/db.js";
 import { isQuiet, quietEnd } from "./quiet-hours.js";
-import type { ChatTarget, SchedulerClock } from "./types.js";
+import { type ChatTarget, parseChatTarget, type SchedulerClock } from "./types.js";
 
 /** The reply that means "nothing needs the household's attention". */
 export const HEARTBEAT_OK = "HEARTBEAT_OK";
@@ -43,10 +43,8 @@ export function heartbeatTarget(
 ): HeartbeatTarget | { problem: string } {
   const spec = config.heartbeat.target;
   if (!spec) return { problem: "heartbeat.target is not set (e.g. telegram:123456)" };
-  const colon = spec.indexOf(":");
-  const channel = spec.slice(0, colon) as ChannelName;
-  const chatId = spec.slice(colon + 1);
-  const actor = actorFor(config, channel, chatId);
+  const target = parseChatTarget(spec);
+  const actor = actorForChat(config, target.channel, target.chatId);
   const person = config.people[actor.person];
   if (!person) {
     return {
@@ -54,7 +52,7 @@ export function heartbeatTarget(
     };
   }
   return {
-    target: { channel, chatId, account: "" },
+    target,
     actor: { ...actor, channel: "heartbeat" },
     timeZone: person.timezone ?? hostZone,
   };

@@ -3,13 +3,14 @@
 // reminders at once. One member's doses due at the same instant make one message, sent as written to each
 // chat configured for that member, and only to chats of people granted that member (reminders carry health
 // data).
-import { senderKey } from "../access/allow-list.js";
+import { mayAccess } from "../access/actor.js";
+import { actorForChat } from "../access/people.js";
 import { medicationZone, nextScheduledDose, scheduledDoses } from "../archive/doses.js";
 import { currentEntries, type Entry } from "../archive/entries.js";
 import { allMembers, type Member } from "../archive/members.js";
-import type { ChannelName, MedbotConfig } from "../config/schema.js";
+import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
-import type { ChatTarget, DueEvent, DueSource } from "./types.js";
+import { type ChatTarget, type DueEvent, type DueSource, parseChatTarget } from "./types.js";
 
 export const MEDICATION_SOURCE = "medication";
 
@@ -24,35 +25,9 @@ export interface ReminderGroup {
   medications: Entry<"medications">[];
 }
 
-/** "channel:chatId" split into a target (the channel's own account). */
-export function parseChatTarget(text: string): ChatTarget {
-  const colon = text.indexOf(":");
-  return { channel: text.slice(0, colon) as ChannelName, chatId: text.slice(colon + 1), account: "" };
-}
-
-/** The sender id a direct chat id stands for: itself, or the number of a WhatsApp user JID. */
-function directChatSender(channel: ChannelName, chatId: string): string {
-  const jid = /^([^@:]+)(?::\d+)?@(s\.whatsapp\.net|c\.us)$/.exec(chatId);
-  return channel === "whatsapp" && jid ? jid[1]! : chatId;
-}
-
-/** True when the chat is the direct chat of one of the identities (channel:id) of a person. */
-function chatOfIdentity(target: ChatTarget, identities: readonly string[]): boolean {
-  const key = senderKey(target.channel, directChatSender(target.channel, target.chatId));
-  return identities.some((identity) => {
-    const colon = identity.indexOf(":");
-    const channel = identity.slice(0, colon) as ChannelName;
-    return channel === target.channel && senderKey(channel, identity.slice(colon + 1)) === key;
-  });
-}
-
 /** True when the chat belongs to a person granted this member. */
 function mayReceive(config: ReminderConfig, memberId: string, target: ChatTarget): boolean {
-  return Object.values(config.people).some(
-    (person) =>
-      (person.members === "*" || person.members.includes(memberId)) &&
-      chatOfIdentity(target, person.identities),
-  );
+  return mayAccess(actorForChat(config, target.channel, target.chatId), memberId);
 }
 
 /**

@@ -11,6 +11,16 @@ export interface ChatTarget {
   account: string;
 }
 
+/** A chat as config and the CLI spell it, "channel:chatId" (validated there), sent through the channel's own account. */
+export function parseChatTarget(text: string): ChatTarget {
+  const colon = text.indexOf(":");
+  return {
+    channel: text.slice(0, colon) as ChatTarget["channel"],
+    chatId: text.slice(colon + 1),
+    account: "",
+  };
+}
+
 /** One occurrence of something due, produced by a source for a time window. */
 export interface DueEvent {
   /** Stable per occurrence: with the source name it de-duplicates deliveries (e.g. "job:12"). */

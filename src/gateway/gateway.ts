@@ -224,34 +224,40 @@ export class Gateway {
   private sendUnsent(channelName: string): void {
     const channel = this.channels.get(channelName);
     if (channel?.state() !== "running") return; // sent after the channel (re)starts
-    const chats = new Set(this.queue.unsent(channel.name).map((row) => chatOf(row.message)));
-    for (const chat of chats) this.drainChat(channel, chat);
+    const chats = new Map(this.queue.unsent(channel.name).map(({ message }) => [chatOf(message), message]));
+    for (const [key, chat] of chats) this.drainChat(channel, key, chat);
   }
 
   /** Starts the chat's drain, or, if one is running, has it look again when done (so calls never pile up). */
-  private drainChat(channel: ChannelAdapter, chat: string): void {
-    if (this.sending.has(chat)) {
-      this.sendAgain.add(chat);
+  private drainChat(
+    channel: ChannelAdapter,
+    key: string,
+    chat: Pick<OutboundMessage, "account" | "chatId">,
+  ): void {
+    if (this.sending.has(key)) {
+      this.sendAgain.add(key);
       return;
     }
     const run = async () => {
       do {
-        this.sendAgain.delete(chat);
+        this.sendAgain.delete(key);
         await this.drain(channel, chat);
-      } while (this.sendAgain.has(chat));
+      } while (this.sendAgain.has(key));
     };
     const done = run()
       .catch((error) =>
         this.log.error({ channel: channel.name, error: errorText(error) }, "outbox drain failed"),
       )
-      .finally(() => this.sending.delete(chat));
-    this.sending.set(chat, done);
+      .finally(() => this.sending.delete(key));
+    this.sending.set(key, done);
   }
 
   /** Sends one chat's unsent replies in order, one at a time, until one fails or waits for its retry. */
-  private async drain(channel: ChannelAdapter, chat: string): Promise<void> {
-    for (const row of this.queue.unsent(channel.name)) {
-      if (chatOf(row.message) !== chat) continue;
+  private async drain(
+    channel: ChannelAdapter,
+    chat: Pick<OutboundMessage, "account" | "chatId">,
+  ): Promise<void> {
+    for (const row of this.queue.unsent(channel.name, chat)) {
       if (channel.state() !== "running") return;
       const retry = this.sendRetries.get(row.id);
       // A reply waiting for its retry holds back the chat's newer replies, so the chat keeps its order.

@@ -124,13 +124,20 @@ export class MessageQueue {
     return Number(result.lastInsertRowid);
   }
 
-  /** Replies of one channel not fully sent yet, oldest first. */
-  unsent(channel: ChannelName): OutboxRow[] {
-    const rows = statement(
-      this.db,
-      `SELECT id, channel, account, chat_id, reply_context, text, chunks_sent, document, subject
-         FROM gateway_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND channel = ? ORDER BY id`,
-    ).all(channel) as OutboxRecord[];
+  /** Replies of one channel (or of one chat of it) not fully sent yet, oldest first. */
+  unsent(channel: ChannelName, chat?: Pick<OutboundMessage, "account" | "chatId">): OutboxRow[] {
+    const columns = "id, channel, account, chat_id, reply_context, text, chunks_sent, document, subject";
+    const pending = "sent_at IS NULL AND failed_at IS NULL AND channel = ?";
+    const rows = (
+      chat
+        ? statement(
+            this.db,
+            `SELECT ${columns} FROM gateway_outbox WHERE ${pending} AND account = ? AND chat_id = ? ORDER BY id`,
+          ).all(channel, chat.account, chat.chatId)
+        : statement(this.db, `SELECT ${columns} FROM gateway_outbox WHERE ${pending} ORDER BY id`).all(
+            channel,
+          )
+    ) as OutboxRecord[];
     return rows.map((row) => ({
       id: row.id,
       chunksSent: row.chunks_sent,

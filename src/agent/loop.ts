@@ -58,6 +58,9 @@ export interface IncomingMessage {
   quietFailures?: boolean;
 }
 
+/** A message with the person it acts for resolved. */
+type Turn = IncomingMessage & { actor: Actor };
+
 /** How long a session waits to summarise again after a failed summary. */
 const SUMMARY_RETRY_MS = 10 * 60 * 1000;
 const UNEXPECTED = "Sorry, something went wrong on my side and I could not finish. Please try again.";
@@ -95,7 +98,9 @@ export class Agent {
   }
 
   /** Answers one message: a command, or a model turn. Never throws; the reply is safe to show. */
-  async handle(message: IncomingMessage): Promise<string> {
+  async handle(incoming: IncomingMessage): Promise<string> {
+    // Without an actor the message comes from the host's terminal: the owner.
+    const message: Turn = { ...incoming, actor: incoming.actor ?? hostOwner(incoming.origin.channel) };
     const command = parseCommand(message.text);
     if (command === "help") return HELP_TEXT;
     if (command === "stop") return this.stop(message.sessionKey) ? "Stopped." : "Nothing is running.";
@@ -104,7 +109,7 @@ export class Agent {
     const dose = answerDoseReply({
       db: this.options.db,
       archive: this.archive,
-      actor: message.actor ?? hostOwner(message.origin.channel),
+      actor: message.actor,
       origin: message.origin,
       text: message.text,
       now: this.clock(),
@@ -118,8 +123,8 @@ export class Agent {
   }
 
   /** Confirms or cancels a draft send to a contact: the person's own decision, never the model's. */
-  private decideDraft(decision: DraftDecision, message: IncomingMessage): string {
-    const actor = message.actor ?? hostOwner(message.origin.channel);
+  private decideDraft(decision: DraftDecision, message: Turn): string {
+    const { actor } = message;
     const sends = new ContactSends(this.archive, this.options.config, this.options.paths.workspace);
     try {
       if (decision.decision === "cancel") {
@@ -150,14 +155,14 @@ export class Agent {
     return controller !== undefined;
   }
 
-  private async runTurn(provider: ChatProvider, message: IncomingMessage): Promise<string> {
+  private async runTurn(provider: ChatProvider, message: Turn): Promise<string> {
     const controller = new AbortController();
     this.running.get(message.sessionKey)?.abort();
     this.running.set(message.sessionKey, controller);
     const { signal } = controller;
     try {
       const { config, paths } = this.options;
-      const actor = message.actor ?? hostOwner(message.origin.channel);
+      const { actor } = message;
       const userText = `${runtimeHeader(message.origin, this.clock(), this.options.timeZone ?? hostTimeZone())}\n${message.text}`;
       const definitions = this.definitions;
       await this.fitHistory(provider, message.sessionKey, actor, definitions, userText, signal);
@@ -285,13 +290,12 @@ export class Agent {
     }
   }
 
-  private async startNewSession(provider: ChatProvider, message: IncomingMessage): Promise<string> {
+  private async startNewSession(provider: ChatProvider, message: Turn): Promise<string> {
     const key = message.sessionKey;
     const live = this.sessions.live(key);
     if (live.length === 0) return "Started a new conversation.";
     try {
-      const actor = message.actor ?? hostOwner(message.origin.channel);
-      await summariseIntoMemory(provider, this.memories.of(actor), live);
+      await summariseIntoMemory(provider, this.memories.of(message.actor), live);
     } catch (error) {
       this.warn(`/new could not summarise the session: ${(error as Error).message}`);
       return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";

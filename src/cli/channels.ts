@@ -6,6 +6,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { Command } from "commander";
+import { startupWarnings } from "../access/allow-list.js";
 import {
   BridgeProcess,
   bridgeFolders,
@@ -64,12 +65,9 @@ export function registerChannels(program: Command): void {
       });
       lines.push(live ? `Gateway: running (${live.status})` : "Gateway: not running");
       process.stdout.write(`${lines.join("\n")}\n`);
+      // The same warnings the gateway logs at start (nobody let in, or everyone without acknowledging it).
+      for (const warning of startupWarnings(config)) process.stderr.write(`medbot: ${warning}\n`);
       for (const row of rows) {
-        if (row.enabled && row.allowFrom.everyone) {
-          process.stderr.write(
-            `medbot: channels.${row.name}.allowFrom is "*": anyone who finds the bot can talk to it\n`,
-          );
-        }
         if (row.enabled && row.name === "whatsapp" && !row.linked) {
           process.stderr.write("medbot: WhatsApp is not linked yet; run medbot channels login whatsapp\n");
         }

@@ -197,6 +197,10 @@ const toolsSchema = z.strictObject({
         .array(z.string().min(1))
         .default([])
         .describe("Extra regular expressions of commands to refuse, on top of the built-in deny-list."),
+      network: z
+        .boolean()
+        .default(false)
+        .describe("Give exec's sandbox the network; off by default (reported by doctor)."),
     })
     .prefault({}),
   web: z
@@ -205,6 +209,12 @@ const toolsSchema = z.strictObject({
         .boolean()
         .default(false)
         .describe("web_fetch: http(s) pages, public addresses only; off by default (reported by doctor)."),
+      allowHosts: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'Hosts web_fetch may reach (exact names; "*.example.org" for subdomains); none by default, "*" any (flagged by doctor).',
+        ),
       maxBytes: z.number().int().min(1024).max(10_000_000).default(1_000_000).describe("Largest page read."),
       timeoutS: z.number().int().min(1).max(120).default(20).describe("Seconds per fetch."),
       search: z

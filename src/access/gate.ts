@@ -7,10 +7,11 @@
 // mention the bot are ignored without an entry: they were not addressed to medbot.
 import type { AccessDecision, AccessGate, InboundMessage } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
+import type { Logger } from "../log.js";
 import { appendAudit } from "../security/audit-log.js";
 import type { Db } from "../storage/db.js";
 import { listedGroups, listedInAllowFrom, senderKey } from "./allow-list.js";
-import { PairingStore } from "./pairing.js";
+import { type PairingRequest, PairingStore } from "./pairing.js";
 import { actorFor } from "./people.js";
 
 export type GateQuestion = Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">;
@@ -26,13 +27,22 @@ export function isAllowedSender(config: MedbotConfig, db: Db, message: GateQuest
   return verdictFor(config, new PairingStore(db), message).allowed;
 }
 
-/** The gate for one running gateway; `clock` drives code expiry and the audit rate limit. */
+/**
+ * The gate for one running gateway; `clock` drives code expiry and the audit rate limit, `logger` tells the
+ * owner when a pending pairing code was dropped for a newer sender.
+ */
 export function createAccessGate(
   config: MedbotConfig,
   db: Db,
   clock: () => Date = () => new Date(),
+  logger?: Pick<Logger, "warn">,
 ): AccessGate {
-  const pairing = new PairingStore(db, clock);
+  const warnDropped = (dropped: PairingRequest) =>
+    logger?.warn(
+      { channel: dropped.channel, sender: dropped.senderId },
+      "pairing: the oldest pending code was dropped for a newer sender; if that sender is family, ask them to write again (medbot pairing list)",
+    );
+  const pairing = new PairingStore(db, clock, warnDropped);
   const lastAudited = new Map<string, number>();
 
   const auditDenied = (message: GateQuestion, reason: string): void => {
@@ -68,13 +78,18 @@ export function createAccessGate(
       let decision: AccessDecision = { allowed: false, reason: verdict.reason };
       if (verdict.pairable) {
         const code = pairing.codeFor(message.channel, message.senderId);
+        const retryAt = code ? undefined : pairing.retryAt(message.channel, message.senderId);
         decision = code
           ? {
               allowed: false,
               reason: "unknown sender; pairing code sent",
               reply: `To use medbot, ask the owner to run: medbot pairing approve ${code}`,
             }
-          : { allowed: false, reason: "unknown sender; too many pending pairing codes" };
+          : {
+              allowed: false,
+              reason: "unknown sender; pairing code dropped, new one rate-limited",
+              reply: `Your pairing code was replaced by newer requests. Write again after ${retryAt} for a new one.`,
+            };
       }
       if (!verdict.quiet) auditDenied(message, decision.reason);
       return decision;

@@ -1,7 +1,10 @@
 // Pairing (`dmPolicy: "pairing"`): an unknown sender gets a one-time code, the owner approves it on the
 // host with `medbot pairing approve CODE`, and the sender is allowed from then on (until revoked).
-// Codes live an hour; a sender who writes again meanwhile gets the same code, and each channel holds at
-// most MAX_PENDING_PER_CHANNEL codes, so a flood of strangers cannot mint codes without bound.
+// Codes live an hour; a sender who writes again meanwhile gets the same code. Each channel holds at most
+// MAX_PENDING_PER_CHANNEL codes, so a flood of strangers cannot mint codes without bound; when it is full
+// the OLDEST code is dropped (audited "pairing.dropped", and the gateway warns the owner) rather than the
+// new sender refused, so strangers cannot leave a family member without a code. A sender whose code was
+// dropped gets a new one only REISSUE_AFTER_DROP_MS later, so one stranger cannot churn the others out.
 import type { ChannelName } from "../config/schema.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
@@ -14,6 +17,10 @@ export { CODE_ALPHABET } from "../security/one-time-code.js";
 export const CODE_LENGTH = 8;
 export const CODE_TTL_MS = 60 * 60 * 1000;
 export const MAX_PENDING_PER_CHANNEL = 3;
+/** How long a sender whose code was dropped waits for a new one. */
+export const REISSUE_AFTER_DROP_MS = 10 * 60 * 1000;
+/** Above this many remembered drops, those older than REISSUE_AFTER_DROP_MS are forgotten. */
+const REMEMBERED_DROPS = 10_000;
 
 /** A refused pairing command: unknown or expired code, malformed or unapproved sender. */
 export class PairingError extends Error {}
@@ -37,27 +44,42 @@ const REQUEST_COLUMNS =
 
 /** Pending codes and approved senders in medbot.db (tables pairing_requests, approved_senders). */
 export class PairingStore {
+  /** When each sender's code was last dropped ("channel:sender" -> ms), for the re-issue limit. */
+  private readonly droppedAt = new Map<string, number>();
+
+  /** `onDropped` hears of each code dropped for a newer sender (the gateway warns the owner). */
   constructor(
     readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
+    private readonly onDropped: (dropped: PairingRequest) => void = () => {},
   ) {}
 
-  /** The sender's code: the pending one if still valid, else a new one; undefined when the channel is full. */
+  /**
+   * The sender's code: the pending one if still valid, else a new one (dropping the channel's oldest code
+   * when it is full); undefined while a sender whose code was dropped must wait (see retryAt).
+   */
   codeFor(channel: ChannelName, senderId: string): string | undefined {
     const sender = senderKey(channel, senderId);
-    return this.db.transaction(() => {
+    const dropped: PairingRequest[] = [];
+    const code = this.db.transaction(() => {
       const now = nowIso(this.clock);
       this.db.prepare("DELETE FROM pairing_requests WHERE expires_at <= ?").run(now);
       const pending = this.db
         .prepare("SELECT code FROM pairing_requests WHERE channel = ? AND sender_id = ?")
         .get(channel, sender) as { code: string } | undefined;
       if (pending) return pending.code;
-      const count = this.db
-        .prepare("SELECT count(*) AS n FROM pairing_requests WHERE channel = ?")
-        .get(channel) as {
-        n: number;
-      };
-      if (count.n >= MAX_PENDING_PER_CHANNEL) return undefined;
+      if (this.retryAt(channel, senderId)) return undefined;
+      const held = this.db
+        .prepare(
+          `SELECT ${REQUEST_COLUMNS} FROM pairing_requests WHERE channel = ? ORDER BY created_at, rowid`,
+        )
+        .all(channel) as PairingRequest[];
+      // Full: the oldest codes make room, so the new sender is never the one refused.
+      for (const request of held.slice(0, Math.max(0, held.length - MAX_PENDING_PER_CHANNEL + 1))) {
+        this.db.prepare("DELETE FROM pairing_requests WHERE code = ?").run(request.code);
+        appendAudit(this.db, hostOwner("gateway"), auditEvent("pairing.dropped", request), this.clock);
+        dropped.push(request);
+      }
       const code = oneTimeCode(CODE_LENGTH);
       const expiresAt = new Date(this.clock().getTime() + CODE_TTL_MS).toISOString();
       this.db
@@ -67,6 +89,25 @@ export class PairingStore {
         .run(channel, sender, code, now, expiresAt);
       return code;
     })();
+    for (const request of dropped) this.rememberDrop(request);
+    return code;
+  }
+
+  /** When a sender whose code was dropped may get a new one (ISO time), or undefined if they may now. */
+  retryAt(channel: ChannelName, senderId: string): string | undefined {
+    const at = this.droppedAt.get(`${channel}:${senderKey(channel, senderId)}`);
+    if (at === undefined || this.clock().getTime() - at >= REISSUE_AFTER_DROP_MS) return undefined;
+    return new Date(at + REISSUE_AFTER_DROP_MS).toISOString();
+  }
+
+  private rememberDrop(request: PairingRequest): void {
+    const now = this.clock().getTime();
+    if (this.droppedAt.size >= REMEMBERED_DROPS) {
+      for (const [sender, at] of this.droppedAt)
+        if (now - at >= REISSUE_AFTER_DROP_MS) this.droppedAt.delete(sender);
+    }
+    this.droppedAt.set(`${request.channel}:${request.senderId}`, now);
+    this.onDropped(request);
   }
 
   /** Codes not yet expired, oldest first. */

@@ -35,7 +35,7 @@ export function registerGateway(program: Command): void {
         settings: config.gateway,
         db,
         agent,
-        gate: createAccessGate(config, db),
+        gate: createAccessGate(config, db, undefined, logger),
         mayInteract: (message) => isAllowedSender(config, db, message),
         channels,
         logger,

@@ -149,13 +149,25 @@ describe("pairing", () => {
     expect(new PairingStore(db, clock).pending()).toEqual([]);
   });
 
-  it("stays silent once the channel holds the most pending codes", () => {
-    const { gate } = gateFor({ dmPolicy: "pairing" });
-    for (const sender of ["1", "2", "3"]) expect(gate.check(direct(sender))).toHaveProperty("reply");
-    expect(gate.check(direct("4"))).toEqual({
-      allowed: false,
-      reason: "unknown sender; too many pending pairing codes",
+  it("still gives a family member a code after three strangers, and warns the owner of the dropped one", () => {
+    const config = configSchema.parse({ channels: { telegram: { enabled: true, dmPolicy: "pairing" } } });
+    const warnings: unknown[] = [];
+    const gate = createAccessGate(config, db, clock, { warn: (...args: unknown[]) => warnings.push(args) });
+    for (const sender of ["1", "2", "3"]) {
+      expect(gate.check(direct(sender))).toHaveProperty("reply");
+      later(1_000);
+    }
+    const mum = gate.check(direct("4"));
+    expect(mum).toMatchObject({ reason: "unknown sender; pairing code sent" });
+    expect(mum).toHaveProperty("reply", expect.stringMatching(/medbot pairing approve [A-Z2-9]{8}$/));
+    expect(new PairingStore(db, clock).pending().map((request) => request.senderId)).toEqual(["2", "3", "4"]);
+    expect(warnings).toEqual([[{ channel: "telegram", sender: "1" }, expect.stringMatching(/dropped/)]]);
+    // The dropped stranger is told when to try again, and cannot push anyone out meanwhile.
+    expect(gate.check(direct("1"))).toMatchObject({
+      reason: "unknown sender; pairing code dropped, new one rate-limited",
+      reply: expect.stringMatching(/Write again after 2026-05-01T10:10:03.000Z/),
     });
+    expect(new PairingStore(db, clock).pending().map((request) => request.senderId)).toEqual(["2", "3", "4"]);
   });
 });
 

@@ -1,4 +1,4 @@
-// Pairing codes: one per sender while valid, expiring, bounded per channel; approve and revoke are audited.
+// Pairing codes: one per sender while valid, expiring, bounded per channel (oldest dropped, re-issue limited); approve and revoke are audited.
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   CODE_ALPHABET,
@@ -6,6 +6,7 @@ import {
   MAX_PENDING_PER_CHANNEL,
   PairingError,
   PairingStore,
+  REISSUE_AFTER_DROP_MS,
 } from "../../src/access/pairing.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
@@ -52,13 +53,44 @@ describe("pairing codes", () => {
     expect(store.isApproved("telegram", "42")).toBe(false);
   });
 
-  it(`are limited to ${MAX_PENDING_PER_CHANNEL} pending per channel`, () => {
-    for (let i = 0; i < MAX_PENDING_PER_CHANNEL; i++)
-      expect(store.codeFor("telegram", `s${i}`)).toBeDefined();
-    expect(store.codeFor("telegram", "one-too-many")).toBeUndefined();
+  it(`are limited to ${MAX_PENDING_PER_CHANNEL} pending per channel: the oldest is dropped, never the new sender`, () => {
+    const strangers = Array.from({ length: MAX_PENDING_PER_CHANNEL + 2 }, (_, i) => `stranger${i}`);
+    for (const stranger of strangers) {
+      expect(store.codeFor("telegram", stranger)).toBeDefined();
+      minutes(1);
+    }
+    const dad = store.codeFor("telegram", "dad");
+    expect(dad).toBeDefined();
+    const pending = store.pending();
+    expect(pending).toHaveLength(MAX_PENDING_PER_CHANNEL);
+    expect(pending.at(-1)).toMatchObject({ senderId: "dad", code: dad });
     expect(store.codeFor("email", "ann@example.org")).toBeDefined();
-    minutes(61);
-    expect(store.codeFor("telegram", "one-too-many")).toBeDefined();
+    // Each drop is audited for the owner, naming the sender and no content.
+    const drops = listAudit(db).filter((entry) => entry.action === "pairing.dropped");
+    expect(drops.map((entry) => entry.entityId)).toEqual(
+      strangers.slice(0, 3).map((stranger) => `telegram:${stranger}`),
+    );
+  });
+
+  it("tells whoever listens of each dropped code", () => {
+    const heard: string[] = [];
+    const told = new PairingStore(
+      db,
+      () => now,
+      (dropped) => heard.push(dropped.senderId),
+    );
+    for (const sender of ["a", "b", "c", "d"]) told.codeFor("telegram", sender);
+    expect(heard).toEqual(["a"]);
+  });
+
+  it(`re-issues a dropped sender's code only after ${REISSUE_AFTER_DROP_MS / 60_000} minutes, so no one can churn`, () => {
+    for (const sender of ["churner", "s1", "s2", "s3"]) store.codeFor("telegram", sender);
+    expect(store.pending().map((request) => request.senderId)).not.toContain("churner");
+    expect(store.codeFor("telegram", "churner")).toBeUndefined();
+    expect(store.retryAt("telegram", "churner")).toBe("2026-05-01T10:10:00.000Z");
+    expect(store.pending().map((request) => request.senderId)).toEqual(["s1", "s2", "s3"]);
+    minutes(10);
+    expect(store.codeFor("telegram", "churner")).toBeDefined();
   });
 });
 

@@ -3,8 +3,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { createAccessGate } from "../../src/access/gate.js";
 import { PairingStore } from "../../src/access/pairing.js";
 import { resolvePaths } from "../../src/config/paths.js";
+import { configSchema } from "../../src/config/schema.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
@@ -43,6 +45,36 @@ describe("medbot pairing", () => {
     const [header, row] = result.stdout.trim().split("\n");
     expect(header).toMatch(/^CHANNEL +SENDER +CODE +EXPIRES \(UTC\)$/);
     expect(row).toMatch(new RegExp(`^telegram +42 +${code} +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}Z$`));
+  });
+
+  it("lists a family member's code after three strangers asked first (the oldest code was dropped)", async () => {
+    const config = configSchema.parse({ channels: { telegram: { enabled: true, dmPolicy: "pairing" } } });
+    let now = new Date();
+    const db = openDatabase(database);
+    try {
+      const gate = createAccessGate(config, db, () => now);
+      for (const stranger of ["901", "902", "903"]) {
+        gate.check({
+          channel: "telegram",
+          chatId: stranger,
+          senderId: stranger,
+          isGroup: false,
+          mentioned: false,
+        });
+        now = new Date(now.getTime() + 1_000);
+      }
+      gate.check({ channel: "telegram", chatId: "42", senderId: "42", isGroup: false, mentioned: false });
+    } finally {
+      db.close();
+    }
+    const result = await runMedbot(["pairing", "list"], { home });
+    expect(result.code).toBe(0);
+    const senders = result.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((row) => row.split(/ +/)[1]);
+    expect(senders).toEqual(["902", "903", "42"]);
   });
 
   it("says there is nothing pending, even before any database exists", async () => {

@@ -94,6 +94,10 @@ export function createAccessGate(
       if (!verdict.quiet) auditDenied(message, decision.reason);
       return decision;
     },
+    actorNow(message) {
+      if (!verdictFor(config, pairing, message).allowed) return undefined;
+      return actorFor(config, message.channel, message.senderId);
+    },
   };
 }
 

@@ -47,6 +47,13 @@ export interface AccessGate {
   check(
     message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
   ): AccessDecision;
+  /**
+   * Who the sender acts as now (today's allow-list, pairing approvals and grants), or undefined once they
+   * may no longer talk to medbot; writes nothing. Asked again when a stored message's turn runs.
+   */
+  actorNow(
+    message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
+  ): Actor | undefined;
 }
 
 export type DeliveryResult = "stored" | "duplicate" | "denied";

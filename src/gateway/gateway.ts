@@ -3,7 +3,11 @@
 // Delivery guarantees (see also queue.ts):
 // - A message is stored (inbox, keyed by channel/account/chat/message id) before deliver() resolves,
 //   so the platform is acknowledged only for stored messages; a redelivery is a "duplicate".
-// - The admitted actor is stored with the row: a restart answers as the person the gate admitted.
+// - Access is asked again when a turn runs (gate.actorNow), not taken from the row: a sender revoked
+//   while a message waited (pairing revoked live, allowFrom or people changed before a restart) gets it
+//   closed unanswered (audited access.denied "revoked while waiting"), and one whose grants were narrowed
+//   runs with today's grants. A sender revoked during the turn gets no reply either.
+// - Every reply queued for a chat is audited as metadata (who, chat, outbox row) in its own transaction.
 // - A reply enters the outbox in the transaction that marks its inbox row done. A crash before that
 //   commit leaves the row pending, and it is answered again at the next start.
 // - Chunks are sent, then recorded (at-least-once per chunk): only a crash in the instant between
@@ -190,31 +194,44 @@ export class Gateway {
     }
     this.log.info({ channel: message.channel, inboxId: row.id }, "message stored");
     this.log.debug({ inboxId: row.id, text: message.text }, "message text");
-    if (parseCommand(message.text) === "stop") this.stopNow(row);
+    if (parseCommand(message.text) === "stop") this.stopNow(row, actor);
     else this.router.enqueue(row);
     return "stored";
   }
 
-  private stopNow(row: InboxRow): void {
+  private stopNow(row: InboxRow, actor: Actor): void {
     const stopped = this.options.agent.stop(row.sessionKey);
     if (stopped) this.stoppedTurns.add(row.sessionKey);
-    this.queue.answer(row.id, replyTo(row.message, stopped ? "Stopped." : "Nothing is running."));
+    this.queue.answer(row.id, replyTo(row.message, stopped ? "Stopped." : "Nothing is running."), actor);
     this.sendUnsent(row.message.channel);
+  }
+
+  /** The person a stored message acts for now, or undefined (row closed, audited) once they were revoked. */
+  private actorNow(row: InboxRow): Actor | undefined {
+    const current = this.options.gate.actorNow(row.message);
+    if (current) return { ...current, messageId: row.message.messageId };
+    this.queue.dropRevoked(row);
+    this.log.info({ channel: row.message.channel, inboxId: row.id }, "sender revoked while waiting; dropped");
+    return undefined;
   }
 
   private async answer(row: InboxRow): Promise<void> {
     const { message } = row;
     this.stoppedTurns.delete(row.sessionKey);
+    const actor = this.actorNow(row);
+    if (!actor) return;
     const reply = await this.options.agent.handle({
       sessionKey: row.sessionKey,
       text: message.text,
       origin: { channel: message.channel, chatId: message.chatId },
-      actor: row.actor,
+      actor,
     });
     if (this.parked) return;
     // A turn cancelled by /stop: the /stop reply already said so.
     const cancelled = this.stoppedTurns.delete(row.sessionKey);
-    this.queue.answer(row.id, cancelled ? undefined : replyTo(message, reply));
+    // Revoked while the turn ran: what it found is not sent to them.
+    if (!this.actorNow(row)) return;
+    this.queue.answer(row.id, cancelled ? undefined : replyTo(message, reply), actor);
     this.log.info({ inboxId: row.id, replyChars: reply.length }, "message answered");
     this.log.debug({ inboxId: row.id, text: reply }, "reply text");
     this.sendUnsent(message.channel);

@@ -3,6 +3,7 @@
 import type { Actor } from "../access/actor.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
+import { appendAudit } from "../security/audit-log.js";
 import { type Db, nowIso, statement } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */
@@ -10,8 +11,6 @@ export interface InboxRow {
   id: number;
   sessionKey: string;
   message: InboundMessage;
-  /** The actor the gate admitted at delivery (stored so a restart answers as the same person). */
-  actor: Actor;
 }
 
 /** A reply waiting to be sent; `chunksSent` chunks of it already reached the chat. */
@@ -25,7 +24,6 @@ interface InboxRecord {
   id: number;
   session_key: string;
   message: string;
-  actor: string;
 }
 
 interface OutboxRecord {
@@ -52,7 +50,10 @@ export class MessageQueue {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Stores an admitted message; undefined when the same platform message is already stored. */
+  /**
+   * Stores an admitted message; undefined when the same platform message is already stored. `actor` is kept
+   * as the record of who was let in on arrival; the turn acts with the grants resolved when it runs.
+   */
   accept(message: InboundMessage, actor: Actor): InboxRow | undefined {
     const sessionKey = sessionKeyOf(message);
     const result = statement(
@@ -71,32 +72,55 @@ export class MessageQueue {
       nowIso(this.clock),
     );
     if (result.changes === 0) return undefined;
-    return { id: Number(result.lastInsertRowid), sessionKey, message, actor };
+    return { id: Number(result.lastInsertRowid), sessionKey, message };
   }
 
   /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
   pending(): InboxRow[] {
     const rows = statement(
       this.db,
-      "SELECT id, session_key, message, actor FROM gateway_inbox WHERE status = 'pending' ORDER BY id",
+      "SELECT id, session_key, message FROM gateway_inbox WHERE status = 'pending' ORDER BY id",
     ).all() as InboxRecord[];
     return rows.map((row) => ({
       id: row.id,
       sessionKey: row.session_key,
       message: JSON.parse(row.message) as InboundMessage,
-      actor: JSON.parse(row.actor) as Actor,
     }));
   }
 
-  /** Marks an inbox row answered and queues its reply (if any), in one transaction. */
-  answer(inboxId: number, reply: OutboundMessage | undefined): void {
+  /**
+   * Marks an inbox row answered and queues its reply (if any), in one transaction with the reply's audit
+   * entry: who it answers (`actor`), which chat, which outbox row; never its text.
+   */
+  answer(inboxId: number, reply: OutboundMessage | undefined, actor: Actor): void {
     this.db.transaction(() => {
-      statement(
-        this.db,
-        "UPDATE gateway_inbox SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
-      ).run(nowIso(this.clock), inboxId);
-      if (reply) this.insertOutbound(inboxId, reply);
+      this.markDone(inboxId);
+      if (!reply) return;
+      const outboxId = this.insertOutbound(inboxId, reply);
+      const chat = { entity: "chat", entityId: `${reply.channel}:${reply.chatId}` };
+      appendAudit(this.db, actor, { action: "reply.send", ...chat, note: `outbox:${outboxId}` }, this.clock);
     })();
+  }
+
+  /**
+   * Closes a waiting message unanswered because its sender may no longer talk to medbot (revoked after it
+   * arrived), audited as access.denied with the sender id and the reason; no reply is queued.
+   */
+  dropRevoked(row: InboxRow): void {
+    const { channel, senderId } = row.message;
+    this.db.transaction(() => {
+      this.markDone(row.id);
+      const event = { action: "access.denied", entity: "sender", entityId: senderId };
+      const unknown = { person: "unknown", channel, messageId: row.message.messageId, grants: [] };
+      appendAudit(this.db, unknown, { ...event, note: `${channel}: revoked while waiting` }, this.clock);
+    })();
+  }
+
+  private markDone(inboxId: number): void {
+    statement(
+      this.db,
+      "UPDATE gateway_inbox SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
+    ).run(nowIso(this.clock), inboxId);
   }
 
   /** Queues a message that answers no inbound one (a confirmed send to a contact); returns its outbox id. */

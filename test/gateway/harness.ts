@@ -68,6 +68,10 @@ export class ScriptedAgent implements ChatAgent {
 
 /** Lets everyone in as "alice-person" except "mallory" (refused) and "stranger" (refused with a pairing code). */
 export const STUB_GATE: AccessGate = {
+  actorNow(message) {
+    const decision = STUB_GATE.check(message);
+    return decision.allowed ? decision.actor : undefined;
+  },
   check(message): AccessDecision {
     if (message.senderId === "mallory") return { allowed: false, reason: "not in allowFrom" };
     if (message.senderId === "stranger")

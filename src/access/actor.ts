@@ -7,6 +7,8 @@ export interface Actor {
   messageId?: string;
   /** Member ids this person may see and change; "*" for owners. */
   grants: "*" | readonly string[];
+  /** The person's sender identities ("whatsapp:491701234567"): whose received files are their own. */
+  identities?: readonly string[];
 }
 
 /** The person at the host's terminal (`medbot` CLI): the machine's owner, with every member. */

@@ -42,9 +42,10 @@ export function actorFor(
     person.identities.some((i) => identityKey(i) === key),
   );
   const base = { channel, ...(messageId === undefined ? {} : { messageId }) };
-  if (!found) return { ...base, person: `${channel}:${senderId}`, grants: [] };
-  const [person, { members }] = found;
-  return { ...base, person, grants: members === "*" ? "*" : [...members] };
+  if (!found) return { ...base, person: `${channel}:${senderId}`, grants: [], identities: [key] };
+  const [person, { members, identities }] = found;
+  const own = [...new Set(identities.map(identityKey))];
+  return { ...base, person, grants: members === "*" ? "*" : [...members], identities: own };
 }
 
 /** The sender a direct chat id stands for: itself, or the number of a WhatsApp user JID (491701234567@s.whatsapp.net). */

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Actor, mayAccess } from "../access/actor.js";
+import { MEDIA_DIR, mayReadReceived } from "../access/received-files.js";
 import { personalMemoryPath } from "./memory.js";
 import { alwaysOnSkillsText, type Skill, skillsSummary } from "./skills.js";
 
@@ -55,11 +56,12 @@ export function buildSystemPrompt(workspace: string, skills: readonly Skill[], v
 }
 
 /** Workspace files and folders a person with limited grants may only read (they shape every prompt). */
-const SHARED_READ_ONLY = new Set(["", "AGENTS.md", "SOUL.md", "skills", "media"]);
+const SHARED_READ_ONLY = new Set(["", "AGENTS.md", "SOUL.md", "skills"]);
 
 /**
  * Why a file tool may not use this workspace path for this actor, or undefined when it may. Owners may use
- * every path. Anyone else: read the shared rules, skills and received media, their granted members' folders,
+ * every path. Anyone else: read the shared rules, skills, the files they sent (media/<channel>/<their sender>/,
+ * see received-files.ts), their granted members' folders,
  * and read and write their own notes; nothing else (USER.md, HEARTBEAT.md, the owners' MEMORY.md, other
  * people's notes, the database and other members' folders all hold what their grants do not cover).
  */
@@ -75,7 +77,9 @@ export function workspaceRefusal(
   const allowed =
     relative === own ||
     (purpose === "read" &&
-      (SHARED_READ_ONLY.has(top) || (top === "family" && parts.length > 1 && mayAccess(actor, parts[1]!))));
+      (SHARED_READ_ONLY.has(top) ||
+        (top === MEDIA_DIR && mayReadReceived(actor, parts)) ||
+        (top === "family" && parts.length > 1 && mayAccess(actor, parts[1]!))));
   if (allowed) return undefined;
   return (
     `"${relative || "."}" is not available in this conversation: it belongs to the household's owners or to ` +

@@ -16,6 +16,7 @@ import type {
   SavedFile,
 } from "../../bridge/src/protocol.js";
 import { encodeFrame } from "../../bridge/src/protocol.js";
+import { fileUnderSender } from "../access/received-files.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../log.js";
 import type {
@@ -334,7 +335,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     const inbound = this.toInbound(frame);
     // The gate first: for a sender who may not interact, nothing is downloaded, not even asked for.
     if (frame.mediaPending && context.mayInteract(inbound)) {
-      const text = await this.withMedia(inbound.text, frame.messageId, frame.mediaPending);
+      const text = await this.withMedia(inbound, frame.mediaPending);
       // The connection went while downloading: the bridge hands this message to the next one.
       if (text === undefined) return;
       inbound.text = text;
@@ -355,17 +356,20 @@ export class WhatsAppAdapter implements ChannelAdapter {
     this.sendFrame({ type: "ack", messageId: frame.messageId });
   }
 
-  /** The text with a note on the downloaded file (or why it was not saved); undefined if the bridge went. */
+  /**
+   * The text with a note on the downloaded file, kept in its sender's own folder (media/whatsapp/<sender>/),
+   * or why it was not saved; undefined if the bridge went.
+   */
   private async withMedia(
-    text: string,
-    messageId: string,
+    { text, messageId, senderId }: InboundMessage,
     media: NonNullable<MessageFrame["mediaPending"]>,
   ): Promise<string | undefined> {
     const socket = this.socket;
     try {
       const answer = await this.ask((id) => ({ type: "download", id, messageId }));
       if (!answer.media) return withUnsavedMediaNote(text, media, "the bridge returned no file");
-      return withSavedMediaNote(text, answer.media, this.workspace);
+      const saved = fileUnderSender(this.workspace, "whatsapp", senderId, answer.media.path);
+      return withSavedMediaNote(text, { ...answer.media, path: saved }, this.workspace);
     } catch (error) {
       if (this.socket !== socket || this.aborter.signal.aborted) return undefined;
       const reason = error instanceof Error ? error.message : String(error);

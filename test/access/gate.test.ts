@@ -59,11 +59,11 @@ describe("direct messages", () => {
     );
     expect(gate.check(direct("200"))).toEqual({
       allowed: true,
-      actor: { person: "ann", channel: "telegram", grants: ["grandma"] },
+      actor: { person: "ann", channel: "telegram", grants: ["grandma"], identities: ["telegram:200"] },
     });
     expect(gate.check(direct("100"))).toEqual({
       allowed: true,
-      actor: { person: "telegram:100", channel: "telegram", grants: [] },
+      actor: { person: "telegram:100", channel: "telegram", grants: [], identities: ["telegram:100"] },
     });
     expect(gate.check(direct("1000")).allowed).toBe(false);
   });
@@ -128,7 +128,7 @@ describe("pairing", () => {
     expect(isAllowedSender(config, db, direct("42"))).toBe(true);
     expect(gate.check(direct("42"))).toEqual({
       allowed: true,
-      actor: { person: "telegram:42", channel: "telegram", grants: [] },
+      actor: { person: "telegram:42", channel: "telegram", grants: [], identities: ["telegram:42"] },
     });
     store.revoke("telegram:42");
     expect(isAllowedSender(config, db, direct("42"))).toBe(false);

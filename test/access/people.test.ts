@@ -18,6 +18,7 @@ describe("actorFor", () => {
       channel: "telegram",
       messageId: "m-1",
       grants: "*",
+      identities: ["telegram:100", "email:dad@example.org"],
     });
   });
 
@@ -35,7 +36,12 @@ describe("actorFor", () => {
 
   it("makes an allowed sender who is no person channel:id with no members", () => {
     const stranger = actorFor(config, "telegram", "300");
-    expect(stranger).toEqual({ person: "telegram:300", channel: "telegram", grants: [] });
+    expect(stranger).toEqual({
+      person: "telegram:300",
+      channel: "telegram",
+      grants: [],
+      identities: ["telegram:300"],
+    });
     expect(mayAccess(stranger, "grandma")).toBe(false);
   });
 

@@ -241,7 +241,12 @@ describe("what reaches the model for a person with limited grants", () => {
 });
 
 describe("workspaceRefusal: what the file tools may touch for whom", () => {
-  const carol: Actor = { person: "carol", channel: "telegram", grants: ["grandma"] };
+  const carol: Actor = {
+    person: "carol",
+    channel: "telegram",
+    grants: ["grandma"],
+    identities: ["whatsapp:491702222222"],
+  };
   const stranger: Actor = { person: "telegram:99", channel: "telegram", grants: [] };
   const p = (...parts: string[]) => path.join(...parts);
 
@@ -257,13 +262,13 @@ describe("workspaceRefusal: what the file tools may touch for whom", () => {
     }
   });
 
-  it("lets a caregiver read the shared rules, skills, media and their granted members' folders", () => {
+  it("lets a caregiver read the shared rules, skills, files they sent and their granted members' folders", () => {
     for (const relative of [
       "",
       "AGENTS.md",
       "SOUL.md",
       p("skills", "pretriage", "SKILL.md"),
-      p("media", "whatsapp", "photo.jpg"),
+      p("media", "whatsapp", "491702222222", "photo.jpg"),
       p("family", "grandma", "record.md"),
       p("family", "grandma", "reports", "2026-11-22-lab.pdf"),
     ]) {
@@ -277,6 +282,10 @@ describe("workspaceRefusal: what the file tools may touch for whom", () => {
       p("family", "dad"),
       p("family", "dad", "record.md"),
       p("family", "dad", "doctor_export_20261122.pdf"),
+      "media",
+      p("media", "whatsapp"),
+      p("media", "whatsapp", "photo.jpg"),
+      p("media", "whatsapp", "491701111111", "labs.pdf"),
       "USER.md",
       "HEARTBEAT.md",
       "memory",

@@ -4,11 +4,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hostOwner } from "../../src/access/actor.js";
+import { type Actor, hostOwner } from "../../src/access/actor.js";
+import { actorFor } from "../../src/access/people.js";
 import { BUILTIN_SKILLS_DIR } from "../../src/agent/skills.js";
 import { fileTools } from "../../src/agent/tools/files.js";
+import { ingestReportTool } from "../../src/agent/tools/reports.js";
 import { runToolCall, type ToolContext } from "../../src/agent/tools/tool.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
+import { configSchema } from "../../src/config/schema.js";
 import { openDatabase } from "../../src/storage/db.js";
 
 let root: string;
@@ -239,5 +242,76 @@ describe("list_dir", () => {
     fs.writeFileSync(path.join(workspace, "AGENTS.md"), "");
     fs.writeFileSync(path.join(workspace, ".AGENTS.md.123.abcd.tmp"), "");
     expect(await call("list_dir", {})).toBe("AGENTS.md\nmemory/");
+  });
+});
+
+describe("received files belong to their sender", () => {
+  const DAD = "491701111111";
+  const CAROL = "491702222222";
+  const config = configSchema.parse({
+    people: {
+      dad: { identities: [`whatsapp:+49 170 1111111`], members: ["dad"] },
+      carol: { identities: [`whatsapp:${CAROL}`, "telegram:333"], members: ["grandma"] },
+    },
+  });
+  const dadsReport = path.join("media", "whatsapp", DAD, "1-ab-labs.txt");
+  const carolsPhoto = path.join("media", "whatsapp", CAROL, "2-cd-rash.txt");
+  const as = (actor: Actor): ToolContext => ({ ...confined, actor });
+  const carol = () => as(actorFor(config, "telegram", "333"));
+  const noGrants = () => as(actorFor(config, "whatsapp", "491709999999"));
+  const REFUSED = /^Error: .*not available in this conversation/;
+
+  beforeEach(() => {
+    for (const [file, text] of [
+      [dadsReport, "potassium 5.9 mmol/L\n"],
+      [carolsPhoto, "rash on the left arm\n"],
+    ] as const) {
+      fs.mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
+      fs.writeFileSync(path.join(workspace, file), text);
+    }
+  });
+
+  it.each([
+    ["a caregiver granted only grandma", carol],
+    ["an allowed sender with no grants", noGrants],
+  ])("%s cannot read or list Dad's file, by any path", async (_who, context) => {
+    fs.symlinkSync(
+      path.join(workspace, dadsReport),
+      path.join(workspace, "media", "whatsapp", CAROL, "link.txt"),
+    );
+    for (const requested of [
+      dadsReport,
+      `media/whatsapp/${CAROL}/../${DAD}/1-ab-labs.txt`,
+      `media/whatsapp/${CAROL}/link.txt`,
+      `MEDIA/whatsapp/${DAD}/1-ab-labs.txt`,
+      path.join(workspace, dadsReport),
+    ]) {
+      const result = await call("read_file", { path: requested }, context());
+      expect(result, requested).toMatch(REFUSED);
+    }
+    for (const folder of ["media", "media/whatsapp", `media/whatsapp/${DAD}`, `media/whatsapp/${DAD}/`]) {
+      const result = await call("list_dir", { path: folder }, context());
+      expect(result, folder).toMatch(REFUSED);
+      expect(result).not.toContain("labs");
+    }
+    const ingest = await runToolCall(
+      [ingestReportTool],
+      { id: "c2", name: "ingest_report", arguments: JSON.stringify({ member: "grandma", path: dadsReport }) },
+      context(),
+    );
+    expect(ingest).toMatch(REFUSED);
+  });
+
+  it("lets the sender read and list their own files, from any of their channels", async () => {
+    expect(await call("read_file", { path: carolsPhoto }, carol())).toBe("rash on the left arm\n");
+    expect(await call("list_dir", { path: `media/whatsapp/${CAROL}` }, carol())).toBe("2-cd-rash.txt");
+    const dad = as(actorFor(config, "whatsapp", DAD));
+    expect(await call("read_file", { path: dadsReport }, dad)).toBe("potassium 5.9 mmol/L\n");
+    expect(await call("read_file", { path: carolsPhoto }, dad)).toMatch(REFUSED);
+  });
+
+  it("lets an owner read and list every received file", async () => {
+    expect(await call("read_file", { path: dadsReport })).toBe("potassium 5.9 mmol/L\n");
+    expect(await call("list_dir", { path: "media/whatsapp" })).toBe(`${DAD}/\n${CAROL}/`);
   });
 });

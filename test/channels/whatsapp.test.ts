@@ -154,12 +154,15 @@ describe("WhatsApp adapter", () => {
 
     expect(context.asked).toEqual([STRANGER, ANNA]);
     expect(fake.downloads()).toEqual([allowed.messageId]);
-    const saved = fs.readdirSync(mediaDir);
+    // The file is kept in its sender's own folder, which only she (and owners) may read.
+    expect(fs.readdirSync(mediaDir)).toEqual([ANNA]);
+    const saved = fs.readdirSync(path.join(mediaDir, ANNA));
     expect(saved).toHaveLength(1);
-    expect(fs.readFileSync(path.join(mediaDir, saved[0]!), "utf8")).toBe("%PDF-1.4 anna");
+    expect(fs.readFileSync(path.join(mediaDir, ANNA, saved[0]!), "utf8")).toBe("%PDF-1.4 anna");
+    expect(fs.statSync(path.join(mediaDir, ANNA)).mode & 0o777).toBe(0o700);
     expect(context.delivered.map((message) => message.text)).toEqual([
       "show me Anna's medications",
-      `my labs\n\n[attached: labs.pdf (application/pdf), saved as media/whatsapp/${saved[0]}]`,
+      `my labs\n\n[attached: labs.pdf (application/pdf), saved as media/whatsapp/${ANNA}/${saved[0]}]`,
     ]);
     expect(fake.received.filter((frame) => frame.type === "send")).toEqual([]);
   });

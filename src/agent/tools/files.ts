@@ -10,10 +10,13 @@ import { defineTool, type ToolContext, ToolError } from "./tool.js";
 const MAX_READ_CHARS = 60_000;
 const MAX_DIR_ENTRIES = 500;
 
-/** Paths in the workspace that only medbot's own code writes: the database and the archive's views. */
+/**
+ * Paths in the workspace that only medbot's own code writes: the database and the archive's views (any case,
+ * since "Family" is "family" on a case-insensitive disk).
+ */
 function isProtected(relative: string): boolean {
-  const parts = relative.split(path.sep);
-  return parts[0] === "family" || /^medbot\.db(-wal|-shm|-journal)?$/.test(parts[0] ?? "");
+  const top = (relative.split(path.sep)[0] ?? "").toLowerCase();
+  return top === "family" || /^medbot\.db(-wal|-shm|-journal)?$/.test(top);
 }
 
 /** Resolves a path the model gave, refusing anything that escapes the workspace. */

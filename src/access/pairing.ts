@@ -77,7 +77,8 @@ export class PairingStore {
       // Full: the oldest codes make room, so the new sender is never the one refused.
       for (const request of held.slice(0, Math.max(0, held.length - MAX_PENDING_PER_CHANNEL + 1))) {
         this.db.prepare("DELETE FROM pairing_requests WHERE code = ?").run(request.code);
-        appendAudit(this.db, hostOwner("gateway"), auditEvent("pairing.dropped", request), this.clock);
+        const medbot = { person: "medbot", channel: request.channel, grants: [] };
+        appendAudit(this.db, medbot, auditEvent("pairing.dropped", request), this.clock);
         dropped.push(request);
       }
       const code = oneTimeCode(CODE_LENGTH);

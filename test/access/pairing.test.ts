@@ -67,6 +67,7 @@ describe("pairing codes", () => {
     expect(store.codeFor("email", "ann@example.org")).toBeDefined();
     // Each drop is audited for the owner, naming the sender and no content.
     const drops = listAudit(db).filter((entry) => entry.action === "pairing.dropped");
+    expect(drops.every((entry) => entry.actor === "medbot" && entry.channel === "telegram")).toBe(true);
     expect(drops.map((entry) => entry.entityId)).toEqual(
       strangers.slice(0, 3).map((stranger) => `telegram:${stranger}`),
     );

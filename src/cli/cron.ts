@@ -94,19 +94,20 @@ export async function cronList(options: CronListOptions): Promise<string> {
     .join("\n");
 }
 
-/** `medbot cron add`: the job belongs to the person whose identity is the chat (else the owner). */
+/** `medbot cron add`: only to a person's chat that its enabled channel lets in; the job belongs to that person. */
 export async function cronAdd(options: CronAddOptions): Promise<string> {
   const chat = parseChat(options.chat ?? "");
   const job = await withJobs(
     options,
     (store, { config }) => {
-      const owner = actorForChat(config, chat.channel, chat.chatId).person;
-      const person = owner in config.people ? owner : hostOwner("cli").person;
+      // The store refuses a chat that is no person's (or not let in); the job is that person's.
+      const person = actorForChat(config, chat.channel, chat.chatId).person;
       const actor = { ...hostOwner("cli"), person };
       const input = { at: options.at, every: options.every, cron: options.cron };
       return store.add(actor, chat, options.message ?? "", input, {
         timezone: options.tz?.trim() || personTimeZone(config, person),
         graceMs: config.reminders.graceMinutes * 60_000,
+        config,
       });
     },
     "create",
@@ -167,6 +168,7 @@ function jobJson(job: ListedCronJob): Record<string, unknown> {
     spec: job.schedule.spec,
     timezone: job.schedule.timezone,
     nextRun: job.nextRun?.toISOString() ?? null,
+    held: job.held ? { reason: job.held.reason, at: job.held.at.toISOString() } : null,
     createdAt: job.createdAt.toISOString(),
   };
 }

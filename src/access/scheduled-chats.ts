@@ -3,6 +3,7 @@
 // channel is enabled, the channel admits the chat's sender (allowFrom, or pairing approval while dmPolicy is
 // "pairing"), and the chat is a person's identity in config `people`. Anything else is refused, with why.
 import type { ChannelName, MedbotConfig } from "../config/schema.js";
+import { parseChatTarget } from "../scheduler/types.js";
 import type { Db } from "../storage/db.js";
 import { listedInAllowFrom } from "./allow-list.js";
 import { PairingStore } from "./pairing.js";
@@ -44,4 +45,25 @@ export function scheduleRefusal(config: MedbotConfig, db: Db, chat: ScheduledCha
 /** The refusal recorded when a delivery is held: the chat had access once and has lost it. */
 export function heldReason(chat: ScheduledChat, why: string): string {
   return `${chat.channel}:${chat.chatId} is no longer allowed: ${why}`;
+}
+
+/**
+ * The configured scheduled targets (heartbeat.target while the heartbeat or risk scan is on, every
+ * reminders.deliverTo chat) that may not receive scheduled sends now: what the gateway warns about at start
+ * and doctor reports. Their messages are held at delivery, not sent.
+ */
+export function configuredTargetRefusals(config: MedbotConfig, db: Db): string[] {
+  const targets: { key: string; chat: string }[] = [];
+  const { heartbeat } = config;
+  if (heartbeat.target && (heartbeat.enabled || heartbeat.riskScan.enabled))
+    targets.push({ key: "heartbeat.target", chat: heartbeat.target });
+  for (const [memberId, chats] of Object.entries(config.reminders.deliverTo))
+    for (const chat of chats) targets.push({ key: `reminders.deliverTo.${memberId}`, chat });
+  const refusals: string[] = [];
+  for (const { key, chat } of targets) {
+    const why = scheduledChatRefusal(config, db, parseChatTarget(chat));
+    if (why)
+      refusals.push(`${key}: ${chat} may not receive scheduled messages: ${why}; they are held, not sent`);
+  }
+  return refusals;
 }

@@ -3,7 +3,11 @@
 // pairing approvals live there and can be revoked while the gateway runs.
 import { beforeEach, describe, expect, it } from "vitest";
 import { PairingStore } from "../../src/access/pairing.js";
-import { scheduledChatRefusal, scheduleRefusal } from "../../src/access/scheduled-chats.js";
+import {
+  configuredTargetRefusals,
+  scheduledChatRefusal,
+  scheduleRefusal,
+} from "../../src/access/scheduled-chats.js";
 import { configSchema } from "../../src/config/schema.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
@@ -65,5 +69,31 @@ describe("scheduledChatRefusal", () => {
     expect(scheduleRefusal(config, db, { channel: "telegram", chatId: "999" })).toBe(
       'telegram:999 may not receive scheduled messages: telegram:999 is no person\'s identity in people. Schedule only to the direct chat of a person in "people" whom the enabled channel lets in.',
     );
+  });
+});
+
+describe("configuredTargetRefusals", () => {
+  it("names the heartbeat target and reminder chats that would be held, and nothing when all may receive", () => {
+    const withTargets = (heartbeat: Record<string, unknown>, deliverTo: Record<string, string[]>) =>
+      configSchema.parse({ ...config, heartbeat, reminders: { deliverTo } });
+    expect(
+      configuredTargetRefusals(
+        withTargets({ enabled: true, target: "telegram:100" }, { mum: ["telegram:100"] }),
+        db,
+      ),
+    ).toEqual([]);
+    expect(
+      configuredTargetRefusals(
+        withTargets(
+          { enabled: true, target: "telegram:300" },
+          { dad: ["telegram:300", "email:ann@example.org"] },
+        ),
+        db,
+      ),
+    ).toEqual([
+      "heartbeat.target: telegram:300 may not receive scheduled messages: telegram:300 is not in channels.telegram.allowFrom; they are held, not sent",
+      "reminders.deliverTo.dad: telegram:300 may not receive scheduled messages: telegram:300 is not in channels.telegram.allowFrom; they are held, not sent",
+      "reminders.deliverTo.dad: email:ann@example.org may not receive scheduled messages: channel email is not enabled (channels.email.enabled); they are held, not sent",
+    ]);
   });
 });

@@ -20,6 +20,8 @@ export function scheduledChatRefusal(config: MedbotConfig, db: Db, chat: Schedul
   const { channel, chatId } = chat;
   const settings = config.channels[channel];
   if (!settings?.enabled) return `channel ${channel} is not enabled (channels.${channel}.enabled)`;
+  if (!Object.hasOwn(config.people, actorForChat(config, channel, chatId).person))
+    return `${channel}:${chatId} is no person's identity in people`;
   const sender = directChatSender(channel, chatId);
   const pairing = settings.dmPolicy === "pairing";
   const admitted =
@@ -30,8 +32,6 @@ export function scheduledChatRefusal(config: MedbotConfig, db: Db, chat: Schedul
       ? `${channel}:${chatId} is neither in channels.${channel}.allowFrom nor approved by pairing`
       : `${channel}:${chatId} is not in channels.${channel}.allowFrom`;
   }
-  if (!Object.hasOwn(config.people, actorForChat(config, channel, chatId).person))
-    return `${channel}:${chatId} is no person's identity in people`;
   return undefined;
 }
 

@@ -49,9 +49,7 @@ describe("scheduledChatRefusal", () => {
 
   it("refuses an admitted chat that is nobody's identity (a stranger or a group)", () => {
     expect(refusal("telegram", "999")).toBe("telegram:999 is no person's identity in people");
-    expect(refusal("telegram", "-100200300")).toBe(
-      "telegram:-100200300 is not in channels.telegram.allowFrom",
-    );
+    expect(refusal("telegram", "-100200300")).toBe("telegram:-100200300 is no person's identity in people");
   });
 
   it("on a pairing channel admits an approved sender, and not once revoked", () => {

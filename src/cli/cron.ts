@@ -4,8 +4,9 @@ import * as fs from "node:fs";
 import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { actorForChat } from "../access/people.js";
+import { heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { LoadedConfig } from "../config/load.js";
-import { CHANNEL_NAMES } from "../config/schema.js";
+import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
 import {
   CronJobStore,
   describeJob,
@@ -81,7 +82,7 @@ export async function cronList(options: CronListOptions): Promise<string> {
   const scope: JobScope = options.chat ? { chat: parseChat(options.chat) } : { all: true };
   const jobs = await withJobs(
     options,
-    (store) => store.list(hostOwner("cli"), scope),
+    (store, { config }) => store.list(hostOwner("cli"), scope).map((job) => withLiveHold(job, config, store)),
     () => [],
   );
   if (options.json) return JSON.stringify(jobs.map(jobJson), null, 2);
@@ -113,6 +114,13 @@ export async function cronAdd(options: CronAddOptions): Promise<string> {
     "create",
   );
   return `Added job #${job.id} for ${chat.channel}:${chat.chatId}: ${describeJob(job)}`;
+}
+
+/** A job not yet held whose chat may not receive scheduled sends now is shown held already, with why. */
+function withLiveHold(job: ListedCronJob, config: MedbotConfig, store: CronJobStore): ListedCronJob {
+  if (job.held) return job;
+  const why = scheduledChatRefusal(config, store.db, job.target);
+  return why ? { ...job, held: { reason: heldReason(job.target, why), at: new Date() } } : job;
 }
 
 /** `medbot cron remove ID`. */

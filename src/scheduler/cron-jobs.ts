@@ -74,7 +74,7 @@ export function personTimeZone(config: MedbotConfig | undefined, person: string)
 /** The job table: add, list and remove, each checked against who asks and from which chat. */
 export class CronJobStore {
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 

@@ -134,6 +134,9 @@ describe("medbot cron", () => {
     await cronAdd({ config, chat: "telegram:100", message: "Dentist", every: "1h", tz: "UTC" });
     const { alice: _removed, ...others } = householdConfig().people as Record<string, unknown>;
     writeConfig(path.dirname(config), { ...householdConfig(), people: others });
+    const reason = "telegram:100 is no longer allowed: telegram:100 is no person's identity in people";
+    // Before it fires, the list already says it will not be sent, and why.
+    expect(await cronList({ config })).toContain(`"Dentist" — held: ${reason}`);
     const loaded = loadConfig({ configPath: config });
     const db = openDatabase(loaded.paths.database);
     const clock = new FakeClock(new Date());

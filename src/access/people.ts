@@ -49,7 +49,7 @@ export function actorFor(
 }
 
 /** The sender a direct chat id stands for: itself, or the number of a WhatsApp user JID (491701234567@s.whatsapp.net). */
-function directChatSender(channel: ChannelName, chatId: string): string {
+export function directChatSender(channel: ChannelName, chatId: string): string {
   const jid = /^([^@:]+)(?::\d+)?@(s\.whatsapp\.net|c\.us)$/.exec(chatId);
   return channel === "whatsapp" && jid ? jid[1]! : chatId;
 }

@@ -4,8 +4,9 @@ import * as fs from "node:fs";
 import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { actorForChat } from "../access/people.js";
+import { heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { LoadedConfig } from "../config/load.js";
-import { CHANNEL_NAMES } from "../config/schema.js";
+import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
 import {
   CronJobStore,
   describeJob,
@@ -81,7 +82,7 @@ export async function cronList(options: CronListOptions): Promise<string> {
   const scope: JobScope = options.chat ? { chat: parseChat(options.chat) } : { all: true };
   const jobs = await withJobs(
     options,
-    (store) => store.list(hostOwner("cli"), scope),
+    (store, { config }) => store.list(hostOwner("cli"), scope).map((job) => withLiveHold(job, config, store)),
     () => [],
   );
   if (options.json) return JSON.stringify(jobs.map(jobJson), null, 2);
@@ -94,24 +95,32 @@ export async function cronList(options: CronListOptions): Promise<string> {
     .join("\n");
 }
 
-/** `medbot cron add`: the job belongs to the person whose identity is the chat (else the owner). */
+/** `medbot cron add`: only to a person's chat that its enabled channel lets in; the job belongs to that person. */
 export async function cronAdd(options: CronAddOptions): Promise<string> {
   const chat = parseChat(options.chat ?? "");
   const job = await withJobs(
     options,
     (store, { config }) => {
-      const owner = actorForChat(config, chat.channel, chat.chatId).person;
-      const person = owner in config.people ? owner : hostOwner("cli").person;
+      // The store refuses a chat that is no person's (or not let in); the job is that person's.
+      const person = actorForChat(config, chat.channel, chat.chatId).person;
       const actor = { ...hostOwner("cli"), person };
       const input = { at: options.at, every: options.every, cron: options.cron };
       return store.add(actor, chat, options.message ?? "", input, {
         timezone: options.tz?.trim() || personTimeZone(config, person),
         graceMs: config.reminders.graceMinutes * 60_000,
+        config,
       });
     },
     "create",
   );
   return `Added job #${job.id} for ${chat.channel}:${chat.chatId}: ${describeJob(job)}`;
+}
+
+/** A job not yet held whose chat may not receive scheduled sends now is shown held already, with why. */
+function withLiveHold(job: ListedCronJob, config: MedbotConfig, store: CronJobStore): ListedCronJob {
+  if (job.held) return job;
+  const why = scheduledChatRefusal(config, store.db, job.target);
+  return why ? { ...job, held: { reason: heldReason(job.target, why), at: new Date() } } : job;
 }
 
 /** `medbot cron remove ID`. */
@@ -167,6 +176,7 @@ function jobJson(job: ListedCronJob): Record<string, unknown> {
     spec: job.schedule.spec,
     timezone: job.schedule.timezone,
     nextRun: job.nextRun?.toISOString() ?? null,
+    held: job.held ? { reason: job.held.reason, at: job.held.at.toISOString() } : null,
     createdAt: job.createdAt.toISOString(),
   };
 }

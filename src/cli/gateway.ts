@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { startupWarnings } from "../access/allow-list.js";
 import { createAccessGate, isAllowedSender } from "../access/gate.js";
 import { peopleProblems } from "../access/people.js";
+import { configuredTargetRefusals } from "../access/scheduled-chats.js";
 import { createAgent } from "../agent/setup.js";
 import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
@@ -30,6 +31,7 @@ export function registerGateway(program: Command): void {
       for (const warning of startupWarnings(config)) logger.warn(warning);
       const agent = createAgent(loaded, (message) => logger.warn(message));
       const db = openDatabase(paths.database);
+      for (const refusal of configuredTargetRefusals(config, db)) logger.warn(refusal);
       let routines: Routines | undefined;
       const gateway = new Gateway({
         settings: config.gateway,

@@ -1,6 +1,7 @@
 // The one config schema: every key, its default and its doc. Strict: an unknown key is an error.
 import { z } from "zod";
 import { isTimeZone } from "../archive/dates.js";
+import { allowHostProblem } from "../security/web-hosts.js";
 
 const httpUrl = z
   .string()
@@ -210,7 +211,15 @@ const toolsSchema = z.strictObject({
         .default(false)
         .describe("web_fetch: http(s) pages, public addresses only; off by default (reported by doctor)."),
       allowHosts: z
-        .array(z.string().min(1))
+        .array(
+          z
+            .string()
+            .min(1, '"" is not a host name; write it like "example.org", "*.example.org" or "*"')
+            .superRefine((entry, check) => {
+              const problem = allowHostProblem(entry);
+              if (problem) check.addIssue({ code: "custom", message: problem });
+            }),
+        )
         .default([])
         .describe(
           'Hosts web_fetch may reach (exact names; "*.example.org" for subdomains); none by default, "*" any (flagged by doctor).',

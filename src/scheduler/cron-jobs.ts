@@ -1,7 +1,10 @@
 // Cron jobs: messages a person schedules back into their own chat (appointments, refills, measurements).
 // A job belongs to the person and chat that made it: a person lists and removes only their own jobs in that
 // chat; an owner (grants "*") sees every job of a chat, and with `all` every job of the household.
+// A job goes only to a chat that may receive scheduled sends (src/access/scheduled-chats.ts), checked when it
+// is added and again at every delivery; an occurrence held at delivery shows in the job's listing, with why.
 import type { Actor } from "../access/actor.js";
+import { scheduleRefusal } from "../access/scheduled-chats.js";
 import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
@@ -15,7 +18,13 @@ import {
   ScheduleError,
   type ScheduleInput,
 } from "./schedule.js";
-import { type ChatTarget, DEFAULT_GRACE_MS, type DueEvent, type DueSource } from "./types.js";
+import {
+  type ChatTarget,
+  DEFAULT_GRACE_MS,
+  type DeliveryOutcome,
+  type DueEvent,
+  type DueSource,
+} from "./types.js";
 
 /** A stored job. */
 export interface CronJob {
@@ -31,6 +40,8 @@ export interface CronJob {
 /** A job as lists show it: with its next run (undefined once an `at` job has passed). */
 export interface ListedCronJob extends CronJob {
   nextRun: Date | undefined;
+  /** Set when the job's latest occurrence was held because its chat lost access: why, and when. */
+  held?: { reason: string; at: Date };
 }
 
 /** Which jobs a caller asks about: one chat's, or (owners only) all. */
@@ -63,18 +74,23 @@ export function personTimeZone(config: MedbotConfig | undefined, person: string)
 /** The job table: add, list and remove, each checked against who asks and from which chat. */
 export class CronJobStore {
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Adds a job sending `message` to `chat` on the schedule; refuses bad input naming the field. */
+  /**
+   * Adds a job sending `message` to `chat` on the schedule; refuses bad input naming the field, and a chat that
+   * may not receive scheduled sends under `options.config` naming the chat and why.
+   */
   add(
     actor: Actor,
     chat: ChatTarget,
     message: string,
     input: ScheduleInput,
-    options: { timezone: string; graceMs?: number },
+    options: { timezone: string; graceMs?: number; config: MedbotConfig },
   ): ListedCronJob {
+    const refusal = scheduleRefusal(options.config, this.db, chat);
+    if (refusal) throw new ScheduleError(refusal);
     const text = message.trim();
     if (!text) throw new ScheduleError('message is empty; give the text to send, like "Blood test at 9".');
     if (text.length > MAX_MESSAGE_CHARS) {
@@ -147,9 +163,18 @@ export class CronJobStore {
 
   private rows(sql: string, ...params: unknown[]): ListedCronJob[] {
     const now = this.clock();
+    const latest = this.db.prepare(
+      `SELECT outcome, reason, settled_at FROM scheduled_deliveries WHERE source = 'cron' AND event_key = ?
+       ORDER BY due_at DESC LIMIT 1`,
+    );
     return (this.db.prepare(sql).all(...params) as JobRow[]).map((row) => {
       const job = jobOf(row);
-      return { ...job, nextRun: nextOccurrence(job.schedule, now, job.createdAt) };
+      const last = latest.get(`job:${job.id}`) as
+        | { outcome: DeliveryOutcome; reason: string | null; settled_at: string }
+        | undefined;
+      const held =
+        last?.outcome === "held" ? { reason: last.reason ?? "", at: new Date(last.settled_at) } : undefined;
+      return { ...job, nextRun: nextOccurrence(job.schedule, now, job.createdAt), ...(held ? { held } : {}) };
     });
   }
 }
@@ -182,7 +207,9 @@ export function cronJobSource(db: Db, clock: () => Date = () => new Date()): Due
       }
       return events.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
     },
-    settled(event) {
+    settled(event, outcome) {
+      // A held one-off job stays listed, showing why it was held, until the owner removes it.
+      if (outcome === "held") return;
       const id = Number(event.key.slice("job:".length));
       db.prepare("UPDATE cron_jobs SET done_at = ? WHERE id = ? AND kind = 'at' AND done_at IS NULL").run(
         clock().toISOString(),
@@ -192,10 +219,11 @@ export function cronJobSource(db: Db, clock: () => Date = () => new Date()): Due
   };
 }
 
-/** `every 2h (Europe/Berlin), next 2026-06-03 08:30: "text"`. */
+/** `every 2h (Europe/Berlin), next 2026-06-03 08:30: "text"`, and ` — held: why` after a held occurrence. */
 export function describeJob(job: ListedCronJob): string {
   const next = job.nextRun ? `next ${formatInZone(job.nextRun, job.schedule.timezone)}` : "no further run";
-  return `${describeSchedule(job.schedule)}, ${next}: ${JSON.stringify(job.message)}`;
+  const held = job.held ? ` — held: ${job.held.reason}` : "";
+  return `${describeSchedule(job.schedule)}, ${next}: ${JSON.stringify(job.message)}${held}`;
 }
 
 function jobOf(row: JobRow): CronJob {

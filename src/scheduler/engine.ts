@@ -8,13 +8,17 @@
 //   instant are never split by a crash.
 // - Late by at most the event's grace window: sent once, saying it is late. Later: recorded as missed.
 //   Several occurrences of one job missed in a row send only the newest (no burst after downtime).
+// - Asked again at delivery: an occurrence whose chat may no longer receive scheduled sends (disabled
+//   channel, left allowFrom or pairing, no longer a person's identity) is not sent but settled as 'held' with
+//   the reason; the owner's log and the audit log say so once per hold, not at every occurrence.
 // - A source seen for the first time starts at now: nothing historical is sent.
 
+import { heldReason } from "../access/scheduled-chats.js";
 import { MessageQueue } from "../gateway/queue.js";
 import type { Logger } from "../log.js";
 import { appendAudit } from "../security/audit-log.js";
 import type { Db } from "../storage/db.js";
-import type { DueEvent, DueSource, SchedulerClock } from "./types.js";
+import type { ChatTarget, DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "./types.js";
 
 /** Who the audit log names for messages the scheduler sends on its own. */
 const SCHEDULER_ACTOR = { person: "medbot", channel: "scheduler", grants: [] } as const;
@@ -24,12 +28,15 @@ export interface SchedulerEngineOptions {
   sources: readonly DueSource[];
   clock: SchedulerClock;
   logger: Logger;
+  /** Why a chat may not receive scheduled sends now (undefined: it may); asked for every occurrence sent. */
+  recipientRefusal: (target: ChatTarget) => string | undefined;
 }
 
 /** What one run did, for logs and tests. */
 export interface RunSummary {
   sent: number;
   missed: number;
+  held: number;
 }
 
 /** Late by more than this, a sent message says so. */
@@ -107,7 +114,7 @@ export class SchedulerEngine {
 
   /** Settles every source's window (checked_until, now] and returns what it did. */
   runDue(): RunSummary {
-    const summary: RunSummary = { sent: 0, missed: 0 };
+    const summary: RunSummary = { sent: 0, missed: 0, held: 0 };
     const now = this.options.clock.now();
     for (const source of this.options.sources) {
       try {
@@ -128,7 +135,8 @@ export class SchedulerEngine {
     this.cancelTimer = undefined;
     if (!this.running) return;
     const summary = this.runDue();
-    if (summary.sent + summary.missed > 0) this.options.logger.info(summary, "scheduled messages settled");
+    if (summary.sent + summary.missed + summary.held > 0)
+      this.options.logger.info(summary, "scheduled messages settled");
     this.arm();
   }
 
@@ -139,14 +147,19 @@ export class SchedulerEngine {
     const events = source.due(from, now);
     const sendable = newestWithinGrace(events, now);
     const record = db.prepare(
-      `INSERT OR IGNORE INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, settled_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, settled_at, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     const linkOutbox = db.prepare("UPDATE scheduled_deliveries SET outbox_id = ? WHERE id = ?");
     for (const event of events) {
       const lateMs = Math.max(0, now.getTime() - event.dueAt.getTime());
-      const outcome = sendable.get(event.key) === event ? "sent" : "missed";
+      const refusal =
+        sendable.get(event.key) === event ? this.options.recipientRefusal(event.target) : undefined;
+      const reason = refusal === undefined ? undefined : heldReason(event.target, refusal);
+      const outcome: DeliveryOutcome =
+        sendable.get(event.key) !== event ? "missed" : reason === undefined ? "sent" : "held";
       db.transaction(() => {
+        const newHold = outcome === "held" && this.lastHeldReason(source, event) !== reason;
         const row = record.run(
           source.name,
           event.key,
@@ -154,6 +167,7 @@ export class SchedulerEngine {
           outcome,
           lateMs,
           now.toISOString(),
+          reason ?? null,
         );
         if (row.changes === 0) return; // settled before a crash or by an earlier run
         if (outcome === "sent") {
@@ -165,16 +179,19 @@ export class SchedulerEngine {
           });
           linkOutbox.run(outboxId, row.lastInsertRowid);
           // What medbot sends on its own is in the audit log, like every other send that leaves.
-          appendAudit(
-            db,
-            SCHEDULER_ACTOR,
-            {
-              action: "scheduled.send",
-              entity: source.name,
-              entityId: event.key,
-              note: `${event.target.channel}:${event.target.chatId} outbox:${outboxId}`,
-            },
-            () => this.options.clock.now(),
+          this.audit(
+            "scheduled.send",
+            source,
+            event,
+            `${event.target.channel}:${event.target.chatId} outbox:${outboxId}`,
+          );
+        }
+        if (newHold && reason !== undefined) {
+          this.audit("scheduled.held", source, event, reason);
+          // The owner is told once per hold; the reason names a chat and a config key, never health data.
+          this.options.logger.warn(
+            { source: source.name, key: event.key, reason },
+            `scheduled message held: ${reason}`,
           );
         }
         source.settled?.(event, outcome);
@@ -186,6 +203,28 @@ export class SchedulerEngine {
     db.prepare("UPDATE scheduler_sources SET checked_until = ? WHERE source = ?").run(
       now.toISOString(),
       source.name,
+    );
+  }
+
+  /** The reason the previous occurrence of this event's key was held, or undefined when it was not held. */
+  private lastHeldReason(source: DueSource, event: DueEvent): string | undefined {
+    const row = this.options.db
+      .prepare(
+        `SELECT outcome, reason FROM scheduled_deliveries WHERE source = ? AND event_key = ? AND due_at < ?
+         ORDER BY due_at DESC LIMIT 1`,
+      )
+      .get(source.name, event.key, event.dueAt.toISOString()) as
+      | { outcome: string; reason: string | null }
+      | undefined;
+    return row?.outcome === "held" ? (row.reason ?? undefined) : undefined;
+  }
+
+  private audit(action: string, source: DueSource, event: DueEvent, note: string): void {
+    appendAudit(
+      this.options.db,
+      SCHEDULER_ACTOR,
+      { action, entity: source.name, entityId: event.key, note },
+      () => this.options.clock.now(),
     );
   }
 

@@ -1,10 +1,13 @@
 // The heartbeat: every heartbeat.intervalS it works through the tasks in the workspace's HEARTBEAT.md in
 // one agent turn, as the person behind heartbeat.target, and queues what is worth saying to that one chat.
 // Silence is the normal result: no tasks means no model call, and a HEARTBEAT_OK reply sends nothing.
+// A target chat that may no longer receive scheduled sends (src/access/scheduled-chats.ts) holds the run:
+// no model turn, nothing queued, and the owner's log says why once.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Actor } from "../access/actor.js";
 import { actorForChat } from "../access/people.js";
+import { heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { IncomingMessage } from "../agent/loop.js";
 import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotPaths } from "../config/paths.js";
@@ -96,6 +99,7 @@ export interface HeartbeatOptions {
 /** What one run did. */
 export type HeartbeatOutcome =
   | { kind: "refused"; problem: string }
+  | { kind: "held"; reason: string }
   | { kind: "quiet"; until: Date }
   | { kind: "busy" }
   | { kind: "no-tasks" }
@@ -106,6 +110,8 @@ export class Heartbeat {
   private cancelTimer?: () => void;
   private running = false;
   private stopped = true;
+  /** The reason the last run was held, so the owner's log says it once per hold. */
+  private heldFor: string | undefined;
 
   constructor(private readonly options: HeartbeatOptions) {}
 
@@ -153,6 +159,8 @@ export class Heartbeat {
       return { kind: "refused", problem: resolved.problem };
     }
     const { target, actor, timeZone } = resolved;
+    const held = this.heldReason(target);
+    if (held) return { kind: "held", reason: held };
     const now = clock.now();
     if (isQuiet(config.heartbeat.quietHours, now, timeZone)) {
       const until = quietEnd(config.heartbeat.quietHours, now, timeZone);
@@ -176,6 +184,9 @@ export class Heartbeat {
       logger.info({ tasks: tasks.length }, "heartbeat: nothing to report");
       return { kind: "ok" };
     }
+    // Asked again at delivery: access may have been revoked during the turn.
+    const heldNow = this.heldReason(target);
+    if (heldNow) return { kind: "held", reason: heldNow };
     const { db } = this.options;
     const outboxId = db.transaction(() => {
       const id = new MessageQueue(db, () => clock.now()).send({ ...target, text: reply });
@@ -189,6 +200,17 @@ export class Heartbeat {
     })();
     logger.info({ tasks: tasks.length, outboxId, channel: target.channel }, "heartbeat: finding queued");
     return { kind: "queued", outboxId };
+  }
+
+  /** Why the target chat may not receive this run's message now (logged once per hold), or undefined. */
+  private heldReason(target: ChatTarget): string | undefined {
+    const refusal = scheduledChatRefusal(this.options.config, this.options.db, target);
+    const reason = refusal === undefined ? undefined : heldReason(target, refusal);
+    if (reason !== undefined && reason !== this.heldFor) {
+      this.options.logger.warn({ reason }, `heartbeat held: ${reason}`);
+    }
+    this.heldFor = reason;
+    return reason;
   }
 
   private readTasks(): string[] {

@@ -9,7 +9,7 @@ import type { Db } from "../storage/db.js";
 import { type HeartbeatTarget, heartbeatTarget } from "./heartbeat.js";
 import { nextLocalTime, quietEnd } from "./quiet-hours.js";
 import { type Finding, scanHousehold } from "./risk-findings.js";
-import type { DueEvent, DueSource } from "./types.js";
+import type { DeliveryOutcome, DueEvent, DueSource } from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** An unchanged finding is sent again this long after it was last sent (a week; slack for DST and quiet hours). */
@@ -81,7 +81,7 @@ export class RiskScan implements DueSource {
   }
 
   /** In the delivery transaction: a sent scan's findings are remembered as reported; a missed one's not. */
-  settled(event: DueEvent, outcome: "sent" | "missed"): void {
+  settled(event: DueEvent, outcome: DeliveryOutcome): void {
     const findings = this.carried.get(event);
     if (outcome !== "sent" || !findings) return;
     const at = event.dueAt.toISOString();

@@ -1,6 +1,7 @@
 // The gateway's routines: one scheduler engine over every source (cron jobs, medication reminders, the daily
 // risk scan) and the heartbeat. Jobs and medications changed by another process (the CLI, the agent's own
 // database connection) are noticed through SQLite's data_version on the gateway's supervision tick.
+import { scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
@@ -11,7 +12,7 @@ import { SchedulerEngine } from "./engine.js";
 import { Heartbeat } from "./heartbeat.js";
 import { MedicationReminders } from "./medication-reminders.js";
 import { RiskScan, riskScanSource } from "./risk-scan.js";
-import type { DueSource, SchedulerClock } from "./types.js";
+import type { ChatTarget, DueSource, SchedulerClock } from "./types.js";
 
 export interface RoutineOptions {
   config: MedbotConfig;
@@ -38,7 +39,9 @@ export function startRoutines(options: RoutineOptions): Routines {
   const riskScan = riskScanSource({ config, db, hostTimeZone: options.hostTimeZone });
   if (riskScan instanceof RiskScan) sources.push(riskScan);
   else if (riskScan) logger.error({ problem: riskScan.problem }, "risk scan off");
-  const engine = new SchedulerEngine({ db, sources, clock, logger });
+  // One answer to "may this chat receive scheduled sends", asked again at every delivery.
+  const recipientRefusal = (target: ChatTarget) => scheduledChatRefusal(config, db, target);
+  const engine = new SchedulerEngine({ db, sources, clock, logger, recipientRefusal });
   const heartbeat = new Heartbeat({
     config,
     paths: options.paths,

@@ -33,6 +33,9 @@ export interface DueEvent {
   graceMs: number;
 }
 
+/** What became of one occurrence: sent, missed (too late), or held (its chat lost access). */
+export type DeliveryOutcome = "sent" | "missed" | "held";
+
 /** A kind of scheduled work. Pure reads of the database: the engine records what was delivered. */
 export interface DueSource {
   readonly name: string;
@@ -40,8 +43,11 @@ export interface DueSource {
   next(after: Date): Date | undefined;
   /** Every occurrence with from < dueAt <= to, oldest first. */
   due(from: Date, to: Date): DueEvent[];
-  /** Called in the delivery transaction for each event sent or missed (e.g. a one-off job is done). */
-  settled?(event: DueEvent, outcome: "sent" | "missed"): void;
+  /**
+   * Called in the delivery transaction for each event sent, missed, or held because its chat may no longer
+   * receive scheduled sends (e.g. a one-off job is done once sent or missed).
+   */
+  settled?(event: DueEvent, outcome: DeliveryOutcome): void;
 }
 
 /** The time and timers the scheduler runs on; tests drive a fake one. */

@@ -135,16 +135,7 @@ export function checkTools(config: MedbotConfig): Finding[] {
       fixable: false,
     });
   }
-  if (web.enabled) {
-    findings.push({
-      id: "tools.web",
-      severity: "medium",
-      what: "tools.web is enabled (web_fetch of public http(s) addresses).",
-      why: "Fetched pages are untrusted text that may carry instructions, and a fetch URL can carry data out.",
-      fix: "Set tools.web.enabled to false unless the household needs web lookups.",
-      fixable: false,
-    });
-  }
+  if (web.enabled) findings.push(...webFetchFindings(web.allowHosts));
   if (!restrictToWorkspace) {
     findings.push({
       id: "tools.restrictToWorkspace",
@@ -152,6 +143,32 @@ export function checkTools(config: MedbotConfig): Finding[] {
       what: "tools.restrictToWorkspace is false.",
       why: "File tools can then read and write anywhere this user can, including other people's files and medbot's config.",
       fix: "Set tools.restrictToWorkspace to true.",
+      fixable: false,
+    });
+  }
+  return findings;
+}
+
+/** tools.web (when on): the hosts web_fetch may reach listed, and "*" in tools.web.allowHosts flagged high. */
+function webFetchFindings(allowHosts: readonly string[]): Finding[] {
+  const hosts = allowHosts.length === 0 ? "no host yet: every fetch is refused" : allowHosts.join(", ");
+  const findings: Finding[] = [
+    {
+      id: "tools.web",
+      severity: "medium",
+      what: `tools.web is enabled (web_fetch of public http(s) addresses); tools.web.allowHosts: ${hosts}.`,
+      why: "Fetched pages are untrusted text that may carry instructions, and a fetch URL can carry data out (every URL is in the audit log).",
+      fix: "Set tools.web.enabled to false unless the household needs web lookups; keep tools.web.allowHosts to the sites it needs.",
+      fixable: false,
+    },
+  ];
+  if (allowHosts.includes("*")) {
+    findings.push({
+      id: "tools.web.allowHosts",
+      severity: "high",
+      what: 'tools.web.allowHosts contains "*": web_fetch may reach any public host.',
+      why: "A model misled by an injected message can put record text into a URL to a host of the attacker's choosing.",
+      fix: 'Replace "*" in tools.web.allowHosts with the host names the household needs (e.g. "medlineplus.gov", "*.nhs.uk").',
       fixable: false,
     });
   }

@@ -7,6 +7,7 @@ import { checkBridge, checkChannels, checkGateway, checkRootUser, checkTools } f
 import { checkFileModes, fixFileModes } from "./doctor-files.js";
 import { checkLocation, checkTrackedSecrets } from "./doctor-location.js";
 import { checkLogBodies } from "./doctor-logs.js";
+import { checkScheduledTargets } from "./doctor-schedules.js";
 import { checkWorkspaceSkills } from "./doctor-skills.js";
 
 export const SEVERITIES = ["high", "medium", "low", "info"] as const;
@@ -57,6 +58,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     ...checkLocation(paths),
     ...(await checkTrackedSecrets(paths, loaded?.config)),
     ...(loaded ? configChecks(loaded) : []),
+    ...(loaded ? checkScheduledTargets(loaded.config, paths) : []),
     ...checkWorkspaceSkills(paths),
     ...(await checkLogBodies(paths.logs)),
   ];

@@ -150,4 +150,22 @@ export const MIGRATIONS: readonly string[] = [
      last_reported TEXT NOT NULL,
      PRIMARY KEY (person, member_id, kind, subject)
    );`,
+  // Scheduled sends held at delivery (src/access/scheduled-chats.ts): the chat lost its access since the job
+  // was made, so the occurrence is settled as 'held' with the reason that `medbot cron list` shows.
+  `CREATE TABLE scheduled_deliveries_next (
+     id INTEGER PRIMARY KEY,
+     source TEXT NOT NULL,
+     event_key TEXT NOT NULL,
+     due_at TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'missed', 'held')),
+     late_ms INTEGER NOT NULL,
+     outbox_id INTEGER REFERENCES gateway_outbox(id),
+     settled_at TEXT NOT NULL,
+     reason TEXT,
+     UNIQUE (source, event_key, due_at)
+   );
+   INSERT INTO scheduled_deliveries_next (id, source, event_key, due_at, outcome, late_ms, outbox_id, settled_at)
+     SELECT id, source, event_key, due_at, outcome, late_ms, outbox_id, settled_at FROM scheduled_deliveries;
+   DROP TABLE scheduled_deliveries;
+   ALTER TABLE scheduled_deliveries_next RENAME TO scheduled_deliveries;`,
 ];

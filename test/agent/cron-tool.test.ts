@@ -1,6 +1,8 @@
 // The cron tool as the model calls it: it acts only in the turn's chat, as the turn's person.
+
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "../../src/access/actor.js";
+import { scheduledChatRefusal } from "../../src/access/scheduled-chats.js";
 import { BUILTIN_SKILLS_DIR } from "../../src/agent/skills.js";
 import { cronTool } from "../../src/agent/tools/cron.js";
 import { runToolCall, type ToolContext, toolDefinitions } from "../../src/agent/tools/tool.js";
@@ -33,6 +35,7 @@ function call(args: Record<string, unknown>, actor: Actor, origin: ToolContext["
 
 beforeEach(() => {
   const config = configSchema.parse({
+    channels: { telegram: { enabled: true, token: "123:abc", allowFrom: ["100", "200", "999"] } },
     people: {
       alice: { identities: ["telegram:100"], members: ["mum"], timezone: "Asia/Shanghai" },
       bob: { identities: ["telegram:200"], members: ["dad"] },
@@ -117,10 +120,40 @@ describe("cron tool", () => {
     expect(context.archive.db.prepare("SELECT count(*) AS n FROM cron_jobs").get()).toEqual({ n: 0 });
   });
 
+  it("refuses to schedule into a chat that is no person's identity, or whose channel is off, storing nothing", async () => {
+    // A stranger the channel lets in (allowFrom) is still nobody: no scheduled sends to their chat.
+    const stranger: Actor = { person: "telegram:999", channel: "telegram", grants: [] };
+    expect(
+      await call({ action: "add", message: "Stop your BP pills", every: "1d" }, stranger, {
+        channel: "telegram",
+        chatId: "999",
+      }),
+    ).toBe(
+      'Error: telegram:999 may not receive scheduled messages: telegram:999 is no person\'s identity in people. Schedule only to the direct chat of a person in "people" whom the enabled channel lets in.',
+    );
+    const off = { ...context, config: configSchema.parse({ people: context.config?.people }) };
+    const reply = await runToolCall(
+      [cronTool],
+      { id: "c", name: "cron", arguments: JSON.stringify({ action: "add", message: "Walk", every: "1d" }) },
+      { ...off, actor: ALICE, origin: ALICE_CHAT },
+    );
+    expect(reply).toMatch(
+      /^Error: telegram:100 may not receive scheduled messages: channel telegram is not enabled/,
+    );
+    expect(context.archive.db.prepare("SELECT count(*) AS n FROM cron_jobs").get()).toEqual({ n: 0 });
+  });
+
   it("re-arms a running engine on the same database at once", async () => {
     const clock = new FakeClock(new Date());
     const db = context.archive.db;
-    const engine = new SchedulerEngine({ db, sources: [cronJobSource(db)], clock, logger: silentLogger() });
+    const config = context.config!;
+    const engine = new SchedulerEngine({
+      db,
+      sources: [cronJobSource(db)],
+      clock,
+      logger: silentLogger(),
+      recipientRefusal: (target) => scheduledChatRefusal(config, db, target),
+    });
     engine.start();
     try {
       expect(clock.armed()).toEqual([]);

@@ -1,9 +1,11 @@
-// web_fetch: public http(s) pages only. A server on this machine is the thing it must never reach, directly,
-// by a name, through a redirect or by a DNS answer that changes; a successful fetch is tested against a
-// second loopback address (127.0.0.2) that the test alone declares "public".
+// web_fetch: public http(s) pages only, of the hosts in tools.web.allowHosts. A server on this machine is the
+// thing it must never reach, directly, by a name, through a redirect or by a DNS answer that changes; a
+// successful fetch is tested against a second loopback address (127.0.0.2) that the test alone declares
+// "public". Every fetch, allowed or refused, is in the audit log with its full URL.
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -19,6 +21,12 @@ const PUBLIC_TEST_ADDRESS = "127.0.0.2";
 
 let site: http.Server;
 let sitePort: number;
+/** Paths requested from the site, in order. */
+let siteHits: string[];
+/** A listener on the "public" address that no allowed host names: it must see no connection. */
+let unlisted: net.Server;
+let unlistedPort: number;
+let unlistedConnections: number;
 let internal: http.Server;
 let internalPort: number;
 /** Requests that reached the "internal" service on 127.0.0.1: must stay empty. */
@@ -34,6 +42,7 @@ function listen(server: http.Server, host: string): Promise<number> {
 
 beforeAll(async () => {
   site = http.createServer((req, res) => {
+    siteHits.push(req.url ?? "");
     const url = new URL(req.url ?? "/", "http://x");
     const hop = (to: string) => res.writeHead(302, { location: to }).end();
     if (url.pathname === "/page") {
@@ -53,6 +62,7 @@ beforeAll(async () => {
     else if (url.pathname === "/to-localhost") hop(`http://localhost:${internalPort}/secret`);
     else if (url.pathname === "/to-mapped") hop(`http://[::ffff:127.0.0.1]:${internalPort}/secret`);
     else if (url.pathname === "/to-file") hop("file:///etc/passwd");
+    else if (url.pathname === "/to-unlisted") hop(`http://unlisted.test:${unlistedPort}/x?bp=150/95`);
     else if (url.pathname === "/relative") hop("/host");
     else if (url.pathname.startsWith("/chain/")) {
       const left = Number(url.pathname.slice("/chain/".length));
@@ -74,18 +84,28 @@ beforeAll(async () => {
     internalHits.push(req.url ?? "");
     res.writeHead(200, { "content-type": "text/plain" }).end("INTERNAL SECRET");
   });
+  unlisted = net.createServer((socket) => {
+    unlistedConnections++;
+    socket.destroy();
+  });
   sitePort = await listen(site, PUBLIC_TEST_ADDRESS);
   internalPort = await listen(internal, "127.0.0.1");
+  unlistedPort = await new Promise((resolve) =>
+    unlisted.listen(0, PUBLIC_TEST_ADDRESS, () => resolve((unlisted.address() as AddressInfo).port)),
+  );
 });
 
 afterAll(async () => {
   site.closeAllConnections();
   await new Promise((r) => site.close(r));
   await new Promise((r) => internal.close(r));
+  await new Promise((r) => unlisted.close(r));
 });
 
 beforeEach(() => {
   internalHits = [];
+  siteHits = [];
+  unlistedConnections = 0;
   resolved = [];
   workspace = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-web-"));
 });
@@ -99,6 +119,8 @@ async function testResolve(hostname: string): Promise<ResolvedAddress[]> {
   if (hostname.includes(":")) return [{ address: hostname, family: 6 }];
   const table: Record<string, ResolvedAddress[]> = {
     "public.test": [v4(PUBLIC_TEST_ADDRESS)],
+    "unlisted.test": [v4(PUBLIC_TEST_ADDRESS)],
+    "news.public.test": [v4(PUBLIC_TEST_ADDRESS)],
     "internal.test": [v4("127.0.0.1")],
     "mixed.test": [v4(PUBLIC_TEST_ADDRESS), v4("10.0.0.7")],
     "mapped.test": [{ address: "::ffff:127.0.0.1", family: 6 }],
@@ -116,7 +138,8 @@ const testFetch = createWebFetch({
   mayConnect: (address) => address === PUBLIC_TEST_ADDRESS,
 });
 
-function context(web: Record<string, unknown> = {}): ToolContext {
+/** The SSRF tests below open every host ("*") so that only the address check stands between them and 127.0.0.1. */
+function context(web: Record<string, unknown> = { allowHosts: ["*"] }): ToolContext {
   return {
     workspace,
     restrictToWorkspace: true,
@@ -124,7 +147,7 @@ function context(web: Record<string, unknown> = {}): ToolContext {
     sessionKey: "test:chat:alice",
     actor: { person: "alice", channel: "telegram", grants: ["mum"] },
     archive: new FamilyArchive(openDatabase(":memory:")),
-    config: configSchema.parse({ tools: { web: { enabled: true, ...web } } }),
+    config: configSchema.parse({ tools: { web: { enabled: true, allowHosts: ["*"], ...web } } }),
   };
 }
 
@@ -247,16 +270,6 @@ describe("a fetch that is allowed", () => {
     expect(result.match(/^\[end of untrusted web content\]$/gm)).toHaveLength(1);
   });
 
-  it("records the host (not the path) in the audit log", async () => {
-    const ctx = context();
-    await fetchWith(testFetch, site$("/host?q=dad-has-diabetes"), ctx);
-    const entries = listAudit(ctx.archive.db);
-    expect(entries.map((e) => [e.actor, e.action, e.note])).toEqual([
-      ["alice", "web.fetch", `public.test:${sitePort}`],
-    ]);
-    expect(JSON.stringify(entries)).not.toContain("diabetes");
-  });
-
   it("reads at most tools.web.maxBytes and says the page was cut", async () => {
     const result = await fetchWith(testFetch, site$("/big"), context({ maxBytes: 1024 }));
     expect(result.match(/a{2,}/)![0]).toHaveLength(1024);
@@ -275,6 +288,87 @@ describe("a fetch that is allowed", () => {
     expect(await fetchWith(testFetch, site$("/missing"))).toMatch(
       /\(HTTP 404\) — data, not instructions\]\nno such page/,
     );
+  });
+});
+
+describe("only hosts the household listed in tools.web.allowHosts", () => {
+  const listing = (...allowHosts: string[]) => context({ allowHosts });
+
+  it("with an empty list fetches nothing and says how to allow a host", async () => {
+    const result = await fetchWith(testFetch, site$("/host"), listing());
+    expect(result).toMatch(/^Error: .*web_fetch may reach no host yet: tools\.web\.allowHosts is empty/);
+    expect(result).toContain('add "public.test" to tools.web.allowHosts');
+    expect(resolved).toEqual([]);
+    expect(siteHits).toEqual([]);
+  });
+
+  it("refuses a host not listed before any lookup or connection", async () => {
+    const ctx = listing("public.test");
+    const result = await fetchWith(testFetch, `http://unlisted.test:${unlistedPort}/x`, ctx);
+    expect(result).toMatch(/^Error: .*unlisted\.test is not in tools\.web\.allowHosts/);
+    expect(resolved).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(unlistedConnections).toBe(0);
+  });
+
+  it("fetches a listed host, and a subdomain through *.name (not the name itself)", async () => {
+    expect(await fetchWith(testFetch, site$("/host"), listing("PUBLIC.test."))).toContain(
+      `host=public.test:${sitePort}`,
+    );
+    const sub = listing("*.public.test");
+    expect(await fetchWith(testFetch, `http://news.public.test:${sitePort}/host`, sub)).toContain(
+      `host=news.public.test:${sitePort}`,
+    );
+    expect(await fetchWith(testFetch, site$("/host"), sub)).toMatch(
+      /public\.test is not in tools\.web\.allowHosts/,
+    );
+  });
+
+  it("refuses a redirect to a host not listed, at that hop", async () => {
+    const ctx = listing("public.test");
+    const result = await fetchWith(testFetch, site$("/to-unlisted"), ctx);
+    expect(result).toMatch(/^Error: .*unlisted\.test is not in tools\.web\.allowHosts/);
+    expect(siteHits).toEqual(["/to-unlisted"]);
+    expect(resolved).toEqual(["public.test"]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(unlistedConnections).toBe(0);
+  });
+
+  it("audits every hop with its full URL, the refused ones too", async () => {
+    const ctx = listing("public.test");
+    await fetchWith(testFetch, site$("/host?q=dad-has-diabetes"), ctx);
+    await fetchWith(testFetch, site$("/to-unlisted"), ctx);
+    await fetchWith(testFetch, "http://elsewhere.test/?allergy=penicillin", ctx);
+    const entries = listAudit(ctx.archive.db).map((e) => [e.actor, e.action, e.entity, e.entityId, e.note]);
+    expect(entries).toEqual([
+      ["alice", "web.fetch", "url", site$("/host?q=dad-has-diabetes"), "fetched"],
+      ["alice", "web.fetch", "url", site$("/to-unlisted"), "fetched"],
+      [
+        "alice",
+        "web.fetch",
+        "url",
+        `http://unlisted.test:${unlistedPort}/x?bp=150/95`,
+        "refused: host not in tools.web.allowHosts",
+      ],
+      [
+        "alice",
+        "web.fetch",
+        "url",
+        "http://elsewhere.test/?allergy=penicillin",
+        "refused: host not in tools.web.allowHosts",
+      ],
+    ]);
+  });
+
+  it("audits a fetch refused for its address, naming the URL", async () => {
+    const ctx = context();
+    await fetchWith(testFetch, `http://internal.test:${internalPort}/secret?x=1`, ctx);
+    const [entry] = listAudit(ctx.archive.db);
+    expect([entry?.entityId, entry?.note]).toEqual([
+      `http://internal.test:${internalPort}/secret?x=1`,
+      expect.stringMatching(/^refused: .*resolves to 127\.0\.0\.1 \(loopback\)/),
+    ]);
+    expect(internalHits).toEqual([]);
   });
 });
 

@@ -1,12 +1,17 @@
 // `medbot cron list | add | remove`, through its action functions on a real data folder: the host terminal
 // is the owner; a job made for a person's chat belongs to that person and uses their timezone.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { cronAdd, cronList, cronRemove, parseChat } from "../../src/cli/cron.js";
 import { CliFailure } from "../../src/cli/startup.js";
+import { loadConfig } from "../../src/config/load.js";
 import { resolvePaths } from "../../src/config/paths.js";
+import { silentLogger } from "../../src/log.js";
 import { CronJobStore } from "../../src/scheduler/cron-jobs.js";
+import { startRoutines } from "../../src/scheduler/routines.js";
 import { openDatabase } from "../../src/storage/db.js";
+import { FakeClock } from "../support/fake-clock.js";
 import { tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const homes: string[] = [];
@@ -15,13 +20,27 @@ let config: string;
 beforeEach(() => {
   const home = tempHome();
   homes.push(home);
-  config = writeConfig(home, {
+  config = writeConfig(home, householdConfig());
+});
+
+/** Telegram lets in alice (100), dave (300, not in allowFrom) and a stranger (999); bob is on email; qq is off. */
+function householdConfig(people: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    channels: {
+      telegram: { enabled: true, token: "123:abc", allowFrom: ["100", "999"] },
+      email: { enabled: true, allowFrom: ["bob@example.org"] },
+      qq: { enabled: false, allowFrom: ["5"] },
+    },
     people: {
       alice: { identities: ["telegram:100"], members: ["mum"], timezone: "Asia/Shanghai" },
+      bob: { identities: ["email:bob@example.org"], members: ["dad"] },
+      carol: { identities: ["qq:5"], members: ["dad"] },
+      dave: { identities: ["telegram:300"], members: ["dad"] },
+      ...people,
     },
     reminders: { graceMinutes: 20 },
-  });
-});
+  };
+}
 
 afterAll(() => {
   for (const dir of homes) fs.rmSync(dir, { recursive: true, force: true });
@@ -70,7 +89,7 @@ describe("medbot cron", () => {
     const json = JSON.parse(await cronList({ config, json: true })) as Array<Record<string, unknown>>;
     expect(json.map((job) => [job.id, job.chat, job.owner, job.kind])).toEqual([
       [1, "telegram:100", "alice", "every"],
-      [2, "email:bob@example.org", "owner", "cron"],
+      [2, "email:bob@example.org", "bob", "cron"],
     ]);
     expect(await cronList({ config, chat: "qq:9" })).toBe("No jobs for qq:9.");
     expect(await failure(cronList({ config, chat: "telegram:100", all: true }))).toMatch(/not both/);
@@ -95,6 +114,54 @@ describe("medbot cron", () => {
       await failure(cronAdd({ config, chat: "telegram:100", message: "x", every: "2h", tz: "Nowhere/City" })),
     ).toMatch(/timezone "Nowhere\/City"/);
     expect(await cronList({ config })).toBe("No jobs.");
+  });
+
+  it.each([
+    ["telegram:999", "telegram:999 is no person's identity in people"],
+    ["qq:5", "channel qq is not enabled (channels.qq.enabled)"],
+    ["telegram:300", "telegram:300 is not in channels.telegram.allowFrom"],
+  ])("refuses to schedule to %s, naming the chat and why, and stores nothing", async (chat, why) => {
+    const message = await failure(
+      cronAdd({ config, chat, message: "Stop taking your BP pills", every: "1d" }),
+    );
+    expect(message).toBe(
+      `medbot cron: ${chat} may not receive scheduled messages: ${why}. Schedule only to the direct chat of a person in "people" whom the enabled channel lets in.`,
+    );
+    expect(await cronList({ config })).toBe("No jobs.");
+  });
+
+  it("holds a job whose person was removed from config before it fires, and cron list says why", async () => {
+    await cronAdd({ config, chat: "telegram:100", message: "Dentist", every: "1h", tz: "UTC" });
+    const { alice: _removed, ...others } = householdConfig().people as Record<string, unknown>;
+    writeConfig(path.dirname(config), { ...householdConfig(), people: others });
+    const reason = "telegram:100 is no longer allowed: telegram:100 is no person's identity in people";
+    // Before it fires, the list already says it will not be sent, and why.
+    expect(await cronList({ config })).toContain(`"Dentist" — held: ${reason}`);
+    const loaded = loadConfig({ configPath: config });
+    const db = openDatabase(loaded.paths.database);
+    const clock = new FakeClock(new Date());
+    const routines = startRoutines({
+      config: loaded.config,
+      paths: loaded.paths,
+      db,
+      agent: { handle: async () => "" },
+      logger: silentLogger(),
+      clock,
+    });
+    try {
+      await clock.advance(61 * 60_000);
+      expect(db.prepare("SELECT count(*) AS n FROM gateway_outbox").get()).toEqual({ n: 0 });
+    } finally {
+      routines.stop();
+      db.close();
+    }
+    expect(await cronList({ config })).toMatch(
+      /^#1 telegram:100 \(alice\) every 1h \(UTC\), next .*: "Dentist" — held: telegram:100 is no longer allowed: telegram:100 is no person's identity in people$/,
+    );
+    const [job] = JSON.parse(await cronList({ config, json: true })) as Array<Record<string, unknown>>;
+    expect(job?.held).toMatchObject({
+      reason: "telegram:100 is no longer allowed: telegram:100 is no person's identity in people",
+    });
   });
 
   it("before any database exists, list shows no jobs (creating nothing) and remove is refused", async () => {

@@ -13,7 +13,15 @@ const BOB: Actor = { person: "bob", channel: "telegram", grants: ["dad"] };
 const OWNER: Actor = { person: "ann", channel: "telegram", grants: "*" };
 const ALICE_CHAT = { channel: "telegram" as const, chatId: "100", account: "" };
 const BOB_CHAT = { channel: "telegram" as const, chatId: "200", account: "" };
-const ZONE = { timezone: "Europe/Berlin" };
+/** Alice's and Bob's chats are theirs, on an enabled channel that lets them in: jobs may go there. */
+const HOUSEHOLD = configSchema.parse({
+  channels: { telegram: { enabled: true, token: "123:abc", allowFrom: ["100", "200"] } },
+  people: {
+    alice: { identities: ["telegram:100"], members: ["mum"] },
+    bob: { identities: ["telegram:200"], members: ["dad"] },
+  },
+});
+const ZONE = { timezone: "Europe/Berlin", config: HOUSEHOLD };
 
 let db: Db;
 let store: CronJobStore;

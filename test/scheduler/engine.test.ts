@@ -1,11 +1,15 @@
 // The scheduler engine on a real SQLite file and a FakeClock: one timer, grace windows, no bursts after
 // downtime, nothing sent twice, and a scheduled message reaching a chat through the gateway.
+import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { PairingStore } from "../../src/access/pairing.js";
+import { scheduledChatRefusal } from "../../src/access/scheduled-chats.js";
+import { configSchema } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/log.js";
 import { systemClock } from "../../src/scheduler/clock.js";
 import { CronJobStore, cronJobSource } from "../../src/scheduler/cron-jobs.js";
 import { SchedulerEngine, schedulesChanged } from "../../src/scheduler/engine.js";
-import type { DueEvent, DueSource } from "../../src/scheduler/types.js";
+import type { ChatTarget, DueEvent, DueSource } from "../../src/scheduler/types.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { ScriptedAgent, shutDown, startGateway, tempDatabaseFile } from "../gateway/harness.js";
@@ -15,16 +19,24 @@ import { MemoryChannel } from "../support/memory-channel.js";
 const OWNER = { person: "ann", channel: "telegram", grants: "*" as const };
 const CHAT = { channel: "telegram" as const, chatId: "42", account: "" };
 const ZONE = "Europe/Berlin";
+/** Ann's chat (telegram:42) lets her in by pairing, so a revocation while the engine runs takes effect at once. */
+const HOUSEHOLD = configSchema.parse({
+  channels: { telegram: { enabled: true, token: "123:abc", dmPolicy: "pairing" } },
+  people: { ann: { identities: ["telegram:42"], members: "*" } },
+});
 const HOUR = 3_600_000;
 
 let file: string;
 let db: Db;
 let clock: FakeClock;
 let engines: SchedulerEngine[];
+let pairing: PairingStore;
 
 beforeEach(() => {
   file = tempDatabaseFile();
   db = openDatabase(file);
+  pairing = new PairingStore(db);
+  pairing.approve(pairing.codeFor("telegram", "42")!);
   clock = new FakeClock("2026-03-02T06:00:00Z"); // 07:00 in Berlin
   engines = [];
 });
@@ -34,8 +46,12 @@ afterEach(() => {
   db.close();
 });
 
-function engine(sources: DueSource[] = [cronJobSource(db, () => clock.now())]): SchedulerEngine {
-  const made = new SchedulerEngine({ db, sources, clock, logger: silentLogger() });
+function engine(
+  sources: DueSource[] = [cronJobSource(db, () => clock.now())],
+  logger = silentLogger(),
+): SchedulerEngine {
+  const recipientRefusal = (target: ChatTarget) => scheduledChatRefusal(HOUSEHOLD, db, target);
+  const made = new SchedulerEngine({ db, sources, clock, logger, recipientRefusal });
   engines.push(made);
   return made;
 }
@@ -45,7 +61,7 @@ function store(): CronJobStore {
 }
 
 function addDaily(message: string, cron = "0 8 * * *"): number {
-  return store().add(OWNER, CHAT, message, { cron }, { timezone: ZONE }).id;
+  return store().add(OWNER, CHAT, message, { cron }, { timezone: ZONE, config: HOUSEHOLD }).id;
 }
 
 function outbox(): string[] {
@@ -106,7 +122,13 @@ describe("SchedulerEngine timer", () => {
 
     expect(running.reloadIfChanged()).toBe(false);
     const cli = openDatabase(file);
-    new CronJobStore(cli, () => clock.now()).add(OWNER, CHAT, "Refill", { every: "30m" }, { timezone: ZONE });
+    new CronJobStore(cli, () => clock.now()).add(
+      OWNER,
+      CHAT,
+      "Refill",
+      { every: "30m" },
+      { timezone: ZONE, config: HOUSEHOLD },
+    );
     cli.close();
     expect(running.reloadIfChanged()).toBe(true);
     expect(clock.armed()).toEqual([new Date("2026-03-02T06:30:00Z")]);
@@ -116,7 +138,13 @@ describe("SchedulerEngine timer", () => {
   });
 
   it("sends a one-off job once and then marks it done", async () => {
-    store().add(OWNER, CHAT, "Fasting blood test at 9", { at: "2026-03-02T08:00" }, { timezone: ZONE });
+    store().add(
+      OWNER,
+      CHAT,
+      "Fasting blood test at 9",
+      { at: "2026-03-02T08:00" },
+      { timezone: ZONE, config: HOUSEHOLD },
+    );
     engine().start();
     await clock.advance("2026-03-03T00:00:00Z");
     expect(outbox()).toEqual(["Fasting blood test at 9"]);
@@ -172,7 +200,7 @@ describe("after downtime", () => {
   });
 
   it("an every-15m job down for 5 hours sends one message, not a burst, and records the rest", () => {
-    store().add(OWNER, CHAT, "Drink water", { every: "15m" }, { timezone: ZONE });
+    store().add(OWNER, CHAT, "Drink water", { every: "15m" }, { timezone: ZONE, config: HOUSEHOLD });
     downtime("2026-03-02T06:00:00Z", "2026-03-02T11:05:00Z");
     expect(outbox()).toEqual(["(late by 5 min: medbot was offline when this was due)\nDrink water"]);
     const rows = deliveries();
@@ -196,7 +224,7 @@ describe("crash safety", () => {
     running.start();
     await clock.advance("2026-03-02T07:00:00Z");
     db.prepare("UPDATE scheduler_sources SET checked_until = ?").run("2026-03-02T06:00:00.000Z");
-    expect(running.runDue()).toEqual({ sent: 0, missed: 0 });
+    expect(running.runDue()).toEqual({ sent: 0, missed: 0, held: 0 });
     expect(outbox()).toEqual(["Take a blood pressure reading"]);
     expect(deliveries()).toHaveLength(1);
   });
@@ -225,6 +253,69 @@ describe("crash safety", () => {
     expect(outbox()).toEqual(["Take a blood pressure reading"]);
     expect(deliveries()).toMatchObject([{ outcome: "sent", due_at: "2026-03-02T07:00:00.000Z" }]);
     expect(clock.armed()).toEqual([new Date("2026-03-03T07:00:00Z")]);
+  });
+});
+
+describe("a chat that lost access since the job was made", () => {
+  it("is not sent to; each occurrence is held with why, the owner is told once, and sends resume once allowed", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+    const id = store().add(
+      OWNER,
+      CHAT,
+      "Stop taking your BP pills",
+      { every: "1h" },
+      { timezone: ZONE, config: HOUSEHOLD },
+    ).id;
+    engine(undefined, logger).start();
+    await clock.advance("2026-03-02T07:00:00Z");
+    expect(outbox()).toEqual(["Stop taking your BP pills"]);
+
+    pairing.revoke("telegram:42");
+    await clock.advance("2026-03-02T09:00:00Z");
+    expect(outbox()).toHaveLength(1);
+    const reason =
+      "telegram:42 is no longer allowed: telegram:42 is neither in channels.telegram.allowFrom nor approved by pairing";
+    const held = db
+      .prepare(
+        "SELECT due_at, outcome, reason, outbox_id FROM scheduled_deliveries WHERE outcome = 'held' ORDER BY due_at",
+      )
+      .all();
+    expect(held).toEqual([
+      { due_at: "2026-03-02T08:00:00.000Z", outcome: "held", reason, outbox_id: null },
+      { due_at: "2026-03-02T09:00:00.000Z", outcome: "held", reason, outbox_id: null },
+    ]);
+    expect(store().job(id)?.held?.reason).toBe(reason);
+    const warnings = lines.filter((line) => line.includes("scheduled message held"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(reason);
+    expect(warnings.join("")).not.toContain("BP pills");
+    expect(listAudit(db).filter((entry) => entry.action === "scheduled.held")).toMatchObject([
+      { actor: "medbot", entity: "cron", entityId: `job:${id}`, note: reason },
+    ]);
+
+    pairing.approve(pairing.codeFor("telegram", "42")!);
+    await clock.advance("2026-03-02T10:00:00Z");
+    expect(outbox()).toEqual(["Stop taking your BP pills", "Stop taking your BP pills"]);
+    expect(store().job(id)?.held).toBeUndefined();
+  });
+
+  it("a held one-off job is not marked done: it stays listed with why until removed", async () => {
+    const id = store().add(
+      OWNER,
+      CHAT,
+      "Fasting test",
+      { at: "2026-03-02T08:00" },
+      { timezone: ZONE, config: HOUSEHOLD },
+    ).id;
+    pairing.revoke("telegram:42");
+    engine().start();
+    await clock.advance("2026-03-02T08:00:00Z");
+    expect(outbox()).toEqual([]);
+    expect(store().job(id)).toMatchObject({
+      nextRun: undefined,
+      held: { reason: expect.stringMatching(/^telegram:42 is no longer allowed/) },
+    });
   });
 });
 

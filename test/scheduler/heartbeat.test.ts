@@ -65,8 +65,13 @@ let dir: string;
 let db: Db;
 let logLines: string[];
 
-function configWith(heartbeat: Record<string, unknown> = {}, people?: Record<string, unknown>): MedbotConfig {
+function configWith(
+  heartbeat: Record<string, unknown> = {},
+  people?: Record<string, unknown>,
+  allowFrom = ["100", "200"],
+): MedbotConfig {
   return configSchema.parse({
+    channels: { telegram: { enabled: true, token: "123:abc", allowFrom } },
     people: people ?? {
       ann: { identities: ["telegram:100"], members: "*", timezone: "Europe/Berlin" },
       carol: { identities: ["telegram:200"], members: ["mum"] },
@@ -180,6 +185,17 @@ describe("a heartbeat run", () => {
     expect(heartbeatTarget(configWith({}, {}))).toEqual({
       problem: expect.stringMatching(/no person's identity/),
     });
+  });
+
+  it("holds the run when the target's chat is no longer let in: no model turn, nothing queued, told once", async () => {
+    const agent = new ScriptedAgent([FINDING, FINDING]);
+    const heartbeat = heartbeatWith(configWith({}, undefined, ["200"]), agent, new FakeClock(DAYTIME));
+    const reason = "telegram:100 is no longer allowed: telegram:100 is not in channels.telegram.allowFrom";
+    expect(await heartbeat.runOnce()).toEqual({ kind: "held", reason });
+    expect(await heartbeat.runOnce()).toEqual({ kind: "held", reason });
+    expect(agent.calls).toEqual([]);
+    expect(outbox()).toEqual([]);
+    expect(logLines.filter((line) => line.includes(reason))).toHaveLength(1);
   });
 
   it("skips the run in quiet hours of the target person's timezone and arms the next at their end", async () => {

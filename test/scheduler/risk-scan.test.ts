@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
+import { scheduledChatRefusal } from "../../src/access/scheduled-chats.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { type PairAnswer, pairKey } from "../../src/archive/drug-interactions.js";
 import type { MedicationFields } from "../../src/archive/entries.js";
@@ -26,6 +27,7 @@ let archive: FamilyArchive;
 /** Config with Ann (every member, Berlin) and Carol (only Mum) as people; the target defaults to Ann. */
 function configWith(heartbeat: Record<string, unknown> = {}): MedbotConfig {
   return configSchema.parse({
+    channels: { telegram: { enabled: true, token: "123:abc", allowFrom: ["100", "200"] } },
     people: {
       ann: { identities: ["telegram:100"], members: "*", timezone: "Europe/Berlin" },
       carol: { identities: ["telegram:200"], members: ["mum"], timezone: "Europe/Berlin" },
@@ -278,11 +280,13 @@ describe("the daily scan as a scheduler source", () => {
     goal("dad", "BP goal 130/80");
     for (const day of ["18", "19", "20"]) bp("dad", "150/95", `2026-11-${day}T07:30:00Z`);
     const clock = new FakeClock("2026-11-22T06:00:00Z");
+    const config = configWith();
     const engine = new SchedulerEngine({
       db,
-      sources: [scanFor(configWith())],
+      sources: [scanFor(config)],
       clock,
       logger: silentLogger(),
+      recipientRefusal: (target) => scheduledChatRefusal(config, db, target),
     });
     engine.start();
     await clock.advance("2026-11-22T07:30:00Z");
@@ -310,7 +314,13 @@ describe("what was reported is remembered", () => {
   /** Starts the engine with the scan at `at` (ISO); the archive's clock is a little earlier. */
   function start(at: string, config = configWith()): void {
     clock = new FakeClock(at);
-    engine = new SchedulerEngine({ db, sources: [scanFor(config)], clock, logger: silentLogger() });
+    engine = new SchedulerEngine({
+      db,
+      sources: [scanFor(config)],
+      clock,
+      logger: silentLogger(),
+      recipientRefusal: (target) => scheduledChatRefusal(config, db, target),
+    });
     engine.start();
   }
 

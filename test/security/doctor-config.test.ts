@@ -133,4 +133,20 @@ describe("doctor: tools", () => {
     ]);
     expect(findings[0]?.what).toMatch(/owners only/);
   });
+
+  it("lists the hosts web_fetch may reach, and none yet when allowHosts is empty", () => {
+    const listed = checkTools(
+      config({ tools: { web: { enabled: true, allowHosts: ["medlineplus.gov", "*.nhs.uk"] } } }),
+    );
+    expect(ids(listed)).toEqual(["tools.web:medium"]);
+    expect(listed[0]?.what).toContain("tools.web.allowHosts: medlineplus.gov, *.nhs.uk.");
+    const none = checkTools(config({ tools: { web: { enabled: true } } }));
+    expect(none[0]?.what).toContain("tools.web.allowHosts: no host yet: every fetch is refused.");
+  });
+
+  it('flags "*" in tools.web.allowHosts as high, like "*" in allowFrom', () => {
+    const findings = checkTools(config({ tools: { web: { enabled: true, allowHosts: ["*"] } } }));
+    expect(ids(findings)).toEqual(["tools.web:medium", "tools.web.allowHosts:high"]);
+    expect(findings[1]?.fix).toMatch(/Replace "\*"/);
+  });
 });

@@ -1,7 +1,8 @@
 // The cron tool: the model schedules, lists and removes messages back to the chat it is answering, as the
-// person it acts for. It never reaches another chat's jobs.
+// person it acts for. It never reaches another chat's jobs, and schedules only into a chat that may receive
+// scheduled sends (a person's chat on an enabled channel that lets them in).
 import { z } from "zod";
-import { CHANNEL_NAMES, type ChannelName } from "../../config/schema.js";
+import { CHANNEL_NAMES, type ChannelName, configSchema } from "../../config/schema.js";
 import { CronJobStore, describeJob, type ListedCronJob, personTimeZone } from "../../scheduler/cron-jobs.js";
 import { schedulesChanged } from "../../scheduler/engine.js";
 import { ScheduleError } from "../../scheduler/schedule.js";
@@ -44,6 +45,8 @@ export const cronTool = defineTool({
         {
           timezone: args.tz?.trim() || personTimeZone(context.config, context.actor.person),
           graceMs: grace === undefined ? undefined : grace * 60_000,
+          // Without a config nothing is enabled, so nothing can be scheduled: fail closed.
+          config: context.config ?? configSchema.parse({}),
         },
       );
       schedulesChanged(context.archive.db);

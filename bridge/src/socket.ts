@@ -10,6 +10,8 @@ import { ensurePrivateDir, formatMode } from "../../src/storage/private-fs.js";
 const SOCKET_NAME = "bridge.sock";
 /** sun_path holds 108 bytes on Linux (104 on macOS) including the final NUL. */
 export const MAX_SOCKET_PATH_BYTES = 103;
+/** In a sticky folder (like /tmp) only an entry's owner may rename or remove it. */
+const STICKY = 0o1000;
 
 /** The bridge socket of one instance: dataDir/run/whatsapp/bridge.sock. */
 export function bridgeSocketPath(dataDir: string): string {
@@ -25,12 +27,23 @@ export class BridgeSocketError extends Error {
 export type SocketPlace = "absent" | "socket";
 
 /**
- * Checks the socket's folder and the one above it (run/whatsapp and run: each ours, private, no symlink),
+ * Checks that the data folder is not writable by others, the socket's folder and the one above it
+ * (run/whatsapp and run: each ours, private, no symlink),
  * then the socket itself (a socket, not a symlink, ours, no group or other bits). Throws BridgeSocketError
  * naming the first fault. A missing folder or socket is "absent": nothing to trust yet.
  */
 export function inspectBridgeSocket(socketPath: string, uid = process.getuid?.()): SocketPlace {
   const folder = path.dirname(socketPath);
+  // Whoever may write the folder above run/ could swap run/ for theirs between this check and the connect.
+  const above = path.dirname(path.dirname(folder));
+  const aboveStat = statOrUndefined(above);
+  if (aboveStat && (aboveStat.mode & 0o022) !== 0 && (aboveStat.mode & STICKY) === 0) {
+    throw refusal(
+      `${above} is ${formatMode(aboveStat.mode)}: other users may replace the folders in it`,
+      above,
+      "mode",
+    );
+  }
   for (const dir of [path.dirname(folder), folder]) {
     const stat = lstatOrUndefined(dir);
     if (!stat) return "absent";
@@ -118,8 +131,17 @@ function refusal(what: string, file: string, kind: "mode" | "foreign" = "foreign
 }
 
 function lstatOrUndefined(file: string): fs.Stats | undefined {
+  return orUndefinedIfMissing(() => fs.lstatSync(file));
+}
+
+/** The data folder may be a symlink to where the user keeps it; its target is judged. */
+function statOrUndefined(file: string): fs.Stats | undefined {
+  return orUndefinedIfMissing(() => fs.statSync(file));
+}
+
+function orUndefinedIfMissing(read: () => fs.Stats): fs.Stats | undefined {
   try {
-    return fs.lstatSync(file);
+    return read();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;

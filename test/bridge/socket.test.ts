@@ -134,6 +134,16 @@ describe("the bridge claims its socket", () => {
     }
   });
 
+  it("refuses a data folder others may write (they could swap run/), unless it is sticky", async () => {
+    fs.chmodSync(root, 0o777);
+    await expect(claimBridgeSocket(socketPath)).rejects.toThrow(
+      `${root} is 0777: other users may replace the folders in it; run chmod go-rwx ${root}`,
+    );
+    fs.chmodSync(root, 0o1777);
+    await expect(claimBridgeSocket(socketPath)).resolves.toBe("fresh");
+    fs.chmodSync(root, 0o700);
+  });
+
   it("refuses a socket path too long for a Unix socket, naming the fix", async () => {
     const deep = bridgeSocketPath(path.join(root, "d".repeat(120)));
     await expect(claimBridgeSocket(deep)).rejects.toThrow(

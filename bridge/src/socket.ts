@@ -27,10 +27,10 @@ export class BridgeSocketError extends Error {
 export type SocketPlace = "absent" | "socket";
 
 /**
- * Checks that the data folder is not writable by others, the socket's folder and the one above it
- * (run/whatsapp and run: each ours, private, no symlink),
- * then the socket itself (a socket, not a symlink, ours, no group or other bits). Throws BridgeSocketError
- * naming the first fault. A missing folder or socket is "absent": nothing to trust yet.
+ * Checks that no other user may write the data folder; that the socket's folder and the one above it
+ * (run/whatsapp and run) are ours, private and no symlinks; and that the socket is a socket (not a
+ * symlink), ours, with no group or other bits. Throws BridgeSocketError naming the first fault. A missing
+ * folder or socket is "absent": nothing to trust yet.
  */
 export function inspectBridgeSocket(socketPath: string, uid = process.getuid?.()): SocketPlace {
   const folder = path.dirname(socketPath);

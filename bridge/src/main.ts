@@ -22,7 +22,12 @@ export interface BridgeSettings {
   printQr: boolean;
   /** MEDBOT_BRIDGE_WA_URL: where baileys connects instead of WhatsApp (tests against a local server). */
   waWebSocketUrl?: string;
+  /** MEDBOT_BRIDGE_PARENT_PID: the gateway that started us; when it is gone, so are we. */
+  parentPid?: number;
 }
+
+/** How often a bridge started by a gateway checks that the gateway is still its parent. */
+const PARENT_CHECK_MS = 1000;
 
 /** Reads the settings; throws naming the variable at fault (missing token, relative path, running as root). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv, uid = process.getuid?.()): BridgeSettings {
@@ -46,6 +51,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, uid = process.getuid?.()
   if (!path.isAbsolute(socketPath)) {
     throw new Error(`MEDBOT_BRIDGE_SOCKET must be an absolute path, not ${JSON.stringify(socketPath)}`);
   }
+  const parentText = env.MEDBOT_BRIDGE_PARENT_PID?.trim();
+  const parentPid = parentText ? Number(parentText) : undefined;
+  if (parentPid !== undefined && !(Number.isInteger(parentPid) && parentPid > 1)) {
+    throw new Error(`MEDBOT_BRIDGE_PARENT_PID must be a process id, not ${JSON.stringify(parentText)}`);
+  }
   return {
     token,
     socketPath,
@@ -54,6 +64,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, uid = process.getuid?.()
     mediaDir: dir(env.MEDBOT_BRIDGE_MEDIA_DIR, path.join("workspace", "media", "whatsapp")),
     printQr: env.MEDBOT_BRIDGE_PRINT_QR === "1",
     ...(env.MEDBOT_BRIDGE_WA_URL?.trim() ? { waWebSocketUrl: env.MEDBOT_BRIDGE_WA_URL.trim() } : {}),
+    ...(parentPid !== undefined ? { parentPid } : {}),
   };
 }
 
@@ -114,6 +125,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A gateway killed with SIGKILL cannot stop us; an orphan would keep the socket from its next bridge.
+  const { parentPid } = settings;
+  if (parentPid !== undefined) {
+    setInterval(() => {
+      if (process.ppid !== parentPid) shutdown("gateway gone");
+    }, PARENT_CHECK_MS).unref();
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -98,6 +98,7 @@ export class BridgeProcess {
     Object.assign(env, {
       MEDBOT_BRIDGE_TOKEN: options.token,
       MEDBOT_BRIDGE_SOCKET: options.socketPath,
+      MEDBOT_BRIDGE_PARENT_PID: String(process.pid),
       MEDBOT_BRIDGE_AUTH_DIR: options.authDir,
       MEDBOT_BRIDGE_MEDIA_DIR: options.mediaDir,
       ...(options.login ? { MEDBOT_BRIDGE_PRINT_QR: "1" } : {}),

@@ -38,6 +38,15 @@ async function hangingUpWhatsApp(): Promise<{
   };
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -83,6 +92,15 @@ describe("bridge settings", () => {
       mediaDir: "/m",
       printQr: true,
     });
+  });
+
+  it("takes the pid of the gateway that started it, and refuses one that is not a pid", () => {
+    expect(settingsFromEnv({ ...base, MEDBOT_BRIDGE_PARENT_PID: "4242" }, 1000).parentPid).toBe(4242);
+    for (const pid of ["0", "1", "abc", "-5"]) {
+      expect(() => settingsFromEnv({ ...base, MEDBOT_BRIDGE_PARENT_PID: pid }, 1000)).toThrow(
+        /MEDBOT_BRIDGE_PARENT_PID must be a process id/,
+      );
+    }
   });
 
   it("refuses a relative socket path, naming the variable", () => {
@@ -174,6 +192,50 @@ describe("bridge with the real baileys socket", () => {
       expect(fs.existsSync(socketPath)).toBe(false);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  it("stops, taking its socket with it, when the gateway that started it is killed", async () => {
+    const socketPath = bridgeSocketPath(root);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
+    // A stand-in gateway (a shell) starts the bridge as its child and is then killed with SIGKILL.
+    const gateway = spawn(
+      "/bin/sh",
+      [
+        "-c",
+        `MEDBOT_BRIDGE_PARENT_PID=$$ "${process.execPath}" --import tsx "${BRIDGE_MAIN}" & echo $!; wait`,
+      ],
+      {
+        env: {
+          ...env,
+          MEDBOT_HOME: root,
+          MEDBOT_BRIDGE_TOKEN: "process-token-123",
+          MEDBOT_BRIDGE_WA_URL: whatsapp.url,
+          MEDBOT_ALLOW_ROOT: "1",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    gateway.stdout.on("data", (data: Buffer) => {
+      stdout += data.toString();
+    });
+    gateway.stderr.on("data", (data: Buffer) => {
+      stderr += data.toString();
+    });
+    let bridgePid = 0;
+    try {
+      await until(() => stderr.includes("listening"), "the bridge to listen");
+      bridgePid = Number(stdout.trim());
+      expect(await probeSocket(socketPath)).toBe("listening");
+      gateway.kill("SIGKILL");
+      await until(() => !fs.existsSync(socketPath), "the orphaned bridge to stop", 10_000);
+      await until(() => !isAlive(bridgePid), "the orphaned bridge to exit", 10_000);
+      expect(stderr).toContain("gateway gone");
+    } finally {
+      gateway.kill("SIGKILL");
+      if (bridgePid && isAlive(bridgePid)) process.kill(bridgePid, "SIGKILL");
     }
   });
 

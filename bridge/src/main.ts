@@ -10,19 +10,26 @@ import { createLogger, type Logger } from "../../src/log.js";
 import { loadAuthState } from "./auth-state.js";
 import { BridgeServer } from "./server.js";
 import { baileysSocketFactory, WhatsAppSession } from "./session.js";
+import { bridgeSocketPath } from "./socket.js";
 
 /** The bridge's settings, read from MEDBOT_BRIDGE_* variables. */
 export interface BridgeSettings {
   token: string;
-  port: number;
+  /** The Unix socket the gateway connects to (default MEDBOT_HOME/run/whatsapp/bridge.sock). */
+  socketPath: string;
   authDir: string;
   mediaDir: string;
   printQr: boolean;
   /** MEDBOT_BRIDGE_WA_URL: where baileys connects instead of WhatsApp (tests against a local server). */
   waWebSocketUrl?: string;
+  /** MEDBOT_BRIDGE_PARENT_PID: the gateway that started us; when it is gone, so are we. */
+  parentPid?: number;
 }
 
-/** Reads the settings; throws naming the variable at fault (missing token, bad port, running as root). */
+/** How often a bridge started by a gateway checks that the gateway is still its parent. */
+const PARENT_CHECK_MS = 1000;
+
+/** Reads the settings; throws naming the variable at fault (missing token, relative path, running as root). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv, uid = process.getuid?.()): BridgeSettings {
   const token = env.MEDBOT_BRIDGE_TOKEN?.trim() ?? "";
   if (!token) {
@@ -35,24 +42,29 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, uid = process.getuid?.()
       "refusing to run the WhatsApp bridge as root; run it as your user (or set MEDBOT_ALLOW_ROOT=1)",
     );
   }
-  const portText = env.MEDBOT_BRIDGE_PORT?.trim() || "3001";
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`MEDBOT_BRIDGE_PORT must be a port number 1-65535, not ${JSON.stringify(portText)}`);
-  }
   const home = env.MEDBOT_HOME?.trim()
     ? path.resolve(expandHome(env.MEDBOT_HOME.trim()))
     : path.join(os.homedir(), ".medbot");
   const dir = (value: string | undefined, fallback: string) =>
     value?.trim() ? path.resolve(expandHome(value.trim())) : path.join(home, fallback);
+  const socketPath = env.MEDBOT_BRIDGE_SOCKET?.trim() || bridgeSocketPath(home);
+  if (!path.isAbsolute(socketPath)) {
+    throw new Error(`MEDBOT_BRIDGE_SOCKET must be an absolute path, not ${JSON.stringify(socketPath)}`);
+  }
+  const parentText = env.MEDBOT_BRIDGE_PARENT_PID?.trim();
+  const parentPid = parentText ? Number(parentText) : undefined;
+  if (parentPid !== undefined && !(Number.isInteger(parentPid) && parentPid > 1)) {
+    throw new Error(`MEDBOT_BRIDGE_PARENT_PID must be a process id, not ${JSON.stringify(parentText)}`);
+  }
   return {
     token,
-    port,
+    socketPath,
     authDir: dir(env.MEDBOT_BRIDGE_AUTH_DIR, "whatsapp-auth"),
     // Where the gateway looks for received files (its default workspace), also for a bridge started alone.
     mediaDir: dir(env.MEDBOT_BRIDGE_MEDIA_DIR, path.join("workspace", "media", "whatsapp")),
     printQr: env.MEDBOT_BRIDGE_PRINT_QR === "1",
     ...(env.MEDBOT_BRIDGE_WA_URL?.trim() ? { waWebSocketUrl: env.MEDBOT_BRIDGE_WA_URL.trim() } : {}),
+    ...(parentPid !== undefined ? { parentPid } : {}),
   };
 }
 
@@ -78,9 +90,9 @@ export async function runBridge(settings: BridgeSettings, logger: Logger): Promi
       server?.publishMessage(frame);
     },
   });
-  server = new BridgeServer({ token: settings.token, port: settings.port, session, logger });
-  const port = await server.listen();
-  logger.info({ port, authDir: settings.authDir }, "whatsapp bridge listening on 127.0.0.1");
+  server = new BridgeServer({ token: settings.token, socketPath: settings.socketPath, session, logger });
+  await server.listen();
+  logger.info({ socketPath: settings.socketPath, authDir: settings.authDir }, "whatsapp bridge listening");
   session.start();
   return async () => {
     await session.stop();
@@ -113,6 +125,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A gateway killed with SIGKILL cannot stop us; an orphan would keep the socket from its next bridge.
+  const { parentPid } = settings;
+  if (parentPid !== undefined) {
+    setInterval(() => {
+      if (process.ppid !== parentPid) shutdown("gateway gone");
+    }, PARENT_CHECK_MS).unref();
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,11 +1,12 @@
-// The gateway's door into the bridge: a WebSocket on 127.0.0.1 only. Browsers are shut out (any Origin
-// header is refused before the upgrade), the first frame must carry the token, and only the newest
-// authenticated gateway is served. Inbound messages stay buffered until the gateway acks them, so a
+// The gateway's door into the bridge: a WebSocket on a Unix socket (0600) in a 0700 folder of the data
+// folder, so only our own user reaches it; the place is claimed by socket.ts, which refuses a path something
+// else holds. Browsers are shut out (any Origin header is refused before the upgrade), the first frame must
+// carry the token, and only the newest authenticated gateway is served. Inbound messages stay buffered until the gateway acks them, so a
 // gateway that dies before storing one gets it again on its next connection. Media is downloaded only when
 // that gateway asks for it (a `download` frame), after its access gate let the sender in.
 import { createHash, timingSafeEqual } from "node:crypto";
+import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../src/log.js";
 import type { SavedMedia } from "./media.js";
@@ -23,9 +24,7 @@ import {
   type SendFrame,
   type StatusFrame,
 } from "./protocol.js";
-
-/** The only address the bridge listens on: the session is the user's WhatsApp account. */
-export const BRIDGE_HOST = "127.0.0.1";
+import { claimBridgeSocket } from "./socket.js";
 
 /** What the server needs from the WhatsApp session. */
 export interface SessionPort {
@@ -36,10 +35,10 @@ export interface SessionPort {
 
 export interface BridgeServerOptions {
   token: string;
-  port: number;
+  /** The Unix socket to listen on (bridgeSocketPath of the data folder). */
+  socketPath: string;
   session: SessionPort;
   logger: Logger;
-  host?: string;
   /** How long a new connection may take to authenticate (protocol: 5 s). */
   authTimeoutMs?: number;
   /** How many unacked inbound messages are kept for the next gateway connection. */
@@ -57,8 +56,6 @@ export class BridgeServer {
   private readonly unacked = new Map<string, MessageFrame>();
 
   constructor(private readonly options: BridgeServerOptions) {
-    const host = options.host ?? BRIDGE_HOST;
-    if (host !== BRIDGE_HOST) throw new Error(`the bridge listens on ${BRIDGE_HOST} only, not ${host}`);
     if (!options.token) throw new Error("the bridge needs a token (MEDBOT_BRIDGE_TOKEN)");
     this.tokenDigest = digest(options.token);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -76,18 +73,32 @@ export class BridgeServer {
     });
   }
 
-  /** Starts listening; resolves to the bound port (useful with port 0). */
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Claims the socket path (folders 0700, a dead bridge's socket removed; throws BridgeSocketError when
+   * something else holds it), listens there and makes the socket 0600.
+   */
+  async listen(): Promise<void> {
+    const { socketPath, logger } = this.options;
+    if ((await claimBridgeSocket(socketPath)) === "stale removed") {
+      logger.info({ socketPath }, "removed the socket a stopped bridge left behind");
+    }
+    await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
-      this.http.listen(this.options.port, BRIDGE_HOST, () => {
-        this.http.off("error", reject);
-        resolve((this.http.address() as AddressInfo).port);
-      });
+      // The socket is created with the umask's mode; 0077 keeps it ours from its first moment.
+      const umask = process.umask(0o077);
+      try {
+        this.http.listen(socketPath, () => {
+          this.http.off("error", reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
+    fs.chmodSync(socketPath, 0o600);
   }
 
-  /** Closes every connection and the listening socket. */
+  /** Closes every connection and the listening socket (which removes the socket file). */
   async close(): Promise<void> {
     for (const client of this.wss.clients) client.close(1001, "bridge stopping");
     this.gateway = undefined;

@@ -1,7 +1,9 @@
-// The WhatsApp bridge as seen from medbot: where its folders are, the child process that runs it, and an
-// authenticated WebSocket to it. The gateway's adapter and `medbot channels login whatsapp` both use this,
-// so the token, the folders and the loopback rule are the same for both.
+// The WhatsApp bridge as seen from medbot: where its folders and socket are, the child process that runs it,
+// and an authenticated WebSocket to it over that Unix socket. The token is sent only after the socket's
+// folder and the socket proved to be our own (bridge/src/socket.ts). The gateway's adapter and
+// `medbot channels login whatsapp` both use this, so the token, the folders and the checks are the same.
 import { type ChildProcess, spawn } from "node:child_process";
+import * as net from "node:net";
 import * as path from "node:path";
 import WebSocket from "ws";
 import {
@@ -11,13 +13,18 @@ import {
   encodeFrame,
   parseBridgeFrame,
 } from "../../bridge/src/protocol.js";
+import {
+  BridgeSocketError,
+  bridgeSocketPath,
+  inspectBridgeSocket,
+  probeSocket,
+} from "../../bridge/src/socket.js";
 import { PACKAGE_ROOT, packagePath } from "../package-root.js";
 import { ensurePrivateDir } from "../storage/private-fs.js";
 
 /** The bridge's entry point, run with the root's tsx. */
 export const BRIDGE_MAIN = packagePath("bridge", "src", "main.ts");
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** Variables the bridge needs from our environment; API keys and other secrets stay with the gateway. */
 const PASSED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "NODE_EXTRA_CA_CERTS"];
 /** MEDBOT_BRIDGE_WA_URL points baileys at a local server instead of WhatsApp (tests). */
@@ -28,30 +35,21 @@ export interface BridgeFolders {
   authDir: string;
   /** Where the bridge saves received documents and images. */
   mediaDir: string;
+  /** The Unix socket the gateway and the bridge meet on. */
+  socketPath: string;
 }
 
-/** The bridge's folders for one instance: dataDir/whatsapp-auth and workspace/media/whatsapp. */
+/** The bridge's places for one instance: dataDir/whatsapp-auth, workspace/media/whatsapp, dataDir/run/whatsapp/bridge.sock. */
 export function bridgeFolders(dataDir: string, workspace = path.join(dataDir, "workspace")): BridgeFolders {
   return {
     authDir: path.join(dataDir, "whatsapp-auth"),
     mediaDir: path.join(workspace, "media", "whatsapp"),
+    socketPath: bridgeSocketPath(dataDir),
   };
-}
-
-/** The bridge's port from channels.whatsapp.bridgeUrl; throws unless it is ws:// on a loopback address. */
-export function bridgePort(bridgeUrl: string): number {
-  const url = URL.canParse(bridgeUrl) ? new URL(bridgeUrl) : undefined;
-  if (url?.protocol !== "ws:" || !LOOPBACK.has(url.hostname)) {
-    throw new Error(
-      `channels.whatsapp.bridgeUrl is "${bridgeUrl}"; it must be ws:// on 127.0.0.1, localhost or [::1] (e.g. ws://127.0.0.1:3001), since the bridge holds your WhatsApp session`,
-    );
-  }
-  return Number(url.port || 80);
 }
 
 export interface BridgeSpawnOptions extends BridgeFolders {
   token: string;
-  port: number;
   /** Login mode: the bridge prints the QR code, and its output goes to our terminal. */
   login?: boolean;
 }
@@ -89,7 +87,7 @@ export class BridgeProcess {
     child.stdout?.resume();
   }
 
-  /** Starts `node --import tsx bridge/src/main.ts` with the token, port and folders in its environment. */
+  /** Starts `node --import tsx bridge/src/main.ts` with the token, socket and folders in its environment. */
   static spawn(options: BridgeSpawnOptions): BridgeProcess {
     ensurePrivateDir(options.authDir);
     ensurePrivateDir(options.mediaDir);
@@ -99,7 +97,8 @@ export class BridgeProcess {
     }
     Object.assign(env, {
       MEDBOT_BRIDGE_TOKEN: options.token,
-      MEDBOT_BRIDGE_PORT: String(options.port),
+      MEDBOT_BRIDGE_SOCKET: options.socketPath,
+      MEDBOT_BRIDGE_PARENT_PID: String(process.pid),
       MEDBOT_BRIDGE_AUTH_DIR: options.authDir,
       MEDBOT_BRIDGE_MEDIA_DIR: options.mediaDir,
       ...(options.login ? { MEDBOT_BRIDGE_PRINT_QR: "1" } : {}),
@@ -158,9 +157,30 @@ export interface ConnectOptions {
   gaveUp?: () => string | undefined;
 }
 
-/** Opens the WebSocket, sends auth and resolves on `ready` (also given to the listener); retries refused connections. */
+/** Why a new bridge could not listen on the socket (not ours, or a bridge already listens), or undefined. */
+export async function whyBridgeSocketIsHeld(socketPath: string): Promise<string | undefined> {
+  try {
+    if (inspectBridgeSocket(socketPath) === "absent") return undefined;
+  } catch (error) {
+    if (error instanceof BridgeSocketError) return error.message;
+    throw error;
+  }
+  if ((await probeSocket(socketPath)) !== "listening") return undefined;
+  return `the WhatsApp bridge socket ${socketPath} is in use; if medbot gateway runs with WhatsApp, stop it first`;
+}
+
+/** The bridge's socket is not there yet, or nobody listens on it (a bridge still starting): worth retrying. */
+class BridgeNotListening extends Error {
+  override readonly name = "BridgeNotListening";
+}
+
+/**
+ * Checks the socket's folders and the socket are our own, then opens the WebSocket over it, sends auth and
+ * resolves on `ready` (also given to the listener). Retries while nothing listens yet; a socket that fails
+ * the checks is refused at once, without connecting, so the token never reaches it.
+ */
 export async function connectBridge(
-  url: string,
+  socketPath: string,
   token: string,
   listener: BridgeListener,
   options: ConnectOptions = {},
@@ -168,25 +188,35 @@ export async function connectBridge(
   const deadline = Date.now() + (options.retryForMs ?? 0);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await connectOnce(url, token, listener, options.readyTimeoutMs ?? 10_000);
+      return await connectOnce(socketPath, token, listener, options.readyTimeoutMs ?? 10_000);
     } catch (error) {
       const reason = options.gaveUp?.();
       if (reason) throw new Error(reason);
-      const refused = (error as NodeJS.ErrnoException).code === "ECONNREFUSED";
-      if (!refused || Date.now() >= deadline) throw error;
+      if (error instanceof BridgeSocketError) {
+        throw new Error(`refusing the WhatsApp bridge socket, the token was not sent: ${error.message}`);
+      }
+      if (!(error instanceof BridgeNotListening) || Date.now() >= deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
     }
   }
 }
 
-function connectOnce(
-  url: string,
+async function connectOnce(
+  socketPath: string,
   token: string,
   listener: BridgeListener,
   readyTimeoutMs: number,
 ): Promise<WebSocket> {
+  // Throws BridgeSocketError for a folder or socket that is not ours; only then is the token sent.
+  if (inspectBridgeSocket(socketPath) === "absent") {
+    throw new BridgeNotListening(`the WhatsApp bridge is not listening on ${socketPath}`);
+  }
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { handshakeTimeout: readyTimeoutMs });
+    // The path goes to net.connect as is (a ws+unix: URL would need it percent-free and colon-free).
+    const socket = new WebSocket("ws://whatsapp-bridge/", {
+      handshakeTimeout: readyTimeoutMs,
+      createConnection: () => net.connect({ path: socketPath }),
+    });
     let ready = false;
     const fail = (error: Error) => {
       clearTimeout(timer);
@@ -196,12 +226,19 @@ function connectOnce(
       reject(error);
     };
     const timer = setTimeout(
-      () => fail(new Error(`the WhatsApp bridge at ${url} did not answer auth within ${readyTimeoutMs} ms`)),
+      () =>
+        fail(
+          new Error(`the WhatsApp bridge at ${socketPath} did not answer auth within ${readyTimeoutMs} ms`),
+        ),
       readyTimeoutMs,
     );
     socket.once("open", () => socket.send(encodeFrame({ type: "auth", token })));
-    socket.on("error", (error) => {
-      if (!ready) fail(error);
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (ready) return;
+      // A dead bridge's socket file: the new bridge removes it and listens soon.
+      if (error.code === "ECONNREFUSED" || error.code === "ENOENT") {
+        fail(new BridgeNotListening(`the WhatsApp bridge is not listening on ${socketPath} (${error.code})`));
+      } else fail(error);
     });
     socket.on("close", (code) => {
       if (ready) listener.onClose(code);

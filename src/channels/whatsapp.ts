@@ -1,5 +1,6 @@
 // WhatsApp through our bridge (bridge/, baileys): the bridge holds the WhatsApp Web session and talks to us
-// over a WebSocket on loopback with a token. An inbound message is acknowledged to the bridge only after
+// over a WebSocket on a Unix socket in a private folder of the data folder, with a token we send only after
+// checking that socket is our own. An inbound message is acknowledged to the bridge only after
 // context.deliver resolved, so the bridge re-sends it to the next connection if we crash before the inbox
 // committed. A file that came with a message is downloaded only after the access gate let its sender in
 // (context.mayInteract), through a `download` request. When the gateway manages the bridge, it runs as our child: it dies with us and a restart of
@@ -31,7 +32,6 @@ import {
   type BridgeFolders,
   BridgeProcess,
   bridgeFolders,
-  bridgePort,
   connectBridge,
 } from "./whatsapp-bridge-process.js";
 import { markdownToWhatsApp, mimeType, withSavedMediaNote, withUnsavedMediaNote } from "./whatsapp-format.js";
@@ -88,7 +88,6 @@ export class WhatsAppAdapter implements ChannelAdapter {
   readonly name = "whatsapp" as const;
   /** WhatsApp's text limit for bots (Cloud API); rendering never lengthens Markdown, so chunks still fit. */
   readonly capabilities: ChannelCapabilities = { maxTextLength: 4096, documents: true };
-  private readonly port: number;
   private readonly folders: BridgeFolders;
   private readonly workspace: string;
   private readonly timing: Required<WhatsAppTiming>;
@@ -108,7 +107,6 @@ export class WhatsAppAdapter implements ChannelAdapter {
     private readonly config: WhatsAppConfig,
     private readonly options: WhatsAppOptions,
   ) {
-    this.port = bridgePort(config.bridgeUrl);
     if (!config.bridgeToken) {
       throw new Error("channels.whatsapp.bridgeToken is empty; run medbot onboard to generate it");
     }
@@ -122,6 +120,12 @@ export class WhatsAppAdapter implements ChannelAdapter {
       ...options.timing,
     };
     this.log = options.logger ?? createLogger();
+    if (config.bridgeUrl !== undefined) {
+      this.log.info(
+        { channel: "whatsapp", socketPath: this.folders.socketPath },
+        "channels.whatsapp.bridgeUrl is ignored: the gateway reaches the bridge on its Unix socket",
+      );
+    }
   }
 
   /** "running" only while the bridge is connected and WhatsApp itself is open. */
@@ -146,7 +150,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     try {
       const bridge = this.options.manageBridge === false ? undefined : this.spawnBridge();
       const socket = await connectBridge(
-        this.config.bridgeUrl,
+        this.folders.socketPath,
         this.config.bridgeToken,
         {
           onFrame: (frame) => this.onFrame(frame),
@@ -210,7 +214,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
   }
 
   private spawnBridge(): BridgeProcess {
-    const bridge = BridgeProcess.spawn({ ...this.folders, token: this.config.bridgeToken, port: this.port });
+    const bridge = BridgeProcess.spawn({ ...this.folders, token: this.config.bridgeToken });
     this.bridge = bridge;
     void bridge.exited.then(() => {
       if (this.bridge === bridge && this.current !== "stopped") {

@@ -3,15 +3,14 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { startupWarnings } from "../access/allow-list.js";
 import {
   BridgeProcess,
   bridgeFolders,
-  bridgePort,
   connectBridge,
+  whyBridgeSocketIsHeld,
 } from "../channels/whatsapp-bridge-process.js";
 import { CHANNEL_NAMES, type ChannelName, type MedbotConfig } from "../config/schema.js";
 import type { HealthReport } from "../gateway/health.js";
@@ -143,26 +142,17 @@ function gatewayHealth(config: MedbotConfig): Promise<HealthReport | undefined> 
 
 /** Runs the bridge in the foreground until WhatsApp is linked (open) or the user presses Ctrl-C. */
 async function loginWhatsApp(options: GlobalOptions & { relink?: boolean }): Promise<void> {
-  const { config, paths } = openInstance(options);
-  let port: number;
-  try {
-    port = bridgePort(config.channels.whatsapp.bridgeUrl);
-  } catch (error) {
-    throw new CliFailure((error as Error).message, 2);
-  }
-  if (await listening(port)) {
-    throw new CliFailure(
-      `port ${port} (channels.whatsapp.bridgeUrl) is in use; if medbot gateway runs with WhatsApp, stop it first`,
-    );
-  }
+  const { paths } = openInstance(options);
   const folders = bridgeFolders(paths.home, paths.workspace);
+  const held = await whyBridgeSocketIsHeld(folders.socketPath);
+  if (held) throw new CliFailure(`medbot channels login whatsapp: ${held}`);
   if (options.relink) fs.rmSync(folders.authDir, { recursive: true, force: true });
   // This bridge talks only to us, for this login: a token of its own, never written anywhere.
   const token = randomBytes(32).toString("hex");
   process.stderr.write(
     "Starting the WhatsApp bridge. On your phone: WhatsApp → Settings → Linked devices → Link a device, then scan the QR code.\n",
   );
-  const bridge = BridgeProcess.spawn({ ...folders, token, port, login: true });
+  const bridge = BridgeProcess.spawn({ ...folders, token, login: true });
   const interrupted = new Promise<"interrupted">((resolve) => {
     process.once("SIGINT", () => resolve("interrupted"));
     process.once("SIGTERM", () => resolve("interrupted"));
@@ -171,7 +161,7 @@ async function loginWhatsApp(options: GlobalOptions & { relink?: boolean }): Pro
   try {
     const linked = new Promise<"open" | "logged_out" | "replaced" | "exited">((resolve, reject) => {
       connectBridge(
-        `ws://127.0.0.1:${port}`,
+        folders.socketPath,
         token,
         {
           onFrame: (frame) => {
@@ -208,16 +198,4 @@ async function loginWhatsApp(options: GlobalOptions & { relink?: boolean }): Pro
   }
   if (outcome === "interrupted") throw new CliFailure("Stopped; WhatsApp is not linked.", 130);
   throw new CliFailure(`medbot channels login whatsapp: the bridge ${bridge.describeExit()}`);
-}
-
-/** Whether something already listens on this loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }

@@ -80,7 +80,12 @@ const channelsSchema = z
     whatsapp: z
       .strictObject({
         ...channelBase,
-        bridgeUrl: z.string().default("ws://127.0.0.1:3001").describe("WebSocket URL of the bridge."),
+        bridgeUrl: z
+          .string()
+          .optional()
+          .describe(
+            "Ignored (kept so MedBot configs load): the gateway reaches the bridge on the Unix socket run/whatsapp/bridge.sock in the data folder.",
+          ),
         bridgeToken: z
           .string()
           .default("")

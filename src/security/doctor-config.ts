@@ -89,19 +89,18 @@ export function checkGateway(config: MedbotConfig): Finding[] {
   ];
 }
 
-/** bridge.loopback and bridge.token: the WhatsApp bridge is on this machine and requires a long token. */
+/** bridge.token and bridge.url: the WhatsApp bridge requires a long token; a leftover bridgeUrl is ignored. */
 export function checkBridge(config: MedbotConfig): Finding[] {
   const whatsapp = config.channels.whatsapp;
   if (!whatsapp.enabled) return [];
   const findings: Finding[] = [];
-  const host = urlHost(whatsapp.bridgeUrl);
-  if (host === undefined || !isLoopbackHost(host)) {
+  if (whatsapp.bridgeUrl !== undefined) {
     findings.push({
-      id: "bridge.loopback",
-      severity: "high",
-      what: `channels.whatsapp.bridgeUrl is ${whatsapp.bridgeUrl}, not a loopback address.`,
-      why: "The bridge carries every WhatsApp message and the linked session in plain WebSocket frames; off this machine anyone on the path can read or inject them.",
-      fix: 'Set channels.whatsapp.bridgeUrl to "ws://127.0.0.1:3001" (the gateway starts the bridge on this machine).',
+      id: "bridge.url",
+      severity: "info",
+      what: `channels.whatsapp.bridgeUrl (${whatsapp.bridgeUrl}) is ignored.`,
+      why: "The gateway and the bridge meet on a Unix socket in a private folder of the data folder (run/whatsapp/bridge.sock), never on a TCP port another process could take first.",
+      fix: "Remove channels.whatsapp.bridgeUrl from config.json.",
       fixable: false,
     });
   }
@@ -113,7 +112,7 @@ export function checkBridge(config: MedbotConfig): Finding[] {
         whatsapp.bridgeToken === ""
           ? "channels.whatsapp.bridgeToken is empty."
           : `channels.whatsapp.bridgeToken has ${whatsapp.bridgeToken.length} characters (fewer than ${MIN_BRIDGE_TOKEN_CHARS}).`,
-      why: "Any local process (or web page via a browser) that reaches the bridge port could read and send WhatsApp messages as you.",
+      why: "The token is the bridge's second lock after its private socket folder: a short one is guessed by whoever reaches the socket (another process of your user, or anyone if the folder's modes are loosened).",
       fix: `Put a random token of at least ${MIN_BRIDGE_TOKEN_CHARS} characters in channels.whatsapp.bridgeToken (openssl rand -hex 32); medbot onboard generates one.`,
       fixable: false,
     });
@@ -184,12 +183,4 @@ export function isLoopbackHost(host: string): boolean {
   if (bare === "localhost" || bare === "::1" || bare === "0:0:0:0:0:0:0:1") return true;
   const v4 = bare.replace(/^::ffff:/, "");
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
-}
-
-function urlHost(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,8 +1,9 @@
 // The bridge process end to end: settings from the environment, the real baileys socket pointed at a local
-// WebSocket that always hangs up (so the real reconnect path runs and nothing leaves the machine), and a
-// clean exit on SIGTERM.
-import { spawn } from "node:child_process";
+// WebSocket that always hangs up (so the real reconnect path runs and nothing leaves the machine), its Unix
+// socket (a second bridge is refused, a killed one's socket is cleared), and a clean exit on SIGTERM.
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -11,8 +12,8 @@ import { loadAuthState } from "../../bridge/src/auth-state.js";
 import { settingsFromEnv } from "../../bridge/src/main.js";
 import { type BridgeFrame, parseBridgeFrame, type StatusFrame } from "../../bridge/src/protocol.js";
 import { baileysSocketFactory, WhatsAppSession } from "../../bridge/src/session.js";
+import { bridgeSocketPath, probeSocket } from "../../bridge/src/socket.js";
 import { silentLogger } from "../../src/log.js";
-import { freePort } from "../support/gateway-process.js";
 
 const BRIDGE_MAIN = path.resolve(import.meta.dirname, "../../bridge/src/main.ts");
 
@@ -37,6 +38,15 @@ async function hangingUpWhatsApp(): Promise<{
   };
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -58,10 +68,10 @@ describe("bridge settings", () => {
     expect(settingsFromEnv({ ...base, MEDBOT_ALLOW_ROOT: "1" }, 0).token).toBe("tok");
   });
 
-  it("defaults the port and folders under MEDBOT_HOME, and takes overrides", () => {
+  it("defaults the socket and folders under MEDBOT_HOME, and takes overrides", () => {
     expect(settingsFromEnv(base, 1000)).toEqual({
       token: "tok",
-      port: 3001,
+      socketPath: "/srv/medbot/run/whatsapp/bridge.sock",
       authDir: "/srv/medbot/whatsapp-auth",
       mediaDir: "/srv/medbot/workspace/media/whatsapp",
       printQr: false,
@@ -69,18 +79,34 @@ describe("bridge settings", () => {
     const custom = settingsFromEnv(
       {
         ...base,
-        MEDBOT_BRIDGE_PORT: "4002",
+        MEDBOT_BRIDGE_SOCKET: "/run/user/1000/medbot/bridge.sock",
         MEDBOT_BRIDGE_AUTH_DIR: "/a",
         MEDBOT_BRIDGE_MEDIA_DIR: "/m",
         MEDBOT_BRIDGE_PRINT_QR: "1",
       },
       1000,
     );
-    expect(custom).toMatchObject({ port: 4002, authDir: "/a", mediaDir: "/m", printQr: true });
+    expect(custom).toMatchObject({
+      socketPath: "/run/user/1000/medbot/bridge.sock",
+      authDir: "/a",
+      mediaDir: "/m",
+      printQr: true,
+    });
   });
 
-  it.each(["0", "70000", "abc", "3001.5"])("refuses the port %j", (port) => {
-    expect(() => settingsFromEnv({ ...base, MEDBOT_BRIDGE_PORT: port }, 1000)).toThrow(/MEDBOT_BRIDGE_PORT/);
+  it("takes the pid of the gateway that started it, and refuses one that is not a pid", () => {
+    expect(settingsFromEnv({ ...base, MEDBOT_BRIDGE_PARENT_PID: "4242" }, 1000).parentPid).toBe(4242);
+    for (const pid of ["0", "1", "abc", "-5"]) {
+      expect(() => settingsFromEnv({ ...base, MEDBOT_BRIDGE_PARENT_PID: pid }, 1000)).toThrow(
+        /MEDBOT_BRIDGE_PARENT_PID must be a process id/,
+      );
+    }
+  });
+
+  it("refuses a relative socket path, naming the variable", () => {
+    expect(() => settingsFromEnv({ ...base, MEDBOT_BRIDGE_SOCKET: "bridge.sock" }, 1000)).toThrow(
+      /MEDBOT_BRIDGE_SOCKET must be an absolute path/,
+    );
   });
 });
 
@@ -122,43 +148,122 @@ describe("bridge with the real baileys socket", () => {
     expect(whatsapp.connections()).toBe(attempts);
   });
 
-  it("runs as a process: answers a gateway with ready, and exits 0 on SIGTERM", async () => {
-    const port = await freePort();
+  /** `node bridge/src/main.ts` over the data folder `root`; stderr collected. */
+  function spawnBridge(): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
     const child = spawn(process.execPath, ["--import", "tsx", BRIDGE_MAIN], {
       env: {
         ...env,
+        MEDBOT_HOME: root,
         MEDBOT_BRIDGE_TOKEN: "process-token-123",
-        MEDBOT_BRIDGE_PORT: String(port),
-        MEDBOT_BRIDGE_AUTH_DIR: path.join(root, "auth"),
-        MEDBOT_BRIDGE_MEDIA_DIR: path.join(root, "media"),
         MEDBOT_BRIDGE_WA_URL: whatsapp.url,
         MEDBOT_ALLOW_ROOT: "1",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
-    child.stderr.on("data", (data: Buffer) => {
+    child.stderr?.on("data", (data: Buffer) => {
       stderr += data.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return { child, stderr: () => stderr, exited };
+  }
+
+  it("runs as a process on its socket: answers a gateway with ready, and exits 0 on SIGTERM", async () => {
+    const socketPath = bridgeSocketPath(root);
+    const { child, stderr, exited } = spawnBridge();
     try {
-      await until(() => stderr.includes("listening"), "the bridge to listen");
+      await until(() => stderr().includes("listening"), "the bridge to listen");
+      expect(fs.lstatSync(socketPath).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.dirname(socketPath)).mode & 0o777).toBe(0o700);
       const frames: BridgeFrame[] = [];
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      const ws = new WebSocket("ws://whatsapp-bridge/", { createConnection: () => net.connect(socketPath) });
       ws.on("message", (data) => frames.push(parseBridgeFrame(data.toString())));
       await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
       ws.send(JSON.stringify({ type: "auth", token: "process-token-123" }));
       await until(() => frames.length > 0, "the ready frame");
       expect(frames[0]?.type).toBe("ready");
       await until(() => whatsapp.connections() >= 1, "a WhatsApp connection attempt");
-      expect(fs.statSync(path.join(root, "auth")).mode & 0o777).toBe(0o700);
+      expect(fs.statSync(path.join(root, "whatsapp-auth")).mode & 0o777).toBe(0o700);
       ws.close();
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
-      expect(stderr).not.toContain("process-token-123");
+      expect(stderr()).not.toContain("process-token-123");
+      expect(fs.existsSync(socketPath)).toBe(false);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  it("stops, taking its socket with it, when the gateway that started it is killed", async () => {
+    const socketPath = bridgeSocketPath(root);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
+    // A stand-in gateway (a shell) starts the bridge as its child and is then killed with SIGKILL.
+    const gateway = spawn(
+      "/bin/sh",
+      [
+        "-c",
+        `MEDBOT_BRIDGE_PARENT_PID=$$ "${process.execPath}" --import tsx "${BRIDGE_MAIN}" & echo $!; wait`,
+      ],
+      {
+        env: {
+          ...env,
+          MEDBOT_HOME: root,
+          MEDBOT_BRIDGE_TOKEN: "process-token-123",
+          MEDBOT_BRIDGE_WA_URL: whatsapp.url,
+          MEDBOT_ALLOW_ROOT: "1",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    gateway.stdout.on("data", (data: Buffer) => {
+      stdout += data.toString();
+    });
+    gateway.stderr.on("data", (data: Buffer) => {
+      stderr += data.toString();
+    });
+    let bridgePid = 0;
+    try {
+      await until(() => stderr.includes("listening"), "the bridge to listen");
+      bridgePid = Number(stdout.trim());
+      expect(await probeSocket(socketPath)).toBe("listening");
+      gateway.kill("SIGKILL");
+      await until(() => !fs.existsSync(socketPath), "the orphaned bridge to stop", 10_000);
+      await until(() => !isAlive(bridgePid), "the orphaned bridge to exit", 10_000);
+      expect(stderr).toContain("gateway gone");
+    } finally {
+      gateway.kill("SIGKILL");
+      if (bridgePid && isAlive(bridgePid)) process.kill(bridgePid, "SIGKILL");
+    }
+  });
+
+  it("refuses to start beside a running bridge, and clears the socket of a killed one", async () => {
+    const socketPath = bridgeSocketPath(root);
+    const first = spawnBridge();
+    try {
+      await until(() => first.stderr().includes("listening"), "the first bridge to listen");
+      const second = spawnBridge();
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toContain(`another process already listens on ${socketPath}`);
+      expect(await probeSocket(socketPath)).toBe("listening");
+
+      // Killed without a chance to clean up, the first bridge leaves its socket file behind.
+      first.child.kill("SIGKILL");
+      await first.exited;
+      expect(await probeSocket(socketPath)).toBe("stale");
+      const third = spawnBridge();
+      try {
+        await until(() => third.stderr().includes("listening"), "the third bridge to listen");
+        expect(third.stderr()).toContain("removed the socket a stopped bridge left behind");
+        expect(await probeSocket(socketPath)).toBe("listening");
+      } finally {
+        third.child.kill("SIGTERM");
+        await third.exited;
+      }
+    } finally {
+      first.child.kill("SIGKILL");
     }
   });
 });

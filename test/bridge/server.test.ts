@@ -1,7 +1,12 @@
-// The bridge's WebSocket door: only a token-holding local gateway gets in, browsers never, and inbound
-// messages survive a gateway that disconnects before acking them.
+// The bridge's WebSocket door: a Unix socket only our user can reach, claimed only when nothing else holds
+// it; only a token-holding gateway gets in, browsers never, and inbound messages survive a gateway that
+// disconnects before acking them.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
+import { type ClientOptions, WebSocket } from "ws";
 import type { SavedMedia } from "../../bridge/src/media.js";
 import {
   type BridgeFrame,
@@ -14,6 +19,7 @@ import {
   type SendFrame,
 } from "../../bridge/src/protocol.js";
 import { BridgeServer, type SessionPort } from "../../bridge/src/server.js";
+import { bridgeSocketPath } from "../../bridge/src/socket.js";
 import { silentLogger } from "../../src/log.js";
 
 const TOKEN = "correct horse battery staple";
@@ -45,8 +51,8 @@ class Client {
   private waiters: Array<() => void> = [];
 
   constructor(
-    port: number,
-    readonly ws = new WebSocket(`ws://127.0.0.1:${port}`),
+    socketPath: string,
+    readonly ws = connectTo(socketPath),
   ) {
     ws.on("message", (data) => {
       this.frames.push(parseBridgeFrame(data.toString()));
@@ -80,6 +86,14 @@ class Client {
   }
 }
 
+/** A WebSocket to the bridge over its Unix socket, as the gateway opens it. */
+function connectTo(socketPath: string, options: ClientOptions = {}): WebSocket {
+  return new WebSocket("ws://whatsapp-bridge/", {
+    ...options,
+    createConnection: () => net.connect({ path: socketPath }),
+  });
+}
+
 function message(id: string, text = "my knee hurts"): MessageFrame {
   return {
     type: "message",
@@ -97,32 +111,43 @@ function message(id: string, text = "my knee hurts"): MessageFrame {
 describe("bridge server", () => {
   let session: FakeSession;
   let server: BridgeServer;
-  let port: number;
+  let root: string;
+  let socketPath: string;
 
   beforeEach(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bridge-server-"));
+    socketPath = bridgeSocketPath(root);
     session = new FakeSession();
-    server = new BridgeServer({ token: TOKEN, port: 0, session, logger: silentLogger(), authTimeoutMs: 150 });
-    port = await server.listen();
+    server = new BridgeServer({
+      token: TOKEN,
+      socketPath,
+      session,
+      logger: silentLogger(),
+      authTimeoutMs: 150,
+    });
+    await server.listen();
   });
 
   afterEach(async () => {
     await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
   });
 
   async function gateway(): Promise<Client> {
-    const client = new Client(port);
+    const client = new Client(socketPath);
     await client.opened;
     client.send({ type: "auth", token: TOKEN });
     await client.waitFrames(1);
     return client;
   }
 
-  it("refuses to listen anywhere but 127.0.0.1", () => {
-    for (const host of ["0.0.0.0", "::", "192.168.1.2", "localhost"]) {
-      expect(
-        () => new BridgeServer({ token: TOKEN, port: 0, session, logger: silentLogger(), host }),
-      ).toThrow(/127\.0\.0\.1 only/);
-    }
+  it("listens on a 0600 socket in 0700 folders, and takes the socket away on close", async () => {
+    expect(fs.lstatSync(socketPath).isSocket()).toBe(true);
+    expect(fs.lstatSync(socketPath).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(socketPath)).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(root, "run")).mode & 0o777).toBe(0o700);
+    await server.close();
+    expect(fs.existsSync(socketPath)).toBe(false);
   });
 
   it("answers a good token with ready and the session state", async () => {
@@ -133,7 +158,7 @@ describe("bridge server", () => {
   });
 
   it("closes a connection that does not authenticate in time with 4001", async () => {
-    const client = new Client(port);
+    const client = new Client(socketPath);
     await client.opened;
     const started = Date.now();
     expect((await client.closed).code).toBe(CLOSE_AUTH_TIMEOUT);
@@ -142,12 +167,12 @@ describe("bridge server", () => {
   });
 
   it("closes a connection whose first frame is not auth with 4001, doing nothing", async () => {
-    const client = new Client(port);
+    const client = new Client(socketPath);
     await client.opened;
     client.send({ type: "send", id: "r1", to: "1234567@s.whatsapp.net", text: "hello" });
     expect((await client.closed).code).toBe(CLOSE_AUTH_TIMEOUT);
     expect(session.sent).toEqual([]);
-    const downloader = new Client(port);
+    const downloader = new Client(socketPath);
     await downloader.opened;
     downloader.send({ type: "download", id: "r2", messageId: "m-doc" });
     expect((await downloader.closed).code).toBe(CLOSE_AUTH_TIMEOUT);
@@ -157,7 +182,7 @@ describe("bridge server", () => {
   it("closes a wrong token with 4003 and tells it nothing", async () => {
     server.publishMessage(message("m1"));
     for (const token of ["wrong", `${TOKEN}x`, TOKEN.slice(0, -1)]) {
-      const client = new Client(port);
+      const client = new Client(socketPath);
       await client.opened;
       client.send({ type: "auth", token });
       expect((await client.closed).code).toBe(CLOSE_AUTH_FAILED);
@@ -166,7 +191,7 @@ describe("bridge server", () => {
   });
 
   it("refuses an upgrade carrying an Origin header with 403, before any WebSocket exists", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { Origin: "http://127.0.0.1:3001" } });
+    const ws = connectTo(socketPath, { headers: { Origin: "http://127.0.0.1:3001" } });
     const status = await new Promise<number | undefined>((resolve) => {
       ws.once("unexpected-response", (_req, res) => resolve(res.statusCode));
       ws.once("open", () => resolve(undefined));
@@ -238,12 +263,19 @@ describe("bridge server", () => {
   });
 
   it("keeps at most maxUnacked messages, dropping the oldest", async () => {
-    const small = new BridgeServer({ token: TOKEN, port: 0, session, logger: silentLogger(), maxUnacked: 2 });
-    const smallPort = await small.listen();
+    const smallSocket = bridgeSocketPath(path.join(root, "small"));
+    const small = new BridgeServer({
+      token: TOKEN,
+      socketPath: smallSocket,
+      session,
+      logger: silentLogger(),
+      maxUnacked: 2,
+    });
+    await small.listen();
     try {
       for (const id of ["m1", "m2", "m3"]) small.publishMessage(message(id));
       expect(small.unackedCount()).toBe(2);
-      const client = new Client(smallPort);
+      const client = new Client(smallSocket);
       await client.opened;
       client.send({ type: "auth", token: TOKEN });
       const frames = await client.waitFrames(3);
@@ -262,7 +294,7 @@ describe("bridge server", () => {
     await newer.waitFrames(2);
     expect(newer.frames[1]).toEqual({ type: "status", state: "closed" });
     // An unauthenticated connection replaces nobody.
-    const stranger = new Client(port);
+    const stranger = new Client(socketPath);
     await stranger.opened;
     stranger.send({ type: "auth", token: "nope" });
     await stranger.closed;

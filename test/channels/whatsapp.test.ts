@@ -13,7 +13,7 @@ import { markdownToWhatsApp } from "../../src/channels/whatsapp-format.js";
 import { registerChannels } from "../../src/cli/channels.js";
 import { configSchema } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/log.js";
-import { FakeBridge } from "../support/fake-bridge.js";
+import { FakeBridge, type FakeBridgeOptions } from "../support/fake-bridge.js";
 import { freePort } from "../support/gateway-process.js";
 import { adapterContract, failingOnceContext, heldContext, recordingContext } from "./contract.js";
 
@@ -23,8 +23,8 @@ const STRANGER = "15550001111";
 const FAMILY_GROUP = "120363025246125486@g.us";
 const FAST: WhatsAppTiming = { readyTimeoutMs: 2000, sendTimeoutMs: 2000, deliverBackoffMs: 10 };
 
-function whatsappConfig(bridgeUrl: string, bridgeToken: string) {
-  return configSchema.parse({ channels: { whatsapp: { enabled: true, bridgeUrl, bridgeToken } } }).channels
+function whatsappConfig(bridgeToken: string, extra: Record<string, unknown> = {}) {
+  return configSchema.parse({ channels: { whatsapp: { enabled: true, bridgeToken, ...extra } } }).channels
     .whatsapp;
 }
 
@@ -39,8 +39,18 @@ function capturingLogger() {
   return { logger, lines };
 }
 
-function unmanaged(fake: FakeBridge, home = dataDir(), token = fake.token, logger = silentLogger()) {
-  return new WhatsAppAdapter(whatsappConfig(fake.url, token), {
+/** A fake bridge listening where the adapter of data folder `home` looks for its bridge. */
+function fakeBridgeFor(home: string, options: Omit<FakeBridgeOptions, "socketPath"> = {}) {
+  return FakeBridge.start({ ...options, socketPath: bridgeFolders(home).socketPath });
+}
+
+function unmanaged(
+  home: string,
+  token: string,
+  logger = silentLogger(),
+  extra: Record<string, unknown> = {},
+) {
+  return new WhatsAppAdapter(whatsappConfig(token, extra), {
     dataDir: home,
     manageBridge: false,
     timing: FAST,
@@ -49,9 +59,10 @@ function unmanaged(fake: FakeBridge, home = dataDir(), token = fake.token, logge
 }
 
 adapterContract("whatsapp", async () => {
-  const fake = await FakeBridge.start();
+  const home = dataDir();
+  const fake = await fakeBridgeFor(home);
   return {
-    adapter: unmanaged(fake),
+    adapter: unmanaged(home, fake.token),
     chatId: ANNA_CHAT,
     userSays: (text) => void fake.userSays({ senderNumber: ANNA, text }),
     repeatDelivered: () => fake.repeatHandedOut(),
@@ -67,9 +78,9 @@ describe("WhatsApp adapter", () => {
   let home: string;
 
   beforeEach(async () => {
-    fake = await FakeBridge.start();
     home = dataDir();
-    adapter = unmanaged(fake, home);
+    fake = await fakeBridgeFor(home);
+    adapter = unmanaged(home, fake.token);
   });
 
   afterEach(async () => {
@@ -221,7 +232,7 @@ describe("WhatsApp adapter", () => {
 
   it("is running only while WhatsApp is open; logged out it is failed and the log says how to link again", async () => {
     const { logger, lines } = capturingLogger();
-    adapter = unmanaged(fake, home, fake.token, logger);
+    adapter = unmanaged(home, fake.token, logger);
     await adapter.start(recordingContext());
     expect(adapter.state()).toBe("running");
     fake.setState("connecting");
@@ -242,8 +253,8 @@ describe("WhatsApp adapter", () => {
 
   it("does not start when the bridge reports WhatsApp logged out", async () => {
     await fake.close();
-    fake = await FakeBridge.start({ state: "logged_out" });
-    adapter = unmanaged(fake, home);
+    fake = await fakeBridgeFor(home, { state: "logged_out" });
+    adapter = unmanaged(home, fake.token);
     await expect(adapter.start(recordingContext())).rejects.toThrow(
       /WhatsApp logged_out; stop medbot gateway, run `medbot channels login whatsapp`/,
     );
@@ -255,12 +266,11 @@ describe("WhatsApp adapter", () => {
     await adapter.start(context);
     const first = fake.userSays({ senderNumber: ANNA, text: "slept 7 hours" });
     await vi.waitFor(() => expect(fake.acks()).toEqual([first.messageId]));
-    const port = fake.port;
     await fake.close();
     await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
 
-    // The bridge comes back on its port with a message that arrived meanwhile and one already stored.
-    fake = await FakeBridge.start({ port, token: fake.token });
+    // The bridge comes back on its socket with a message that arrived meanwhile and one already stored.
+    fake = await fakeBridgeFor(home, { token: fake.token });
     const waiting = fake.userSays({ senderNumber: ANNA, text: "pulse 64" });
     // What the gateway's supervisor does with a failed channel: stop, then start again.
     await adapter.stop();
@@ -325,29 +335,117 @@ describe("WhatsApp adapter", () => {
   });
 
   it("fails to start with a wrong token, naming the key", async () => {
-    const wrong = unmanaged(fake, home, "not-the-token");
+    const wrong = unmanaged(home, "not-the-token");
     await expect(wrong.start(recordingContext())).rejects.toThrow(/channels\.whatsapp\.bridgeToken/);
     expect(wrong.state()).toBe("failed");
     expect(fake.authTokens).toEqual(["not-the-token"]);
   });
 
-  it("refuses a bridge URL off this machine and an empty token, naming the keys", () => {
-    for (const url of [
-      "ws://192.168.1.20:3001",
-      "wss://127.0.0.1:3001",
-      "http://127.0.0.1:3001",
-      "nonsense",
-    ]) {
-      expect(() => new WhatsAppAdapter(whatsappConfig(url, "t"), { dataDir: home })).toThrow(
-        /channels\.whatsapp\.bridgeUrl/,
-      );
-    }
-    for (const url of ["ws://localhost:3001", "ws://[::1]:3001"]) {
-      expect(() => new WhatsAppAdapter(whatsappConfig(url, "t"), { dataDir: home })).not.toThrow();
-    }
-    expect(() => new WhatsAppAdapter(whatsappConfig(fake.url, ""), { dataDir: home })).toThrow(
+  it("ignores channels.whatsapp.bridgeUrl (MedBot configs carry it), saying so, and refuses an empty token", () => {
+    const { logger, lines } = capturingLogger();
+    unmanaged(home, "t", logger, { bridgeUrl: "ws://127.0.0.1:3001" });
+    expect(lines.join("\n")).toContain("channels.whatsapp.bridgeUrl is ignored");
+    expect(() => new WhatsAppAdapter(whatsappConfig(""), { dataDir: home })).toThrow(
       /channels\.whatsapp\.bridgeToken is empty; run medbot onboard/,
     );
+  });
+});
+
+describe("WhatsApp bridge link: a squatter gets no token and no message", () => {
+  const squatters: FakeBridge[] = [];
+  afterEach(async () => {
+    for (const squatter of squatters.splice(0)) await squatter.close();
+  });
+
+  async function squatter(socketPath?: string): Promise<FakeBridge> {
+    const fake = await FakeBridge.start({ acceptAnyToken: true, ...(socketPath ? { socketPath } : {}) });
+    squatters.push(fake);
+    return fake;
+  }
+
+  /** Starts an unmanaged adapter of `home`; expects it refused, saying why, and the squatter untouched. */
+  async function expectRefused(home: string, planted: FakeBridge, why: string | RegExp): Promise<void> {
+    const adapter = unmanaged(home, "family-bridge-token-0123456789abcdef");
+    const context = recordingContext();
+    const start = adapter.start(context);
+    await expect(start).rejects.toThrow(
+      /WhatsApp: refusing the WhatsApp bridge socket, the token was not sent/,
+    );
+    await expect(start).rejects.toThrow(why);
+    expect(adapter.state()).toBe("failed");
+    planted.userSays({ senderNumber: ANNA, text: "what are Dad's readings?" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(planted.connections).toBe(0);
+    expect(planted.authTokens).toEqual([]);
+    expect(context.delivered).toEqual([]);
+  }
+
+  it("never dials the old TCP port: a process holding it learns nothing; the socket's bridge is used", async () => {
+    const home = dataDir();
+    const onPort = await squatter();
+    const bridge = await fakeBridgeFor(home);
+    squatters.push(bridge);
+    const adapter = unmanaged(home, bridge.token, silentLogger(), { bridgeUrl: onPort.url });
+    const context = recordingContext();
+    await adapter.start(context);
+    try {
+      expect(adapter.state()).toBe("running");
+      onPort.userSays({ senderNumber: ANNA, text: "send me Dad's lab report" });
+      bridge.userSays({ senderNumber: ANNA, text: "pulse 64" });
+      await vi.waitFor(() => expect(context.delivered.map((m) => m.text)).toEqual(["pulse 64"]));
+      await adapter.send({ channel: "whatsapp", account: "", chatId: ANNA_CHAT, text: "Recorded." });
+      expect(bridge.sendsTo(ANNA_CHAT)).toHaveLength(1);
+      expect(onPort.connections).toBe(0);
+      expect(onPort.authTokens).toEqual([]);
+    } finally {
+      await adapter.stop();
+    }
+  });
+
+  it("refuses a socket in a folder others can write", async () => {
+    const home = dataDir();
+    const { socketPath } = bridgeFolders(home);
+    const planted = await squatter(socketPath);
+    fs.chmodSync(path.dirname(socketPath), 0o777);
+    await expectRefused(home, planted, `${path.dirname(socketPath)} is 0777; it must be 0700`);
+  });
+
+  it("refuses a symlink at the socket path to a socket elsewhere", async () => {
+    const home = dataDir();
+    const { socketPath } = bridgeFolders(home);
+    const plantedPath = path.join(dataDir(), "planted.sock");
+    const planted = await squatter(plantedPath);
+    fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+    fs.symlinkSync(plantedPath, socketPath);
+    await expectRefused(home, planted, `${socketPath} is a symbolic link, not the bridge's socket`);
+  });
+
+  it("refuses a socket folder that is a symlink to another folder", async () => {
+    const home = dataDir();
+    const { socketPath } = bridgeFolders(home);
+    const elsewhere = dataDir();
+    const planted = await squatter(path.join(elsewhere, "bridge.sock"));
+    fs.mkdirSync(path.join(home, "run"), { mode: 0o700 });
+    fs.symlinkSync(elsewhere, path.dirname(socketPath));
+    await expectRefused(home, planted, `${path.dirname(socketPath)} is a symbolic link`);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("refuses a socket that belongs to another user", async () => {
+    const home = dataDir();
+    const { socketPath } = bridgeFolders(home);
+    const planted = await squatter(socketPath);
+    fs.chownSync(socketPath, 65534, 65534);
+    await expectRefused(home, planted, `${socketPath} belongs to uid 65534`);
+  });
+
+  it("refuses a file at the socket path", async () => {
+    const home = dataDir();
+    const { socketPath } = bridgeFolders(home);
+    fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(socketPath, "", { mode: 0o600 });
+    const adapter = unmanaged(home, "family-bridge-token-0123456789abcdef");
+    await expect(adapter.start(recordingContext())).rejects.toThrow(`${socketPath} is not a socket`);
+    expect(adapter.state()).toBe("failed");
   });
 });
 
@@ -393,13 +491,13 @@ function bridgeChildPid(): number {
 }
 
 describe.skipIf(!fs.existsSync(BRIDGE_MAIN))("WhatsApp adapter with the real bridge", () => {
-  it("spawns bridge/src/main.ts, authenticates, refuses a wrong token, respawns it after it died", async () => {
+  it("spawns bridge/src/main.ts on the private socket, authenticates, refuses a wrong token, respawns it after it died", async () => {
     const home = dataDir();
-    const url = `ws://127.0.0.1:${await freePort()}`;
+    const { socketPath } = bridgeFolders(home);
     // baileys dials a loopback port where nothing listens, never WhatsApp itself.
     vi.stubEnv("MEDBOT_BRIDGE_WA_URL", `ws://127.0.0.1:${await freePort()}/ws/chat`);
     vi.stubEnv("MEDBOT_ALLOW_ROOT", "1");
-    const adapter = new WhatsAppAdapter(whatsappConfig(url, "real-bridge-token-abcdef0123456789"), {
+    const adapter = new WhatsAppAdapter(whatsappConfig("real-bridge-token-abcdef0123456789"), {
       dataDir: home,
       timing: { spawnConnectMs: 30_000, readyTimeoutMs: 10_000 },
       logger: silentLogger(),
@@ -409,14 +507,16 @@ describe.skipIf(!fs.existsSync(BRIDGE_MAIN))("WhatsApp adapter with the real bri
       // Authenticated; WhatsApp itself is not linked here, so the channel is not running yet.
       expect(["starting", "running"]).toContain(adapter.state());
       expect(fs.statSync(path.join(home, "whatsapp-auth")).mode & 0o777).toBe(0o700);
-      const impostor = new WhatsAppAdapter(whatsappConfig(url, "guessed-token"), {
+      expect(fs.lstatSync(socketPath).mode & 0o777).toBe(0o600);
+      const impostor = new WhatsAppAdapter(whatsappConfig("guessed-token"), {
         dataDir: home,
         manageBridge: false,
         logger: silentLogger(),
       });
       await expect(impostor.start(recordingContext())).rejects.toThrow(/refused the token/);
 
-      // The bridge dies: the channel is failed; the supervisor's stop and start bring up a new one.
+      // The bridge dies, leaving its socket file: the channel is failed; the supervisor's stop and start
+      // bring up a new bridge, which clears the dead one's socket.
       const first = bridgeChildPid();
       process.kill(first, "SIGKILL");
       await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
@@ -429,14 +529,15 @@ describe.skipIf(!fs.existsSync(BRIDGE_MAIN))("WhatsApp adapter with the real bri
       vi.unstubAllEnvs();
     }
     expect(adapter.state()).toBe("stopped");
-    const after = new WhatsAppAdapter(whatsappConfig(url, "real-bridge-token-abcdef0123456789"), {
+    const after = new WhatsAppAdapter(whatsappConfig("real-bridge-token-abcdef0123456789"), {
       dataDir: home,
       manageBridge: false,
       timing: { readyTimeoutMs: 1000 },
       logger: silentLogger(),
     });
-    // The child is gone: nothing listens on its port any more.
-    await expect(after.start(recordingContext())).rejects.toThrow(/ECONNREFUSED/);
+    // The child is gone, and its socket with it.
+    expect(fs.existsSync(socketPath)).toBe(false);
+    await expect(after.start(recordingContext())).rejects.toThrow(`not listening on ${socketPath}`);
   });
 });
 
@@ -508,17 +609,20 @@ describe("medbot channels status", () => {
     expect(text.stderr).toContain("run medbot channels login whatsapp");
   });
 
-  it("refuses to log in while something holds the bridge's port, and logs in only whatsapp", async () => {
-    const fake = await FakeBridge.start();
+  it("refuses to log in while a bridge holds the socket, or the socket folder is loose; logs in only whatsapp", async () => {
     const file = writeConfig(await freePort());
-    const config = JSON.parse(fs.readFileSync(file, "utf8"));
-    config.channels.whatsapp.bridgeUrl = fake.url;
-    fs.writeFileSync(file, JSON.stringify(config));
+    const { socketPath } = bridgeFolders(path.dirname(file));
+    const fake = await FakeBridge.start({ socketPath });
     try {
       await expect(channels(file, "login", "whatsapp")).rejects.toThrow(
-        new RegExp(`port ${fake.port} \\(channels\\.whatsapp\\.bridgeUrl\\) is in use`),
+        `the WhatsApp bridge socket ${socketPath} is in use; if medbot gateway runs with WhatsApp, stop it first`,
       );
-      expect(fake.authTokens).toEqual([]);
+      expect(fake.connections).toBe(0);
+      fs.chmodSync(path.dirname(socketPath), 0o755);
+      await expect(channels(file, "login", "whatsapp")).rejects.toThrow(
+        `${path.dirname(socketPath)} is 0755; it must be 0700`,
+      );
+      expect(fake.connections).toBe(0);
       await expect(channels(file, "login", "telegram")).rejects.toThrow(/only whatsapp is linked by login/);
     } finally {
       await fake.close();

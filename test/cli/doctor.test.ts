@@ -78,7 +78,7 @@ const EXPECTED = [
   "perms.mode:high",
   "channels.open:high",
   "gateway.loopback:high",
-  "bridge.loopback:high",
+  "bridge.url:info",
   "bridge.token:high",
   "tools.exec:medium",
   "tools.web:medium",

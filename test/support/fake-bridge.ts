@@ -1,10 +1,14 @@
-// A WhatsApp bridge of our own on 127.0.0.1, speaking the bridge protocol (bridge/src/protocol.ts) with its
-// rules: no Origin header, auth first with the right token, one gateway at a time, inbound messages kept
-// until acked and re-sent in order to the next connection, media announced and saved (with the bridge's own
-// saveMedia) only when a download is asked for. WhatsApp itself is scripted: the test says what users write
-// and attach, which state the session is in, and whether a send or a download succeeds.
-import type { IncomingMessage } from "node:http";
+// A WhatsApp bridge of our own, speaking the bridge protocol (bridge/src/protocol.ts) with its rules: no
+// Origin header, auth first with the right token, one gateway at a time, inbound messages kept until acked
+// and re-sent in order to the next connection, media announced and saved (with the bridge's own saveMedia)
+// only when a download is asked for. WhatsApp itself is scripted: the test says what users write and attach,
+// which state the session is in, and whether a send or a download succeeds. It listens on a Unix socket
+// (where the gateway meets its bridge) or, as a squatter would, on a TCP port of 127.0.0.1; a squatter
+// takes any token it is given.
+import * as fs from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import * as path from "node:path";
 import { WebSocket, WebSocketServer } from "ws";
 import { saveMedia } from "../../bridge/src/media.js";
 import {
@@ -20,8 +24,12 @@ import {
 
 export interface FakeBridgeOptions {
   token?: string;
-  /** Listen on this port (to stand in for a bridge that restarted); 0 picks one. */
+  /** Listen on this Unix socket (its folder is created 0700 if missing); otherwise on TCP 127.0.0.1. */
+  socketPath?: string;
+  /** Listen on this TCP port (to stand in for a bridge that restarted); 0 picks one. */
   port?: number;
+  /** A squatter: takes whatever token the gateway sends, and records it. */
+  acceptAnyToken?: boolean;
   /** WhatsApp's state reported in ready. */
   state?: ConnectionState;
 }
@@ -65,26 +73,33 @@ export class FakeBridge {
   mediaDir: string | undefined;
   /** Leave download requests unanswered (a bridge that dies mid-download). */
   holdDownloads = false;
+  /** Every WebSocket connection made to it, authenticated or not. */
+  connections = 0;
   private gateway: WebSocket | undefined;
   private state: ConnectionState;
 
   private constructor(
+    private readonly http: Server,
     private readonly server: WebSocketServer,
     readonly token: string,
     state: ConnectionState,
     /** Origins of upgrade requests refused with 403. */
     readonly refusedOrigins: string[],
+    private readonly acceptAnyToken: boolean,
   ) {
     this.state = state;
-    server.on("connection", (socket) => this.accept(socket));
+    server.on("connection", (socket) => {
+      this.connections++;
+      this.accept(socket);
+    });
   }
 
-  /** Starts listening on 127.0.0.1. */
+  /** Starts listening on the Unix socket `socketPath`, or on 127.0.0.1. */
   static async start(options: FakeBridgeOptions = {}): Promise<FakeBridge> {
     const refused: string[] = [];
+    const http = createServer((_req, res) => res.writeHead(426).end());
     const server = new WebSocketServer({
-      host: "127.0.0.1",
-      port: options.port ?? 0,
+      server: http,
       verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
         // A browser page could reach a loopback port; browsers always send Origin, our gateway never does.
         const origin = info.req.headers.origin;
@@ -92,22 +107,30 @@ export class FakeBridge {
         done(!origin, 403);
       },
     });
+    if (options.socketPath) fs.mkdirSync(path.dirname(options.socketPath), { recursive: true, mode: 0o700 });
     await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", reject);
+      http.once("listening", resolve);
+      http.once("error", reject);
+      if (options.socketPath) http.listen(options.socketPath);
+      else http.listen(options.port ?? 0, "127.0.0.1");
     });
+    if (options.socketPath) fs.chmodSync(options.socketPath, 0o600);
     return new FakeBridge(
+      http,
       server,
       options.token ?? "bridge-token-0123456789abcdef",
       options.state ?? "open",
       refused,
+      options.acceptAnyToken === true,
     );
   }
 
+  /** The TCP port (squatter mode). */
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.http.address() as AddressInfo).port;
   }
 
+  /** The TCP address (squatter mode). */
   get url(): string {
     return `ws://127.0.0.1:${this.port}`;
   }
@@ -192,6 +215,8 @@ export class FakeBridge {
   async close(): Promise<void> {
     for (const client of this.server.clients) client.terminate();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
   private accept(socket: WebSocket): void {
@@ -207,7 +232,7 @@ export class FakeBridge {
       if (!authed) {
         if (frame.type !== "auth") return socket.close(CLOSE_AUTH_FAILED);
         this.authTokens.push(frame.token);
-        if (frame.token !== this.token) return socket.close(CLOSE_AUTH_FAILED);
+        if (frame.token !== this.token && !this.acceptAnyToken) return socket.close(CLOSE_AUTH_FAILED);
         authed = true;
         this.attach(socket);
         return;

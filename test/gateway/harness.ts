@@ -68,6 +68,7 @@ export class ScriptedAgent implements ChatAgent {
 
 /** Lets everyone in as "alice-person" except "mallory" (refused) and "stranger" (refused with a pairing code). */
 export const STUB_GATE: AccessGate = {
+  recordRefusal: () => undefined,
   check(message): AccessDecision {
     if (message.senderId === "mallory") return { allowed: false, reason: "not in allowFrom" };
     if (message.senderId === "stranger")

@@ -18,7 +18,8 @@ export const systemResolver: DnsResolver = (name, rrtype) => dns.resolve(name, r
 
 export type SenderProof =
   | { proven: true; method: "dkim" | "dmarc" | "authentication-results" }
-  | { proven: false; reason: string };
+  /** `temporary`: a DNS failure; the same mail may be proven when tried again. */
+  | { proven: false; reason: string; temporary?: true };
 
 export interface ProofOptions {
   /** The mail's single From address (see singleFromAddress). */
@@ -86,6 +87,22 @@ export async function proveSender(source: Buffer | string, options: ProofOptions
       resolver,
     });
     if (policy && policy.status.result === "pass") return { proven: true, method: "dmarc" };
+    if (policy && policy.status.result === "temperror") {
+      return {
+        proven: false,
+        temporary: true,
+        reason: `the DMARC record of ${fromDomain} could not be read`,
+      };
+    }
+  }
+  const unchecked = signatures.find((result) => result.status.result === "temperror");
+  if (unchecked) {
+    const why = unchecked.status.comment || "DNS failure";
+    return {
+      proven: false,
+      temporary: true,
+      reason: `the DKIM signature of ${unchecked.signingDomain} could not be checked (${why})`,
+    };
   }
   return { proven: false, reason: unprovenReason(signatures, passing, fromDomain) };
 }

@@ -4,9 +4,10 @@
 // interact gets nothing downloaded and no reply, and stays unseen for the mailbox owner to read. For an
 // allowed sender the whole mail is fetched and, with requireAuthentication, its From domain must be proven
 // (DKIM/DMARC or the server's own Authentication-Results, email-verify.ts) before it is delivered. Every
-// refusal is reported through context.refuse. A delivered mail is marked \Seen (markSeen) only after
-// deliver resolved; a failed delivery leaves it unseen, to be tried again on the next check. Replies go to
-// the From address, never to Reply-To, and carry Auto-Submitted (RFC 3834).
+// refusal is reported through context.refuse; a DNS failure during the proof only defers the mail. A
+// delivered mail is marked \Seen (markSeen) only after deliver resolved; a failed delivery leaves it
+// unseen, to be tried again on the next check. Replies go to the From address, never to Reply-To, and
+// carry Auto-Submitted (RFC 3834).
 import { readFileSync } from "node:fs";
 import { ImapFlow } from "imapflow";
 import { type ParsedMail, simpleParser } from "mailparser";
@@ -308,6 +309,11 @@ export class EmailAdapter implements ChannelAdapter {
     const proof = this.config.requireAuthentication
       ? await this.prove(source ?? headers, sender, source === undefined)
       : undefined;
+    if (proof && !proof.proven && proof.temporary) {
+      // Not handled: the next check fetches and tries it again; the DNS may answer by then.
+      this.log.info({ senderDomain: domainOf(sender), reason: proof.reason }, "email sender proof deferred");
+      return true;
+    }
     if (proof && !proof.proven) {
       this.handled.add(key);
       this.authState.unproven(proof.reason);

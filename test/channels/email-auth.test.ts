@@ -150,6 +150,28 @@ describe("DKIM and DMARC, verified here with mailauth", async () => {
     });
   });
 
+  it("calls a DNS failure temporary, so the mail is tried again rather than refused for good", async () => {
+    const mail = await signed(BOB, "example.test", key.privateKey, "medbot");
+    const failing = async () => {
+      throw Object.assign(new Error("queryTxt ESERVFAIL"), { code: "ESERVFAIL" });
+    };
+    expect(await proveSender(mail, { ...options(BOB), resolver: failing })).toEqual({
+      proven: false,
+      temporary: true,
+      reason: "the DKIM signature of example.test could not be checked (DNS failure: ESERVFAIL)",
+    });
+    const foreign = await signed(BOB, "evil.test", otherKey.privateKey, "s1");
+    const dmarcDown = fakeResolver(signingDomainRecords("evil.test", "s1", otherKey.publicKeyBase64));
+    const dmarcFailing = async (name: string, rrtype: string) => {
+      if (name.startsWith("_dmarc.")) throw Object.assign(new Error("timeout"), { code: "ETIMEOUT" });
+      return dmarcDown(name, rrtype);
+    };
+    expect(await proveSender(foreign, { ...options(BOB), resolver: dmarcFailing })).toMatchObject({
+      proven: false,
+      temporary: true,
+    });
+  });
+
   it("accepts the configured server's Authentication-Results when DKIM cannot be checked", async () => {
     const raw = `${ar("mail.example.test", PASS)}${SERVER_STAMP}From: ${BOB}\r\nSubject: x\r\n\r\nhi\r\n`;
     expect(await proveSender(raw, options(BOB, "mail.example.test"))).toEqual({

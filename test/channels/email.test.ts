@@ -430,6 +430,22 @@ describe.skipIf(!available)("email sender proof through Postfix and Dovecot: the
     expect(await flagsIn(mailbox)).toEqual([[], [], [], []]);
   });
 
+  it("tries a mail again after a DNS failure instead of refusing it for good", async () => {
+    const mailbox = await freshMailbox();
+    await sendThroughServer(mailbox, await genuine("weight 72.4 kg"), BOB);
+    let failures = 2;
+    const flaky = async (name: string, rrtype: string) => {
+      if (failures-- > 0) throw Object.assign(new Error("queryTxt ESERVFAIL"), { code: "ESERVFAIL" });
+      return RESOLVER(name, rrtype);
+    };
+    adapter = new EmailAdapter(emailConfig(mailbox), FAST, { resolver: flaky });
+    const ctx = recordingContext((sender) => sender === BOB);
+    await adapter.start(ctx);
+    await vi.waitFor(() => expect(ctx.delivered).toHaveLength(1), ARRIVAL);
+    expect(failures).toBeLessThan(0);
+    expect(ctx.refused).toEqual([]);
+  });
+
   it("hands no automatic or mailing-list mail to the agent, and does not count it as refused", async () => {
     const automatic = (headers: Record<string, string>) =>
       composedMail(

@@ -44,6 +44,35 @@ export function singleFromAddress(rawHeaders: string): { address: string } | { p
   return { address };
 }
 
+/** Headers a mail has at most once (RFC 5322 3.6, RFC 2045): a second one could be added unsigned on top. */
+const SINGLE_HEADERS = [
+  "Subject",
+  "Date",
+  "Message-ID",
+  "In-Reply-To",
+  "References",
+  "To",
+  "Cc",
+  "Sender",
+  "Reply-To",
+  "MIME-Version",
+  "Content-Type",
+  "Content-Transfer-Encoding",
+];
+
+/**
+ * A header the mail has more than once that it may have only once, if any. DKIM covers the bottom
+ * instance of a signed header, so a copy added on top would be read (by the parser) but not verified.
+ */
+export function repeatedHeaderProblem(rawHeaders: string): { problem: string } | undefined {
+  const fields = headerFields(rawHeaders);
+  for (const name of SINGLE_HEADERS) {
+    const count = fields.filter((field) => field.name === name.toLowerCase()).length;
+    if (count > 1) return { problem: `the mail has ${count} ${name} headers` };
+  }
+  return undefined;
+}
+
 /** Why a mail is automatic or list mail that medbot must neither answer nor hand to the agent, if it is. */
 export function automaticMailReason(rawHeaders: string): string | undefined {
   for (const { name, value } of headerFields(rawHeaders)) {

@@ -20,6 +20,7 @@ import {
   automaticMailReason,
   type DnsResolver,
   proveSender,
+  repeatedHeaderProblem,
   type SenderProof,
   singleFromAddress,
   systemResolver,
@@ -270,14 +271,16 @@ export class EmailAdapter implements ChannelAdapter {
         { uid: true },
       )) || undefined;
     const headers = head ? (head.headers?.toString("utf8") ?? "") : "";
-    const from = head ? singleFromAddress(headers) : { problem: "the message is gone" };
+    const from = head
+      ? (repeatedHeaderProblem(headers) ?? singleFromAddress(headers))
+      : { problem: "the message is gone" };
     if (!head || "problem" in from) {
       this.handled.add(key); // Refused: nothing more is downloaded, the message stays unseen, no reply.
       if (head && "problem" in from) {
         const claimed = head.envelope?.from?.[0]?.address?.toLowerCase() || "an unknown sender";
         context.refuse(senderOf(claimed), {
           reason: from.problem,
-          remedy: "the sender must write with exactly one From address",
+          remedy: "the sender must send a well-formed mail (one From address, each header once)",
         });
       }
       return true;

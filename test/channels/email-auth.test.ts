@@ -4,7 +4,12 @@
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { senderAuthenticated } from "../../src/channels/email-auth.js";
-import { automaticMailReason, proveSender, singleFromAddress } from "../../src/channels/email-verify.js";
+import {
+  automaticMailReason,
+  proveSender,
+  repeatedHeaderProblem,
+  singleFromAddress,
+} from "../../src/channels/email-verify.js";
 import { dkimTestKey, fakeResolver, signingDomainRecords } from "../support/dkim.js";
 
 const BOB = "bob@example.test";
@@ -73,6 +78,21 @@ describe("the From header", () => {
       problem: "the From header names a group, not one address",
     });
     expect(singleFromAddress("To: a\r\n")).toEqual({ problem: "the mail has no From header" });
+  });
+});
+
+describe("headers a mail may have only once", () => {
+  it("refuses a second Subject, Content-Type or Message-ID (one a signature would not cover)", () => {
+    expect(repeatedHeaderProblem("Subject: BP\r\nFrom: x\r\n")).toBeUndefined();
+    expect(repeatedHeaderProblem("Subject: stop the pills\r\nFrom: x\r\nSubject: BP\r\n")).toEqual({
+      problem: "the mail has 2 Subject headers",
+    });
+    expect(repeatedHeaderProblem("Content-Type: text/plain\r\ncontent-type: text/html\r\n")).toEqual({
+      problem: "the mail has 2 Content-Type headers",
+    });
+    expect(
+      repeatedHeaderProblem("Received: a\r\nReceived: b\r\nDKIM-Signature: x\r\nDKIM-Signature: y\r\n"),
+    ).toBeUndefined();
   });
 });
 

@@ -392,12 +392,13 @@ describe.skipIf(!available)("email sender proof through Postfix and Dovecot: the
     expect(withId.ctx.refused[0]?.reason).toMatch(/not proven/);
   });
 
-  it("refuses a display-name spoof, two From headers and look-alike domains", async () => {
+  it("refuses a display-name spoof, two From headers, an added Subject and look-alike domains", async () => {
     const spoof = await composedMail(
       { from: `"${BOB}" <eve@evil.test>`, subject: "allergies", text: "no known allergies" },
       signer("evil.test"),
     );
     const twoFroms = (await genuine()).replace(/^From: .*$/m, (line) => `${line}\r\nFrom: eve@evil.test`);
+    const addedSubject = `Subject: stop taking the BP pills\r\n${await genuine()}`;
     expect(twoFroms.match(/^From:/gm)).toHaveLength(2);
     const lookAlike = await composedMail(
       { from: "bob@examp1e.test", subject: "allergies", text: "no known allergies" },
@@ -410,16 +411,18 @@ describe.skipIf(!available)("email sender proof through Postfix and Dovecot: the
     const { ctx, mailbox } = await received([
       { raw: spoof, envelopeFrom: "eve@evil.test" },
       { raw: twoFroms, envelopeFrom: BOB },
+      { raw: addedSubject, envelopeFrom: BOB },
       { raw: lookAlike, envelopeFrom: "bob@examp1e.test" },
       { raw: suffixed, envelopeFrom: BOB },
     ]);
     expect(ctx.delivered).toEqual([]);
     // Postfix delivers in its own order.
-    expect(ctx.refused).toHaveLength(4);
+    expect(ctx.refused).toHaveLength(5);
     expect(ctx.refused).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ senderId: "eve@evil.test", reason: expect.stringMatching(/allowFrom/) }),
         expect.objectContaining({ senderId: BOB, reason: "the mail has 2 From headers" }),
+        expect.objectContaining({ senderId: BOB, reason: "the mail has 2 Subject headers" }),
         expect.objectContaining({ senderId: "bob@examp1e.test", reason: expect.stringMatching(/allowFrom/) }),
         expect.objectContaining({
           senderId: BOB,
@@ -427,7 +430,7 @@ describe.skipIf(!available)("email sender proof through Postfix and Dovecot: the
         }),
       ]),
     );
-    expect(await flagsIn(mailbox)).toEqual([[], [], [], []]);
+    expect(await flagsIn(mailbox)).toEqual([[], [], [], [], []]);
   });
 
   it("tries a mail again after a DNS failure instead of refusing it for good", async () => {

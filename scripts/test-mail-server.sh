@@ -3,7 +3,8 @@
 # listening on 127.0.0.1 only. Installs the Debian packages if they are missing (needs root).
 #   IMAP 1143 (STARTTLS offered)  IMAPS 1993  SMTP 2525 (STARTTLS offered, AUTH)  SMTPS 2465
 #   internal: LMTP 2424 (Postfix -> Dovecot), auth 12345 (Postfix SASL -> Dovecot)
-# Mailboxes: alice@example.test and bob@example.test, password "secret"; bob+anything@ lands with bob.
+# Mailboxes: alice@example.test and bob@example.test, password "secret"; user+box@ lands in the user's
+# mailbox "box" when it exists (so a test sending through Postfix reads only its own mail), else in INBOX.
 # State, logs and the self-signed certificate (cert.pem, the CA the tests trust) live in $MEDBOT_MAILTEST_DIR.
 # Exit status 3: the servers are missing and cannot be installed here (not root, or apt-get failed).
 # Already up (another test run started it): reused as it is. Runs started at once wait for each other.
@@ -29,7 +30,9 @@ if [ "$(id -u)" != 0 ]; then
   echo "the test mail server needs root (Postfix, a vmail user)" >&2
   exit 3
 fi
-if [ -f "$DIR/run/master.pid" ] && kill -0 "$(cat "$DIR/run/master.pid")" 2>/dev/null && all_ports_open; then
+# A server started by an older version of this script (without detail mailboxes) is restarted.
+if [ -f "$DIR/run/master.pid" ] && kill -0 "$(cat "$DIR/run/master.pid")" 2>/dev/null && all_ports_open &&
+  grep -q lmtp_save_to_detail_mailbox "$DIR/dovecot.conf"; then
   echo "mail test servers already up; CA $DIR/cert.pem"
   exit 0
 fi
@@ -86,6 +89,9 @@ service imap-login {
     port = 1993
     ssl = yes
   }
+}
+protocol lmtp {
+  lmtp_save_to_detail_mailbox = yes
 }
 service lmtp {
   inet_listener lmtp {

@@ -2,7 +2,8 @@
 // Order: the channel is enabled; in a group, the group is listed and the bot mentioned; the sender is in
 // allowFrom or, while the channel's dmPolicy is "pairing", approved by pairing (switching back to
 // "allowlist" means exactly allowFrom again). An unknown sender in a direct chat there gets a code.
-// Each refusal is audited (sender id, channel, reason; never content) at most once per sender per
+// Each refusal (also one an adapter decided first, through recordRefusal: an email sender whose domain
+// does not prove the mail) is audited (sender id, channel, reason; never content) at most once per sender per
 // DENIED_AUDIT_INTERVAL_MS, so a flood cannot grow the log without bound. Group messages that do not
 // mention the bot are ignored without an entry: they were not addressed to medbot.
 import type { AccessDecision, AccessGate, InboundMessage } from "../channels/types.js";
@@ -70,6 +71,9 @@ export function createAccessGate(
   };
 
   return {
+    recordRefusal(message, reason): void {
+      auditDenied(message, reason);
+    },
     check(message): AccessDecision {
       const verdict = verdictFor(config, pairing, message);
       if (verdict.allowed) {

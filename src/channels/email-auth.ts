@@ -1,9 +1,11 @@
-// Whether an email's From address is vouched for by the receiving mail server: its Authentication-Results
-// header (RFC 8601) must say spf=pass for an envelope sender in the From domain, or dkim=pass for a
-// signature of the From domain. Only one Authentication-Results header counts: the receiving server adds its
-// own above everything the sender wrote, so the topmost one is the server's and a forged one further down is
-// ignored. With an authserv-id configured, only headers naming that id count (the topmost of them): a
-// provider that adds none then leaves nothing to trust, instead of the sender's own header on top.
+// Which Authentication-Results header (RFC 8601) is the receiving mail server's own, and whether it vouches
+// for the From domain. The sender can write any header, Received and Authentication-Results included, so a
+// header counts only when (1) it names the configured authservId (none configured: no header counts) and
+// (2) it sits above the topmost Received header. Every server that accepts a message prepends a Received
+// stamp; what lies below the topmost stamp was written before our server saw the mail (by the sender or
+// an earlier hop). A message with no Received header at all (a server that stamps nothing, IMAP APPEND)
+// therefore has no header of the server's. A server that puts its header below a Received of its own
+// (Gmail, Dovecot LMTP stamps) is not trusted this way; the local DKIM check (email-verify.ts) covers it.
 
 /** One method result of an Authentication-Results header, with its properties (smtp.mailfrom, header.d...). */
 export interface AuthResult {
@@ -12,27 +14,41 @@ export interface AuthResult {
   properties: Record<string, string>;
 }
 
-/** Unfolded header lines of a raw header block, each "name: value". */
-function headerLines(rawHeaders: string): string[] {
-  return rawHeaders
-    .replace(/\r?\n[ \t]+/g, " ")
-    .split(/\r?\n/)
-    .filter((line) => line.length > 0);
+/** One header field of a raw header block, unfolded. */
+export interface HeaderField {
+  /** Lower case. */
+  name: string;
+  value: string;
 }
 
-/**
- * The value of the topmost Authentication-Results header in a raw header block, if any; with `authservId`,
- * of the topmost header whose authserv-id is that one (compared without case, like the domain it usually is).
- */
-export function topAuthenticationResults(rawHeaders: string, authservId = ""): string | undefined {
-  const wanted = authservId.trim().toLowerCase();
-  for (const line of headerLines(rawHeaders)) {
-    const match = /^authentication-results\s*:(.*)$/i.exec(line);
-    const value = match?.[1]?.trim();
-    if (value === undefined) continue;
-    if (!wanted || authservIdOf(value) === wanted) return value;
+/** The header block of a raw message: everything before the first empty line. */
+export function headerBlock(source: string): string {
+  const end = source.search(/\r?\n\r?\n/);
+  return end < 0 ? source : source.slice(0, end + 1);
+}
+
+/** The unfolded header fields of a raw header block, top first. */
+export function headerFields(rawHeaders: string): HeaderField[] {
+  const fields: HeaderField[] = [];
+  for (const line of rawHeaders.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
+    const match = /^([^:\s]+)\s*:(.*)$/.exec(line);
+    if (match?.[1] !== undefined)
+      fields.push({ name: match[1].toLowerCase(), value: (match[2] ?? "").trim() });
   }
-  return undefined;
+  return fields;
+}
+
+/** The values of the Authentication-Results headers of `authservId` above the topmost Received header. */
+export function serverAuthenticationResults(rawHeaders: string, authservId: string): string[] {
+  const wanted = authservId.trim().toLowerCase();
+  if (!wanted) return [];
+  const fields = headerFields(rawHeaders);
+  const stamp = fields.findIndex((field) => field.name === "received");
+  if (stamp < 0) return [];
+  return fields
+    .slice(0, stamp)
+    .filter((field) => field.name === "authentication-results" && authservIdOf(field.value) === wanted)
+    .map((field) => field.value);
 }
 
 /** The authserv-id of an Authentication-Results value: its first token before ";" (no comment, no version). */
@@ -63,17 +79,18 @@ export function parseAuthenticationResults(value: string): AuthResult[] {
 }
 
 /** The domain of an address or a bare domain ("@b.example" and "a@b.example" → "b.example"), lower case. */
-function domainOf(value: string): string {
+export function domainOf(value: string): string {
   const at = value.lastIndexOf("@");
   return (at >= 0 ? value.slice(at + 1) : value).trim().toLowerCase().replace(/>$/, "");
 }
 
 /**
- * Whether the topmost Authentication-Results header of `rawHeaders` (of `authservId`, when set) vouches for
+ * Whether the receiving server's topmost Authentication-Results header of `authservId` vouches for
  * `fromAddress`: spf=pass with smtp.mailfrom in the From domain, or dkim=pass with header.d / header.i of it.
+ * Without `authservId`, never.
  */
 export function senderAuthenticated(rawHeaders: string, fromAddress: string, authservId = ""): boolean {
-  const value = topAuthenticationResults(rawHeaders, authservId);
+  const [value] = serverAuthenticationResults(rawHeaders, authservId);
   if (!value) return false;
   const fromDomain = domainOf(fromAddress);
   if (!fromDomain) return false;

@@ -1,16 +1,30 @@
 // Email: reads one IMAP mailbox (IDLE, with a poll every pollIntervalSeconds as the fallback) and replies
-// over SMTP. Per unseen message, only the headers are fetched first: a sender who is not vouched for by the
-// receiving server (requireAuthentication, see email-auth.ts) or may not interact gets nothing downloaded,
-// no reply, and the message stays unseen for the mailbox owner to read. An allowed message is fetched,
-// parsed, delivered, and marked \Seen (markSeen) only after deliver resolved; a failed delivery leaves it
-// unseen, to be tried again on the next check. Replies go to the From address, never to Reply-To: an
-// authenticated sender cannot redirect health content elsewhere with a header.
+// over SMTP. Per unseen message, only the headers are fetched first: a mail without exactly one From
+// address, automatic or mailing-list mail (never answered, so no auto-reply loops), or a sender who may not
+// interact gets nothing downloaded and no reply, and stays unseen for the mailbox owner to read. For an
+// allowed sender the whole mail is fetched and, with requireAuthentication, its From domain must be proven
+// (DKIM/DMARC or the server's own Authentication-Results, email-verify.ts) before it is delivered. Every
+// refusal is reported through context.refuse; a DNS failure during the proof only defers the mail. A
+// delivered mail is marked \Seen (markSeen) only after deliver resolved; a failed delivery leaves it
+// unseen, to be tried again on the next check. Replies go to the From address, never to Reply-To, and
+// carry Auto-Submitted (RFC 3834).
 import { readFileSync } from "node:fs";
 import { ImapFlow } from "imapflow";
 import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { MedbotConfig } from "../config/schema.js";
-import { senderAuthenticated } from "./email-auth.js";
+import { type Logger, silentLogger } from "../log.js";
+import { domainOf } from "./email-auth.js";
+import { EmailAuthRecorder } from "./email-auth-state.js";
+import {
+  automaticMailReason,
+  type DnsResolver,
+  proveSender,
+  repeatedHeaderProblem,
+  type SenderProof,
+  singleFromAddress,
+  systemResolver,
+} from "./email-verify.js";
 import type {
   ChannelAdapter,
   ChannelCapabilities,
@@ -18,6 +32,7 @@ import type {
   ChannelState,
   InboundMessage,
   OutboundMessage,
+  SenderQuestion,
 } from "./types.js";
 import { sleep } from "./wait.js";
 
@@ -33,6 +48,15 @@ export interface EmailTiming {
   failuresUntilFailed?: number;
   /** Called before every receive request to the server: a SEARCH for unseen mail, a FETCH of one message. */
   onReceiveRequest?: () => void;
+}
+
+/** What the adapter uses besides the mail servers; tests pass a fake DNS resolver. */
+export interface EmailServices {
+  /** DNS for DKIM keys and DMARC records; default the system's. */
+  resolver?: DnsResolver;
+  logger?: Logger;
+  /** Where the authentication state for `medbot doctor` is kept (email-auth-state.ts); none: not kept. */
+  authStateFile?: string;
 }
 
 /** A message larger than this is not downloaded; its sender is told by its subject and a note only. */
@@ -60,8 +84,11 @@ export class EmailAdapter implements ChannelAdapter {
   /** "uidValidity:uid" of still-unseen messages already delivered or refused: bounded by the unseen mail. */
   private readonly handled = new Set<string>();
   private readonly deliveredIds = new Set<string>();
+  private readonly resolver: DnsResolver;
+  private readonly log: Logger;
+  private readonly authState: EmailAuthRecorder;
 
-  constructor(config: EmailConfig, timing: EmailTiming = {}) {
+  constructor(config: EmailConfig, timing: EmailTiming = {}, services: EmailServices = {}) {
     for (const key of ["imapHost", "imapUsername", "smtpHost"] as const) {
       if (!config[key]) throw new Error(`channels.email.${key} is empty; set it to use the email channel`);
     }
@@ -74,6 +101,9 @@ export class EmailAdapter implements ChannelAdapter {
       failuresUntilFailed: 5,
       ...timing,
     };
+    this.resolver = services.resolver ?? systemResolver;
+    this.log = services.logger ?? silentLogger();
+    this.authState = new EmailAuthRecorder(services.authStateFile);
   }
 
   /** Transport liveness: "running" while the IMAP connection is up. */
@@ -134,6 +164,8 @@ export class EmailAdapter implements ChannelAdapter {
       to: message.chatId,
       subject: message.subject ?? replySubject(thread.subject, this.config.subjectPrefix),
       text: message.text,
+      // RFC 3834: responders (vacation replies) do not answer this, so two robots cannot loop.
+      headers: { "Auto-Submitted": thread.messageId ? "auto-replied" : "auto-generated" },
       ...(thread.messageId ? { inReplyTo: thread.messageId } : {}),
       ...(references.length > 0 ? { references } : {}),
       ...(document ? { attachments: [{ filename: document.filename, path: document.path }] } : {}),
@@ -228,55 +260,82 @@ export class EmailAdapter implements ChannelAdapter {
     }
   }
 
-  /** Headers first, then (for an allowed, authenticated sender) the body; false when delivery failed. */
+  /** Headers first, then (for an allowed sender) the body, proven before delivery; false when delivery failed. */
   private async receive(client: ImapFlow, uid: number, context: ChannelContext): Promise<boolean> {
     const key = `${this.uidValidity}:${uid}`;
     this.timing.onReceiveRequest?.();
-    const head = await client.fetchOne(
-      String(uid),
-      { envelope: true, headers: true, size: true, internalDate: true },
-      { uid: true },
-    );
-    const from = head ? head.envelope?.from : undefined;
-    const sender = from?.length === 1 ? from[0]?.address?.toLowerCase() : undefined;
-    if (!head || !sender) {
-      this.handled.add(key); // No single sender to answer: not medbot's business.
+    const head =
+      (await client.fetchOne(
+        String(uid),
+        { envelope: true, headers: true, size: true, internalDate: true },
+        { uid: true },
+      )) || undefined;
+    const headers = head ? (head.headers?.toString("utf8") ?? "") : "";
+    const from = head
+      ? (repeatedHeaderProblem(headers) ?? singleFromAddress(headers))
+      : { problem: "the message is gone" };
+    if (!head || "problem" in from) {
+      this.handled.add(key); // Refused: nothing more is downloaded, the message stays unseen, no reply.
+      if (head && "problem" in from) {
+        const claimed = head.envelope?.from?.[0]?.address?.toLowerCase() || "an unknown sender";
+        context.refuse(senderOf(claimed), {
+          reason: from.problem,
+          remedy: "the sender must send a well-formed mail (one From address, each header once)",
+        });
+      }
       return true;
     }
+    const sender = from.address;
     const messageId = head.envelope?.messageId || `<uid-${this.uidValidity}-${uid}@${this.account}>`;
+    const automatic = automaticMailReason(headers);
+    if (automatic) {
+      this.handled.add(key); // Not for the agent and never answered: a vacation reply or a list post.
+      this.log.info({ senderDomain: domainOf(sender), reason: automatic }, "automatic email not delivered");
+      return true;
+    }
+    const probe = senderOf(sender);
+    if (!context.mayInteract(probe)) {
+      this.handled.add(key);
+      context.refuse(probe, {
+        reason: "the sender is not in channels.email.allowFrom",
+        remedy: `add ${sender} to channels.email.allowFrom (or approve it by pairing)`,
+      });
+      return true;
+    }
+    const size = head.size ?? 0;
+    let source: Buffer | undefined;
+    if (size <= MAX_MESSAGE_BYTES) {
+      this.timing.onReceiveRequest?.();
+      const full = await client.fetchOne(String(uid), { source: true }, { uid: true });
+      source = full ? full.source : undefined;
+    }
+    const proof = this.config.requireAuthentication
+      ? await this.prove(source ?? headers, sender, source === undefined)
+      : undefined;
+    if (proof && !proof.proven && proof.temporary) {
+      // Not handled: the next check fetches and tries it again; the DNS may answer by then.
+      this.log.info({ senderDomain: domainOf(sender), reason: proof.reason }, "email sender proof deferred");
+      return true;
+    }
+    if (proof && !proof.proven) {
+      this.handled.add(key);
+      this.authState.unproven(proof.reason);
+      context.refuse(probe, { reason: `its sender is not proven: ${proof.reason}`, remedy: PROOF_REMEDY });
+      return true;
+    }
+    // Checked only now: a forged mail reusing a delivered Message-ID is refused above, not quietly marked seen.
     if (this.deliveredIds.has(messageId)) {
       this.handled.add(key);
       await this.acknowledge(client, uid);
       return true;
     }
-    const probe = {
-      channel: "email" as const,
-      chatId: sender,
-      senderId: sender,
-      isGroup: false,
-      mentioned: true,
-    };
-    const headers = head.headers?.toString("utf8") ?? "";
-    const vouched =
-      !this.config.requireAuthentication || senderAuthenticated(headers, sender, this.config.authservId);
-    if (!vouched || !context.mayInteract(probe)) {
-      this.handled.add(key); // Refused: nothing more is downloaded, the message stays unseen, no reply.
-      return true;
-    }
-    const size = head.size ?? 0;
-    if (size <= MAX_MESSAGE_BYTES) this.timing.onReceiveRequest?.();
-    const full =
-      size <= MAX_MESSAGE_BYTES
-        ? await client.fetchOne(String(uid), { source: true }, { uid: true })
-        : undefined;
-    const source = full ? full.source : undefined;
     const parsed = source ? await simpleParser(source) : undefined;
     const subject = parsed?.subject ?? head.envelope?.subject ?? "";
     const text = parsed
       ? messageText(parsed, this.config.maxBodyChars)
       : `${subject}\n\n(The email was too large to read: ${Math.round(size / 1024 / 1024)} MB.)`;
     const references = [parsed?.references ?? []].flat().join(" ");
-    const name = from?.[0]?.name;
+    const name = head.envelope?.from?.[0]?.name;
     const date = head.envelope?.date ?? head.internalDate;
     const inbound: InboundMessage = {
       channel: "email",
@@ -302,6 +361,25 @@ export class EmailAdapter implements ChannelAdapter {
     return true;
   }
 
+  /** The sender's proof; a mail too large to download can only be proven by the server's own header. */
+  private async prove(message: Buffer | string, sender: string, headersOnly: boolean): Promise<SenderProof> {
+    const proof = await proveSender(message, {
+      fromAddress: sender,
+      authservId: this.config.authservId,
+      resolver: this.resolver,
+    }).catch(
+      (error: unknown): SenderProof => ({
+        proven: false,
+        reason: `the DKIM check failed (${error instanceof Error ? error.message : String(error)})`,
+      }),
+    );
+    if (proof.proven) this.authState.proven(proof.method);
+    if (!proof.proven && headersOnly) {
+      return { proven: false, reason: `the mail is too large to verify here, and ${proof.reason}` };
+    }
+    return proof;
+  }
+
   private async acknowledge(client: ImapFlow, uid: number): Promise<void> {
     if (this.config.markSeen) await client.messageFlagsAdd(String(uid), ["\\Seen"], { uid: true });
   }
@@ -324,10 +402,25 @@ export function replySubject(original: string | undefined, prefix: string): stri
   return `${prefix}${subject}`;
 }
 
-/** The new text of an email: plain text (or the HTML as text), quoted history and signature cut, capped. */
+/** What the owner can do when a mail's sender is not proven; README "Email" says the same at length. */
+const PROOF_REMEDY =
+  "the sender's provider must sign its mail with DKIM for the From domain (and publish DMARC), or set " +
+  "channels.email.authservId to your mail server's id if it adds Authentication-Results above its Received header";
+
+function senderOf(address: string): SenderQuestion {
+  return { channel: "email", chatId: address, senderId: address, isGroup: false, mentioned: true };
+}
+
+/**
+ * The new text of an email for the model: "Subject: …" then the body (plain text or the HTML as text,
+ * quoted history and signature cut), so a reading written only in the subject is not lost. The subject
+ * is left out when it is empty or the body already starts with it; the whole is capped at maxChars.
+ */
 export function messageText(parsed: Pick<ParsedMail, "text" | "subject">, maxChars: number): string {
   const body = trimQuotedReply(parsed.text ?? "");
-  const text = body || (parsed.subject ?? "").trim();
+  const subject = (parsed.subject ?? "").replace(/\s+/g, " ").trim();
+  const repeated = !subject || body.replace(/\s+/g, " ").startsWith(subject);
+  const text = repeated ? body : body ? `Subject: ${subject}\n\n${body}` : `Subject: ${subject}`;
   return text.length > maxChars
     ? `${text.slice(0, maxChars)}\n[… email cut at ${maxChars} characters]`
     : text;

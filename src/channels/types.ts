@@ -42,18 +42,30 @@ export type AccessDecision =
   /** `reply`: the only thing a refused sender may get (a pairing code), or nothing. */
   | { allowed: false; reason: string; reply?: string };
 
+/** The sender fields every access question and refusal is about. */
+export type SenderQuestion = Pick<
+  InboundMessage,
+  "channel" | "chatId" | "senderId" | "isGroup" | "mentioned"
+>;
+
+/** Why an adapter refused a message before delivery, in words for the owner: no message content. */
+export interface Refusal {
+  /** "the DKIM signature of example.test does not verify (body hash did not verify)". */
+  reason: string;
+  /** What the owner can do to let such a message in: "add bob@example.test to channels.email.allowFrom". */
+  remedy: string;
+}
+
 /** Decides who gets in; implemented in access/, called by the gateway for every inbound message. */
 export interface AccessGate {
-  check(
-    message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
-  ): AccessDecision;
+  check(message: SenderQuestion): AccessDecision;
   /**
    * Who the sender acts as now (today's allow-list, pairing approvals and grants), or undefined once they
    * may no longer talk to medbot; writes nothing. Asked again when a stored message's turn runs.
    */
-  actorNow(
-    message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
-  ): Actor | undefined;
+  actorNow(message: SenderQuestion): Actor | undefined;
+  /** Records (audits) a refusal decided before the gate was asked, such as an unproven email sender. */
+  recordRefusal(message: SenderQuestion, reason: string): void;
 }
 
 export type DeliveryResult = "stored" | "duplicate" | "denied";
@@ -66,9 +78,9 @@ export interface ChannelContext {
    */
   deliver(message: InboundMessage): Promise<DeliveryResult>;
   /** Whether this sender may get side effects (download, typing indicator) before delivery. */
-  mayInteract(
-    message: Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">,
-  ): boolean;
+  mayInteract(message: SenderQuestion): boolean;
+  /** Reports a message the adapter refused without delivering it (audit, log, count): never silent. */
+  refuse(message: SenderQuestion, refusal: Refusal): void;
   /** Cancelled when the gateway stops. */
   signal: AbortSignal;
 }

@@ -1,5 +1,6 @@
 // `medbot channels login whatsapp`: link WhatsApp by scanning a QR code; `medbot channels status`: who can
-// talk to medbot on each channel and, when a gateway runs, whether each channel is up.
+// talk to medbot on each channel and, when a gateway runs, whether each channel is up and how many messages
+// it refused (senders not allowed, email whose sender is not proven).
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -59,8 +60,9 @@ export function registerChannels(program: Command): void {
       }
       const lines = rows.map((row) => {
         const state = row.live ? `, ${row.live}` : "";
+        const refused = row.refused ? `, ${row.refused} refused since start (see the gateway log)` : "";
         const link = row.name === "whatsapp" ? (row.linked ? ", linked" : ", not linked") : "";
-        return `${row.name.padEnd(9)} ${row.enabled ? "enabled " : "disabled"}  ${row.allowFrom.summary}${link}${state}`;
+        return `${row.name.padEnd(9)} ${row.enabled ? "enabled " : "disabled"}  ${row.allowFrom.summary}${link}${state}${refused}`;
       });
       lines.push(live ? `Gateway: running (${live.status})` : "Gateway: not running");
       process.stdout.write(`${lines.join("\n")}\n`);
@@ -82,6 +84,8 @@ interface ChannelRow {
   linked?: boolean;
   /** The running gateway's transport state of this channel. */
   live?: string;
+  /** Messages the running gateway refused on this channel since it started. */
+  refused?: number;
 }
 
 function channelStatus(
@@ -105,6 +109,7 @@ function channelStatus(
     allowFrom: { summary, senders, everyone },
     ...(name === "whatsapp" ? { linked } : {}),
     ...(live?.channels[name] ? { live: live.channels[name] } : {}),
+    ...(live?.refused?.[name] !== undefined ? { refused: live.refused[name] } : {}),
   };
 }
 

@@ -118,12 +118,14 @@ const channelsSchema = z
         requireAuthentication: z
           .boolean()
           .default(true)
-          .describe("Sender must pass SPF or DKIM in Authentication-Results."),
+          .describe(
+            "Mail is delivered only when its From domain is proven: a DKIM signature of that domain (or DMARC) checked by medbot, or a pass in the Authentication-Results of authservId.",
+          ),
         authservId: z
           .string()
           .default("")
           .describe(
-            "authserv-id of your mail server (e.g. mx.example.org): only its Authentication-Results count. Empty: the topmost header.",
+            "authserv-id of your mail server (e.g. mx.example.org): its Authentication-Results count when above its Received header. Empty: no Authentication-Results header counts.",
           ),
         tlsRejectUnauthorized: z
           .boolean()

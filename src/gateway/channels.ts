@@ -1,5 +1,6 @@
 // The adapters of the enabled channels. Each adapter module (and its platform SDK) is loaded only when its
 // channel is enabled: an SDK a household does not use costs no memory in the long-running gateway.
+import { emailAuthStateFile } from "../channels/email-auth-state.js";
 import type { ChannelAdapter } from "../channels/types.js";
 import type { MedbotPaths } from "../config/paths.js";
 import { CHANNEL_NAMES, type ChannelName, type MedbotConfig } from "../config/schema.js";
@@ -10,7 +11,15 @@ type AdapterFactory = (config: MedbotConfig, paths: MedbotPaths, log: Logger) =>
 const FACTORIES: Record<ChannelName, AdapterFactory> = {
   telegram: async (config) =>
     new (await import("../channels/telegram.js")).TelegramAdapter(config.channels.telegram),
-  email: async (config) => new (await import("../channels/email.js")).EmailAdapter(config.channels.email),
+  email: async (config, paths, log) =>
+    new (await import("../channels/email.js")).EmailAdapter(
+      config.channels.email,
+      {},
+      {
+        logger: log,
+        authStateFile: emailAuthStateFile(paths.home),
+      },
+    ),
   feishu: async (config, _paths, log) =>
     new (await import("../channels/feishu.js")).FeishuAdapter(config.channels.feishu, {}, log),
   whatsapp: async (config, paths, log) =>

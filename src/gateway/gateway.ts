@@ -32,6 +32,8 @@ import type {
   DeliveryResult,
   InboundMessage,
   OutboundMessage,
+  Refusal,
+  SenderQuestion,
 } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
@@ -74,6 +76,8 @@ export interface GatewayOptions {
 }
 
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
+/** Above this many explained senders the memory starts over (a flood explains itself again, rarely). */
+const MAX_EXPLAINED_SENDERS = 10_000;
 /** Failed sends, with backoff between them, after which a reply is given up (a platform that keeps refusing it). */
 const MAX_SEND_FAILURES = 10;
 
@@ -102,6 +106,10 @@ export class Gateway {
   private readonly sendAgain = new Set<string>();
   private readonly stoppedTurns = new Set<string>();
   private readonly sendRetries = new Map<number, { failures: number; nextAt: number }>();
+  /** Refused messages per channel since start, for /healthz. */
+  private readonly refusedCounts = new Map<string, number>();
+  /** Senders whose refusal was explained to the owner already (once per sender, bounded). */
+  private readonly explained = new Set<string>();
   private readonly abort = new AbortController();
   private readonly log: Logger;
   private watcher: NodeJS.Timeout | undefined;
@@ -174,7 +182,37 @@ export class Gateway {
     for (const [name, channel] of this.channels) channels[name] = channel.state();
     const allRunning = Object.values(channels).every((state) => state === "running");
     const status = this.state === "running" ? (allRunning ? "ok" : "degraded") : "stopping";
-    return { status, channels, queue: this.queue.counts() };
+    const refused: HealthReport["refused"] = {};
+    for (const name of this.channels.keys()) refused[name] = this.refusedCounts.get(name) ?? 0;
+    return { status, channels, refused, queue: this.queue.counts() };
+  }
+
+  /**
+   * ChannelContext.refuse: a message an adapter refused before delivery. Audited through the gate, logged
+   * (channel, sender domain, reason), counted for /healthz, and explained once per sender at warn level.
+   */
+  refuse(message: SenderQuestion, refusal: Refusal): void {
+    this.options.gate.recordRefusal(message, refusal.reason);
+    this.countRefusal(message, refusal.reason);
+    const key = `${message.channel}:${message.senderId}`;
+    if (this.explained.has(key)) return;
+    if (this.explained.size >= MAX_EXPLAINED_SENDERS) this.explained.clear();
+    this.explained.add(key);
+    const what = message.channel === "email" ? "mail" : `a ${message.channel} message`;
+    this.log.warn(
+      { channel: message.channel },
+      `${what} from ${message.senderId} was refused because ${refusal.reason}; to let it in, ${refusal.remedy}`,
+    );
+  }
+
+  private countRefusal(message: SenderQuestion, reason: string): void {
+    this.refusedCounts.set(message.channel, (this.refusedCounts.get(message.channel) ?? 0) + 1);
+    const at = message.senderId.lastIndexOf("@");
+    const senderDomain = at >= 0 ? message.senderId.slice(at + 1).toLowerCase() : undefined;
+    this.log.info(
+      { channel: message.channel, ...(senderDomain ? { senderDomain } : {}), reason },
+      "message refused",
+    );
   }
 
   /** ChannelContext.deliver: gate, then store; resolves once the row is committed or refused. */
@@ -182,7 +220,7 @@ export class Gateway {
     if (this.state !== "running") throw new Error("the gateway is not running; deliver again later");
     const decision = this.options.gate.check(message);
     if (!decision.allowed) {
-      this.log.info({ channel: message.channel, reason: decision.reason }, "message refused");
+      this.countRefusal(message, decision.reason);
       if (decision.reply) await this.sendDirect(message, decision.reply);
       return "denied";
     }
@@ -332,6 +370,7 @@ export class Gateway {
     return {
       deliver: (message) => this.deliver(message),
       mayInteract: this.options.mayInteract ?? ((message) => this.options.gate.check(message).allowed),
+      refuse: (message, refusal) => this.refuse(message, refusal),
       signal: this.abort.signal,
     };
   }

@@ -1,4 +1,5 @@
-// GET /healthz: each channel's transport state and the queue counts. No names, ids or message text.
+// GET /healthz: each channel's transport state, how many messages it refused, and the queue counts.
+// No names, ids or message text.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ChannelState } from "../channels/types.js";
@@ -7,6 +8,8 @@ import type { ChannelState } from "../channels/types.js";
 export interface HealthReport {
   status: "ok" | "degraded" | "stopping";
   channels: Record<string, ChannelState>;
+  /** Messages refused per channel since the gateway started (not allowed, or, for email, not proven). */
+  refused: Record<string, number>;
   queue: { pending: number; unsent: number };
 }
 

@@ -5,6 +5,7 @@ import { type MedbotPaths, resolvePaths } from "../config/paths.js";
 import type { TightenedPath } from "../storage/private-fs.js";
 import { checkBridgeSocket } from "./doctor-bridge.js";
 import { checkBridge, checkChannels, checkGateway, checkRootUser, checkTools } from "./doctor-config.js";
+import { checkEmailAuthentication } from "./doctor-email.js";
 import { checkFileModes, fixFileModes } from "./doctor-files.js";
 import { checkLocation, checkTrackedSecrets } from "./doctor-location.js";
 import { checkLogBodies } from "./doctor-logs.js";
@@ -73,8 +74,14 @@ export function hasHighFinding(report: DoctorReport): boolean {
   return report.summary.high > 0;
 }
 
-function configChecks({ config }: LoadedConfig): Finding[] {
-  return [...checkChannels(config), ...checkGateway(config), ...checkBridge(config), ...checkTools(config)];
+function configChecks({ config, paths }: LoadedConfig): Finding[] {
+  return [
+    ...checkChannels(config),
+    ...checkEmailAuthentication(config, paths),
+    ...checkGateway(config),
+    ...checkBridge(config),
+    ...checkTools(config),
+  ];
 }
 
 /** The config, or the finding that it does not load: an insecure or broken config must still be reported. */

@@ -6,6 +6,7 @@ import type {
   ChannelContext,
   DeliveryResult,
   InboundMessage,
+  Refusal,
 } from "../../src/channels/types.js";
 
 /** A platform fake wired to one adapter, seen through what the contract needs. */
@@ -32,6 +33,8 @@ export type RecordingContext = ChannelContext & {
   asked: string[];
   /** What each delivery resolved to, in order: "denied" for a sender `allows` refuses. */
   results: DeliveryResult[];
+  /** The messages the adapter refused itself (never delivered), with why, in order. */
+  refused: (Refusal & { senderId: string })[];
   controller: AbortController;
 };
 
@@ -41,10 +44,15 @@ export function recordingContext(allows: (senderId: string) => boolean = () => t
   const delivered: InboundMessage[] = [];
   const asked: string[] = [];
   const results: DeliveryResult[] = [];
+  const refused: RecordingContext["refused"] = [];
   return {
     delivered,
     asked,
     results,
+    refused,
+    refuse: (message, refusal) => {
+      refused.push({ senderId: message.senderId, ...refusal });
+    },
     controller,
     signal: controller.signal,
     mayInteract: (message) => {
@@ -79,6 +87,7 @@ export function heldContext(): ChannelContext & {
     },
     signal: new AbortController().signal,
     mayInteract: () => true,
+    refuse: () => undefined,
     deliver: (message) => {
       delivered.push(message);
       return new Promise((resolve) => held.push(resolve));
@@ -96,6 +105,7 @@ export function failingOnceContext(): ChannelContext & {
     attempts,
     signal: new AbortController().signal,
     mayInteract: () => true,
+    refuse: () => undefined,
     deliver: async (message) => {
       attempts.push(message.text);
       if (attempts.length === 1) throw new Error("database is locked");

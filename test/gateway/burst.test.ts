@@ -113,6 +113,7 @@ describe("medbot gateway under a burst", () => {
         expect(await health(port)).toEqual({
           status: "ok",
           channels: { telegram: "running" },
+          refused: { telegram: 0 },
           queue: { pending: 0, unsent: 0 },
         });
       },

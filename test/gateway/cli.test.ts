@@ -84,6 +84,7 @@ describe("medbot gateway", () => {
     expect(health).toEqual({
       status: "ok",
       channels: { telegram: "running" },
+      refused: { telegram: 0 },
       queue: { pending: 0, unsent: 0 },
     });
 

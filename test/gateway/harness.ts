@@ -72,6 +72,7 @@ export const STUB_GATE: AccessGate = {
     const decision = STUB_GATE.check(message);
     return decision.allowed ? decision.actor : undefined;
   },
+  recordRefusal: () => undefined,
   check(message): AccessDecision {
     if (message.senderId === "mallory") return { allowed: false, reason: "not in allowFrom" };
     if (message.senderId === "stranger")

@@ -44,6 +44,7 @@ describe("/healthz", () => {
     expect(JSON.parse(body)).toEqual({
       status: "ok",
       channels: { telegram: "running" },
+      refused: { telegram: 0 },
       queue: { pending: 1, unsent: 0 },
     });
     for (const secret of ["182", "grandma", "555123", "chat-777", "alice"])

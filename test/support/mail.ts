@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { ImapFlow } from "imapflow";
 import { type ParsedMail, simpleParser } from "mailparser";
+import nodemailer from "nodemailer";
 import { configSchema } from "../../src/config/schema.js";
 
 const DIR = process.env.MEDBOT_MAILTEST_DIR ?? "/tmp/medbot-mailtest";
@@ -47,7 +48,14 @@ export async function freshMailbox(): Promise<string> {
   return name;
 }
 
-/** A raw RFC 5322 message; `authResults` becomes the topmost Authentication-Results header. */
+/** The Received stamp the test server's Postfix puts on top of every mail it accepts. */
+export const SERVER_STAMP =
+  "Received: from sender.test (sender.test [192.0.2.7]) by mail.example.test (Postfix) with ESMTP";
+
+/**
+ * A raw RFC 5322 message. `authResults` is what the receiving server (authserv-id mail.example.test) would
+ * add: its Authentication-Results on top, above its own Received stamp, as a server that checks mail does.
+ */
 export function rawMail(mail: {
   from: string;
   subject: string;
@@ -59,7 +67,9 @@ export function rawMail(mail: {
 }): string {
   const thread = mail.references ?? [];
   const headers = [
-    ...(mail.authResults ? [`Authentication-Results: mail.example.test; ${mail.authResults}`] : []),
+    ...(mail.authResults
+      ? [`Authentication-Results: mail.example.test; ${mail.authResults}`, SERVER_STAMP]
+      : []),
     `From: ${mail.from}`,
     `To: ${BOT_ADDRESS}`,
     `Subject: ${mail.subject}`,
@@ -69,6 +79,59 @@ export function rawMail(mail: {
     "Content-Type: text/plain; charset=utf-8",
   ];
   return `${headers.join("\r\n")}\r\n\r\n${mail.text}\r\n`;
+}
+
+/** A DKIM key of a sending domain: the private half signs, the fake resolver serves the public half. */
+export interface SigningKey {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+/** A raw message as nodemailer writes it, DKIM-signed with `key` when given; `headers` go above From. */
+export async function composedMail(
+  mail: {
+    from: string;
+    subject: string;
+    text: string;
+    messageId?: string;
+    references?: string[];
+    headers?: Record<string, string>;
+  },
+  key?: SigningKey,
+): Promise<string> {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  const thread = mail.references ?? [];
+  const info = await transport.sendMail({
+    from: mail.from,
+    to: BOT_ADDRESS,
+    subject: mail.subject,
+    text: mail.text,
+    messageId: mail.messageId ?? `<${randomUUID()}@example.test>`,
+    ...(thread.length > 0 ? { inReplyTo: thread.at(-1), references: thread } : {}),
+    ...(mail.headers ? { headers: mail.headers } : {}),
+    ...(key ? { dkim: key } : {}),
+  });
+  return (info.message as Buffer).toString("utf8");
+}
+
+/**
+ * Sends a raw message through the test server's Postfix (SMTP on 2525) into `mailbox` of the bot's account
+ * (alice+mailbox@ lands there), as a mail from outside arrives: Postfix and Dovecot stamp it on the way.
+ */
+export async function sendThroughServer(mailbox: string, raw: string, envelopeFrom: string): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: 2525,
+    secure: false,
+    ignoreTLS: true,
+  });
+  try {
+    const to = BOT_ADDRESS.replace("@", `+${mailbox}@`);
+    await transport.sendMail({ envelope: { from: envelopeFrom, to: [to] }, raw });
+  } finally {
+    transport.close();
+  }
 }
 
 /** Appends a message, unseen, to a mailbox of the bot's account. */

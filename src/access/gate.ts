@@ -6,7 +6,7 @@
 // does not prove the mail) is audited (sender id, channel, reason; never content) at most once per sender per
 // DENIED_AUDIT_INTERVAL_MS, so a flood cannot grow the log without bound. Group messages that do not
 // mention the bot are ignored without an entry: they were not addressed to medbot.
-import type { AccessDecision, AccessGate, InboundMessage } from "../channels/types.js";
+import type { AccessDecision, AccessGate, SenderQuestion } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import { appendAudit } from "../security/audit-log.js";
@@ -15,8 +15,6 @@ import { listedGroups, listedInAllowFrom, senderKey } from "./allow-list.js";
 import { type PairingRequest, PairingStore } from "./pairing.js";
 import { actorFor } from "./people.js";
 
-export type GateQuestion = Pick<InboundMessage, "channel" | "chatId" | "senderId" | "isGroup" | "mentioned">;
-
 export const DENIED_AUDIT_INTERVAL_MS = 60_000;
 /** Above this many remembered senders, entries older than the interval are dropped. */
 const REMEMBERED_SENDERS = 10_000;
@@ -24,7 +22,7 @@ const REMEMBERED_SENDERS = 10_000;
 type Verdict = { allowed: true } | { allowed: false; reason: string; quiet?: boolean; pairable?: boolean };
 
 /** The decision without writing anything: for the gateway's check before downloads or typing indicators. */
-export function isAllowedSender(config: MedbotConfig, db: Db, message: GateQuestion): boolean {
+export function isAllowedSender(config: MedbotConfig, db: Db, message: SenderQuestion): boolean {
   return verdictFor(config, new PairingStore(db), message).allowed;
 }
 
@@ -46,7 +44,7 @@ export function createAccessGate(
   const pairing = new PairingStore(db, clock, warnDropped);
   const lastAudited = new Map<string, number>();
 
-  const auditDenied = (message: GateQuestion, reason: string): void => {
+  const auditDenied = (message: SenderQuestion, reason: string): void => {
     const now = clock().getTime();
     const key = `${message.channel}:${senderKey(message.channel, message.senderId)}`;
     const last = lastAudited.get(key);
@@ -105,7 +103,7 @@ export function createAccessGate(
   };
 }
 
-function verdictFor(config: MedbotConfig, approvals: PairingStore, message: GateQuestion): Verdict {
+function verdictFor(config: MedbotConfig, approvals: PairingStore, message: SenderQuestion): Verdict {
   const settings = config.channels[message.channel];
   if (!settings.enabled) return { allowed: false, reason: "channel is not enabled" };
   if (message.isGroup) {

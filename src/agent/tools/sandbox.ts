@@ -1,0 +1,144 @@
+// exec's sandbox: bubblewrap (bwrap) gives each command a private view of the machine in which medbot's
+// database, config, logs, WhatsApp session and received files are absent, with no network (unless
+// configured), no gateway environment and its own pid namespace, so the whole process tree ends with it.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Actor } from "../../access/actor.js";
+
+/** What to run when bwrap is missing (Debian and Ubuntu). */
+export const BUBBLEWRAP_FIX = "apt-get install bubblewrap";
+
+/** The search path inside the sandbox: system folders only, whatever the gateway's PATH holds. */
+export const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Read-only system folders: programs and their libraries. A symlink (merged /usr) stays a symlink. */
+const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+/** The few /etc files programs need to start, name users, read the time zone and (with network) resolve. */
+const SYSTEM_ETC = [
+  "/etc/alternatives",
+  "/etc/ld.so.cache",
+  "/etc/ld.so.conf",
+  "/etc/ld.so.conf.d",
+  "/etc/localtime",
+  "/etc/passwd",
+  "/etc/group",
+  "/etc/nsswitch.conf",
+  "/etc/hosts",
+  "/etc/resolv.conf",
+  "/etc/ssl",
+  "/etc/ca-certificates",
+  "/etc/mime.types",
+];
+
+/**
+ * Workspace entries that are never in the sandbox: the database, and the data folder's secrets for a
+ * workspace configured to be the data folder (or the home folder holding .medbot).
+ */
+const NEVER_SHOWN =
+  /^(medbot\.db(-wal|-shm|-journal)?|config\.json|gateway\.env|logs|whatsapp-auth|\.medbot)$/;
+
+/** Workspace folders medbot writes itself: shown read-only, and only to owners (they may see every member). */
+const OWNERS_READ_ONLY = new Set(["family", "media", "memory"]);
+
+/** The full path of bwrap on `searchPath` (absolute entries only), or undefined when it is not installed. */
+export function locateBubblewrap(searchPath: string = process.env.PATH ?? ""): string | undefined {
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (!path.isAbsolute(dir)) continue;
+    const candidate = path.join(dir, "bwrap");
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  return undefined;
+}
+
+/** Why exec cannot run without bwrap, and the fix; shown by the agent at start and by the tool. */
+export function missingBubblewrapReason(): string {
+  return `exec needs bubblewrap (bwrap) to sandbox commands and it is not on PATH, so exec is not offered. Install it: ${BUBBLEWRAP_FIX}.`;
+}
+
+export interface SandboxOptions {
+  /** The workspace's real path: the command's working folder and HOME. */
+  workspace: string;
+  actor: Actor;
+  /** tools.exec.network: share the host's network instead of an empty network namespace. */
+  network: boolean;
+  /** Variables the command sees; nothing else of the gateway's environment reaches it. */
+  environment: Record<string, string>;
+}
+
+/** bwrap's arguments for running `command` with /bin/sh in the sandbox described by `options`. */
+export function sandboxArguments(command: string, options: SandboxOptions): string[] {
+  const { workspace, network, environment } = options;
+  const args = [
+    "--unshare-all",
+    ...(network ? ["--share-net"] : []),
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--clearenv",
+    ...Object.entries(environment).flatMap(([name, value]) => ["--setenv", name, value]),
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    // Before the workspace: a workspace under /tmp is then built on this empty tmpfs.
+    "--tmpfs",
+    "/tmp",
+    ...systemView(),
+    ...workspaceView(options),
+    "--chdir",
+    workspace,
+    "/bin/sh",
+    "-c",
+    command,
+  ];
+  return args;
+}
+
+function systemView(): string[] {
+  const args: string[] = [];
+  for (const dir of SYSTEM_DIRS) {
+    const stat = lstatIfExists(dir);
+    if (stat?.isSymbolicLink()) args.push("--symlink", fs.readlinkSync(dir), dir);
+    else if (stat?.isDirectory()) args.push("--ro-bind", dir, dir);
+  }
+  for (const entry of SYSTEM_ETC) args.push("--ro-bind-try", entry, entry);
+  return args;
+}
+
+/**
+ * The workspace as the command sees it: an empty folder into which each of the workspace's own entries is
+ * bound (writable), except the database and secrets (absent) and medbot's folders (read-only, owners only).
+ * New files at its top level are discarded with the sandbox; files inside bound folders persist.
+ */
+function workspaceView({ workspace, actor }: SandboxOptions): string[] {
+  const args = ["--dir", workspace];
+  for (const entry of fs.readdirSync(workspace, { withFileTypes: true })) {
+    const name = entry.name;
+    const target = path.join(workspace, name);
+    if (NEVER_SHOWN.test(name)) continue;
+    if (OWNERS_READ_ONLY.has(name)) {
+      if (actor.grants === "*" && entry.isDirectory()) args.push("--ro-bind", target, target);
+      continue;
+    }
+    // A symlink stays a link: what it points to outside the workspace is not in the sandbox.
+    if (entry.isSymbolicLink()) args.push("--symlink", fs.readlinkSync(target), target);
+    else if (entry.isDirectory() || entry.isFile()) args.push("--bind", target, target);
+    // Sockets, pipes and devices are left out.
+  }
+  return args;
+}
+
+function lstatIfExists(target: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(target);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+// Doctor's exec checks: exec reported when on, high when its sandbox (bwrap) is missing, network reported.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { locateBubblewrap } from "../../src/agent/tools/sandbox.js";
+import { configSchema } from "../../src/config/schema.js";
+import { checkTools } from "../../src/security/doctor-config.js";
+import { checkExec } from "../../src/security/doctor-exec.js";
+
+const exec = (raw: Record<string, unknown>) => configSchema.parse({ tools: { exec: raw } }).tools.exec;
+const ids = (findings: { id: string; severity: string }[]) => findings.map((f) => `${f.id}:${f.severity}`);
+
+describe("doctor: exec", () => {
+  it("is silent while exec is off, whether or not bwrap is installed", () => {
+    expect(checkExec(exec({}), "/nonexistent")).toEqual([]);
+    expect(checkExec(exec({ network: true }), "/usr/bin")).toEqual([]);
+  });
+
+  it("reports exec when on, and its network when given", () => {
+    expect(ids(checkExec(exec({ enabled: true }), "/usr/bin"))).toEqual(["tools.exec:medium"]);
+    const networked = checkExec(exec({ enabled: true, network: true }), "/usr/bin");
+    expect(ids(networked)).toEqual(["tools.exec:medium", "tools.exec.network:medium"]);
+    expect(networked[1]?.fix).toMatch(/tools.exec.network to false/);
+  });
+
+  it("is high when exec is on without bwrap, with the command that installs it", () => {
+    const findings = checkExec(exec({ enabled: true }), "/nonexistent");
+    expect(ids(findings)).toEqual(["tools.exec:medium", "tools.exec.sandbox:high"]);
+    expect(findings[1]?.fix).toMatch(/apt-get install bubblewrap/);
+  });
+
+  it("finds bwrap on PATH only where it is, as the config check runs it", () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-nobwrap-"));
+    try {
+      expect(locateBubblewrap(empty)).toBeUndefined();
+      expect(locateBubblewrap(`bin:${empty}`)).toBeUndefined();
+      fs.writeFileSync(path.join(empty, "bwrap"), "#!/bin/sh\n", { mode: 0o700 });
+      expect(locateBubblewrap(empty)).toBe(path.join(empty, "bwrap"));
+      fs.chmodSync(path.join(empty, "bwrap"), 0o600);
+      expect(locateBubblewrap(empty)).toBeUndefined();
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    const saved = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      const config = configSchema.parse({ tools: { exec: { enabled: true } } });
+      expect(ids(checkTools(config))).toEqual(["tools.exec:medium", "tools.exec.sandbox:high"]);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});

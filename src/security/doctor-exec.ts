@@ -1,10 +1,10 @@
 // Doctor's exec checks: the shell tool when on, its sandbox (bubblewrap) missing, and its network when given.
-import { BUBBLEWRAP_FIX, locateBubblewrap } from "../agent/tools/sandbox.js";
+import { BUBBLEWRAP_FIX, execSandboxProblem, locateBubblewrap } from "../agent/tools/sandbox.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Finding } from "./doctor.js";
 
 /**
- * tools.exec (medium when on), tools.exec.sandbox (high: on without bwrap on `searchPath`), tools.exec.network
+ * tools.exec (medium when on), tools.exec.sandbox (high: on without a working bwrap on `searchPath`), tools.exec.network
  * (medium).
  */
 export function checkExec(
@@ -22,13 +22,23 @@ export function checkExec(
       fixable: false,
     },
   ];
-  if (locateBubblewrap(searchPath) === undefined) {
+  const problem = execSandboxProblem(exec.network, searchPath);
+  if (problem && locateBubblewrap(searchPath) === undefined) {
     findings.push({
       id: "tools.exec.sandbox",
       severity: "high",
       what: "tools.exec is enabled but bubblewrap (bwrap) is not on PATH, so exec is not offered.",
       why: "exec runs commands only inside a bubblewrap sandbox; without it the household asked for a tool that cannot work.",
       fix: `Install it (${BUBBLEWRAP_FIX}), or set tools.exec.enabled to false.`,
+      fixable: false,
+    });
+  } else if (problem) {
+    findings.push({
+      id: "tools.exec.sandbox",
+      severity: "high",
+      what: "tools.exec is enabled but bubblewrap cannot build its sandbox on this machine, so exec is not offered.",
+      why: problem,
+      fix: "Allow unprivileged user namespaces for bwrap, or set tools.exec.enabled to false.",
       fixable: false,
     });
   }

@@ -366,6 +366,25 @@ describe("without bubblewrap", () => {
     }
   });
 
+  it("nor where bwrap is installed but cannot build the sandbox (user namespaces refused)", () => {
+    const refused = path.join(root, "refused-bin");
+    fs.mkdirSync(refused);
+    // What bwrap prints where the kernel or AppArmor refuses unprivileged user namespaces.
+    fs.writeFileSync(
+      path.join(refused, "bwrap"),
+      "#!/bin/sh\necho 'bwrap: No permissions to create a new namespace' >&2\nexit 1\n",
+      { mode: 0o700 },
+    );
+    process.env.PATH = refused;
+    const config = configSchema.parse({ tools: { exec: { enabled: true } } });
+    expect(optionalTools(config).map((t) => t.name)).toEqual([]);
+    expect(optionalToolProblems(config)).toEqual([
+      expect.stringMatching(
+        /sandbox cannot start here .*No permissions to create a new namespace.*not offered/,
+      ),
+    ]);
+  });
+
   it("the tool refuses to run a command unsandboxed", async () => {
     expect(await run("touch out/ran")).toMatch(/^Error: exec failed: exec needs bubblewrap/);
     expect(fs.existsSync(marker())).toBe(false);

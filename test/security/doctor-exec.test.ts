@@ -30,6 +30,19 @@ describe("doctor: exec", () => {
     expect(findings[1]?.fix).toMatch(/apt-get install bubblewrap/);
   });
 
+  it("is high when bwrap is installed but cannot build its sandbox, quoting bwrap", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-badbwrap-"));
+    try {
+      const script = "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n";
+      fs.writeFileSync(path.join(dir, "bwrap"), script, { mode: 0o700 });
+      const findings = checkExec(exec({ enabled: true }), dir);
+      expect(ids(findings)).toEqual(["tools.exec:medium", "tools.exec.sandbox:high"]);
+      expect(findings[1]?.why).toMatch(/uid map: Permission denied/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("finds bwrap on PATH only where it is, as the config check runs it", () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-nobwrap-"));
     try {

@@ -1,6 +1,7 @@
 // exec's sandbox: bubblewrap (bwrap) gives each command a private view of the machine in which medbot's
 // database, config, logs, WhatsApp session and received files are absent, with no network (unless
 // configured), no gateway environment and its own pid namespace, so the whole process tree ends with it.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Actor } from "../../access/actor.js";
@@ -61,6 +62,39 @@ export function missingBubblewrapReason(): string {
   return `exec needs bubblewrap (bwrap) to sandbox commands and it is not on PATH, so exec is not offered. Install it: ${BUBBLEWRAP_FIX}.`;
 }
 
+/** Probe results by bwrap path and network setting: one short run per gateway start, not per command. */
+const probes = new Map<string, string | undefined>();
+
+/**
+ * Why exec cannot run here, or undefined when it can: bwrap missing from `searchPath`, or present but unable
+ * to build the sandbox (user namespaces refused by the kernel, AppArmor or a service's RestrictNamespaces=).
+ */
+export function execSandboxProblem(
+  network: boolean,
+  searchPath: string = process.env.PATH ?? "",
+): string | undefined {
+  const bwrap = locateBubblewrap(searchPath);
+  if (!bwrap) return missingBubblewrapReason();
+  const key = `${bwrap}\0${network}`;
+  if (!probes.has(key)) probes.set(key, probe(bwrap, network));
+  const failure = probes.get(key);
+  return failure === undefined
+    ? undefined
+    : `exec's sandbox cannot start here (${bwrap}: ${failure}), so exec is not offered. bwrap needs unprivileged user namespaces: allow them (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 an AppArmor profile for bwrap), and reinstall medbot's service (medbot service install) after enabling exec.`;
+}
+
+/** bwrap's own complaint when it cannot build an empty sandbox of the kind exec uses. */
+function probe(bwrap: string, network: boolean): string | undefined {
+  const result = spawnSync(bwrap, [...isolation(network), ...systemView(), "/bin/true"], {
+    env: {},
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  if (result.status === 0) return undefined;
+  const said = (result.stderr ?? "").trim().split("\n")[0];
+  return said || result.error?.message || `exit ${result.status ?? result.signal}`;
+}
+
 export interface SandboxOptions {
   /** The workspace's real path: the command's working folder and HOME. */
   workspace: string;
@@ -75,21 +109,9 @@ export interface SandboxOptions {
 export function sandboxArguments(command: string, options: SandboxOptions): string[] {
   const { workspace, network, environment } = options;
   const args = [
-    "--unshare-all",
-    ...(network ? ["--share-net"] : []),
-    "--die-with-parent",
-    "--new-session",
-    "--cap-drop",
-    "ALL",
+    ...isolation(network),
     "--clearenv",
     ...Object.entries(environment).flatMap(([name, value]) => ["--setenv", name, value]),
-    "--proc",
-    "/proc",
-    "--dev",
-    "/dev",
-    // Before the workspace: a workspace under /tmp is then built on this empty tmpfs.
-    "--tmpfs",
-    "/tmp",
     ...systemView(),
     ...workspaceView(options),
     "--chdir",
@@ -99,6 +121,25 @@ export function sandboxArguments(command: string, options: SandboxOptions): stri
     command,
   ];
   return args;
+}
+
+/** New namespaces of every kind (the network's only without `network`), no capabilities, fresh /proc /dev /tmp. */
+function isolation(network: boolean): string[] {
+  return [
+    "--unshare-all",
+    ...(network ? ["--share-net"] : []),
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    // Before the workspace: a workspace under /tmp is then built on this empty tmpfs.
+    "--tmpfs",
+    "/tmp",
+  ];
 }
 
 function systemView(): string[] {

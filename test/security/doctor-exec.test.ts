@@ -1,4 +1,5 @@
 // Doctor's exec checks: exec reported when on, high when its sandbox (bwrap) is missing, network reported.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -38,6 +39,26 @@ describe("doctor: exec", () => {
       const findings = checkExec(exec({ enabled: true }), dir);
       expect(ids(findings)).toEqual(["tools.exec:medium", "tools.exec.sandbox:high"]);
       expect(findings[1]?.why).toMatch(/uid map: Permission denied/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is high where /proc is not fully visible, as under ProtectKernelTunables=yes (the real bwrap)", (context) => {
+    const real = locateBubblewrap();
+    if (!real) return context.skip("bwrap is not installed");
+    if (spawnSync("unshare", ["-m", "true"]).status !== 0)
+      return context.skip("cannot make a mount namespace here");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-tunables-"));
+    try {
+      // The real bwrap, started where /proc/sys is overmounted read-only, as systemd does for the option.
+      const wrapper =
+        "#!/bin/sh\nexec unshare -m sh -c 'mount --bind /proc/sys /proc/sys && " +
+        `mount -o remount,bind,ro /proc/sys && exec ${real} "$@"' bwrap "$@"\n`;
+      fs.writeFileSync(path.join(dir, "bwrap"), wrapper, { mode: 0o700 });
+      const findings = checkExec(exec({ enabled: true }), dir);
+      expect(ids(findings)).toEqual(["tools.exec:medium", "tools.exec.sandbox:high"]);
+      expect(findings[1]?.why).toMatch(/Can't mount proc/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -231,16 +231,26 @@ describe("what the sandbox holds", () => {
     expect(result).toMatch(/^notes.txt$/m);
   });
 
-  it("r\\m -rf * (past the deny-list) cannot touch the database or the archive's views", async () => {
+  it("r\\m -rf * (past the deny-list) cannot touch the database, the archive, memory, prompt files or skills", async () => {
     dadsAllergy();
+    const kept = {
+      "SOUL.md": "be kind\n",
+      "memory/MEMORY.md": "Dad walks daily\n",
+      "skills/diet/SKILL.md": "---\nname: diet\n---\n",
+      "family/dad/record.md": "penicillin allergy\n",
+    };
+    for (const [file, text] of Object.entries(kept)) {
+      fs.mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
+      fs.writeFileSync(path.join(workspace, file), text);
+    }
     const before = facts();
-    const result = await run("r\\m -rf *; ls -a");
+    const result = await run("r\\m -rf *; echo 'obey me' > SOUL.md; ls -a");
     expect(result).not.toMatch(/refused/);
+    expect(result).toMatch(/SOUL.md: Read-only file system/);
     expect(fs.existsSync(path.join(workspace, "medbot.db"))).toBe(true);
     expect(facts()).toEqual(before);
-    expect(fs.readFileSync(path.join(workspace, "family", "dad", "record.md"), "utf8")).toBe(
-      "penicillin allergy\n",
-    );
+    for (const [file, text] of Object.entries(kept))
+      expect(fs.readFileSync(path.join(workspace, file), "utf8")).toBe(text);
   });
 
   it("an allergy cannot be edited in the database (sqlite3 on medbot\\.db finds no archive)", async () => {

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Actor } from "../../access/actor.js";
+import { PROMPT_FILES } from "../context.js";
 
 /** What to run when bwrap is missing (Debian and Ubuntu). */
 export const BUBBLEWRAP_FIX = "apt-get install bubblewrap";
@@ -39,8 +40,14 @@ const SYSTEM_ETC = [
 const NEVER_SHOWN =
   /^(medbot\.db(-wal|-shm|-journal)?|config\.json|gateway\.env|logs|whatsapp-auth|\.medbot)$/;
 
-/** Workspace folders medbot writes itself: shown read-only, and only to owners (they may see every member). */
-const OWNERS_READ_ONLY = new Set(["family", "media", "memory"]);
+/** What medbot writes itself and what holds every member: read-only, and only for owners (they see all). */
+const OWNERS_READ_ONLY = new Set(["family", "media", "memory", "USER.md"]);
+
+/**
+ * What steers the assistant (its prompt files, heartbeat tasks and skills): read-only, so a command cannot
+ * plant lasting instructions; they are changed deliberately with the file tools.
+ */
+const READ_ONLY = new Set<string>([...PROMPT_FILES, "HEARTBEAT.md", "skills"]);
 
 /** The full path of bwrap on `searchPath` (absolute entries only), or undefined when it is not installed. */
 export function locateBubblewrap(searchPath: string = process.env.PATH ?? ""): string | undefined {
@@ -155,7 +162,8 @@ function systemView(): string[] {
 
 /**
  * The workspace as the command sees it: an empty folder into which each of the workspace's own entries is
- * bound (writable), except the database and secrets (absent) and medbot's folders (read-only, owners only).
+ * bound (writable), except the database and secrets (absent), the archive's views, received files and memory
+ * (read-only, owners only), and the prompt files and skills (read-only).
  * New files at its top level are discarded with the sandbox; files inside bound folders persist.
  */
 function workspaceView({ workspace, actor }: SandboxOptions): string[] {
@@ -164,8 +172,10 @@ function workspaceView({ workspace, actor }: SandboxOptions): string[] {
     const name = entry.name;
     const target = path.join(workspace, name);
     if (NEVER_SHOWN.test(name)) continue;
-    if (OWNERS_READ_ONLY.has(name)) {
-      if (actor.grants === "*" && entry.isDirectory()) args.push("--ro-bind", target, target);
+    const owners = OWNERS_READ_ONLY.has(name);
+    if (owners || READ_ONLY.has(name)) {
+      const shown = (actor.grants === "*" || !owners) && (entry.isDirectory() || entry.isFile());
+      if (shown) args.push("--ro-bind", target, target);
       continue;
     }
     // A symlink stays a link: what it points to outside the workspace is not in the sandbox.

@@ -197,7 +197,16 @@ describe("limits", () => {
 });
 
 describe("what the sandbox holds", () => {
-  const secretsOfTheDataFolder = ["medbot.db", "config.json", "gateway.env", "logs", "whatsapp-auth"];
+  const secretsOfTheDataFolder = [
+    "medbot.db",
+    "medbot.db-wal",
+    "medbot.db-shm",
+    "config.json",
+    "gateway.env",
+    "logs",
+    "whatsapp-auth",
+    "run",
+  ];
 
   function dadsAllergy(): void {
     archive.addMember(hostOwner("cli"), { displayName: "Dad", aliases: [], relationship: "father" });
@@ -226,6 +235,9 @@ describe("what the sandbox holds", () => {
 
   it("leaves them out too when the workspace is the data folder itself", async () => {
     fs.writeFileSync(path.join(root, "notes.txt"), "shopping list\n");
+    fs.mkdirSync(path.join(root, "run", "whatsapp"), { recursive: true });
+    for (const file of ["medbot.db", "medbot.db-wal", "medbot.db-shm"])
+      fs.writeFileSync(path.join(root, file), "");
     const result = await run("ls -a", { ...context(), workspace: root });
     for (const name of secretsOfTheDataFolder) expect(result).not.toMatch(new RegExp(`^${name}$`, "m"));
     expect(result).toMatch(/^notes.txt$/m);

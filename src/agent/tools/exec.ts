@@ -50,7 +50,7 @@ const ALLOWED_OUTSIDE = /^\/dev\/(null|stdin|stdout|stderr|zero)$|^\/(usr\/(loca
 export const execTool = defineTool({
   name: "exec",
   description:
-    "Run a shell command in a sandbox holding the workspace (owners only; no database, no network unless configured; timeout and output cap). Files and folders already in the workspace can be changed; new files at its top level are discarded, so write into a folder. Prefer the dedicated tools.",
+    "Run a shell command in a sandbox holding the workspace (owners only; no database, no network unless configured; timeout and output cap). The archive, memory, prompt files and skills are read-only; other workspace files and folders can be changed; new files at its top level are discarded, so write into a folder. Prefer the dedicated tools.",
   parameters: z.object({ command: z.string().min(1).max(10_000) }),
   async run({ command }, context) {
     const settings = execSettings(context);

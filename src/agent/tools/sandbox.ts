@@ -1,5 +1,5 @@
 // exec's sandbox: bubblewrap (bwrap) gives each command a private view of the machine in which medbot's
-// database, config, logs, WhatsApp session and received files are absent, with no network (unless
+// database, config, logs and WhatsApp session are absent and the archive read-only, with no network (unless
 // configured), no gateway environment and its own pid namespace, so the whole process tree ends with it.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";

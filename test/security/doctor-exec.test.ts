@@ -8,6 +8,7 @@ import { locateBubblewrap } from "../../src/agent/tools/sandbox.js";
 import { configSchema } from "../../src/config/schema.js";
 import { checkTools } from "../../src/security/doctor-config.js";
 import { checkExec } from "../../src/security/doctor-exec.js";
+import { runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const exec = (raw: Record<string, unknown>) => configSchema.parse({ tools: { exec: raw } }).tools.exec;
 const ids = (findings: { id: string; severity: string }[]) => findings.map((f) => `${f.id}:${f.severity}`);
@@ -83,6 +84,36 @@ describe("doctor: exec", () => {
       expect(ids(checkTools(config))).toEqual(["tools.exec:medium", "tools.exec.sandbox:high"]);
     } finally {
       process.env.PATH = saved;
+    }
+  });
+});
+
+describe("medbot doctor (the CLI) with exec enabled", () => {
+  it("exits 1 with tools.exec.sandbox high and the fix when bwrap is not on PATH, and passes with it", async () => {
+    const home = tempHome("medbot-doctor-exec-");
+    try {
+      writeConfig(home, { tools: { exec: { enabled: true, network: true } } });
+      const empty = path.join(home, "no-bwrap");
+      fs.mkdirSync(empty);
+      const without = await runMedbot(["doctor", "--json"], { home, env: { PATH: empty } });
+      const found = (stdout: string) =>
+        (JSON.parse(stdout) as { findings: { id: string; severity: string; fix: string }[] }).findings;
+      const missing = found(without.stdout).filter((f) => f.id.startsWith("tools.exec"));
+      // Doctor lists the most severe first.
+      expect(ids(missing)).toEqual([
+        "tools.exec.sandbox:high",
+        "tools.exec:medium",
+        "tools.exec.network:medium",
+      ]);
+      expect(missing[0]?.fix).toMatch(/apt-get install bubblewrap/);
+      expect(without.code).toBe(1);
+      const withBwrap = await runMedbot(["doctor", "--json"], { home });
+      expect(ids(found(withBwrap.stdout).filter((f) => f.id.startsWith("tools.exec")))).toEqual([
+        "tools.exec:medium",
+        "tools.exec.network:medium",
+      ]);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -18,6 +18,8 @@ import { FamilyArchive } from "../../src/archive/archive.js";
 import { configSchema } from "../../src/config/schema.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
+import { FakeOpenAI } from "../support/fake-openai.js";
+import { fakeProviderConfig, runMedbot, writeConfig } from "../support/medbot-cli.js";
 import { startAgent, toolResultsIn } from "./harness.js";
 
 let root: string;
@@ -315,6 +317,42 @@ describe("through the agent", () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe("end to end: medbot agent -m, keys in its environment", () => {
+  let fake: FakeOpenAI;
+  let home: string;
+  // As systemd starts the gateway with gateway.env: the provider key and bot token in the process environment.
+  const keys = { PROVIDER_KEY: "sk-live-from-gateway-env", TELEGRAM_BOT_TOKEN: "123456:bot-token-from-env" };
+  beforeEach(async () => {
+    fake = await FakeOpenAI.start();
+    home = path.join(root, "data");
+    writeConfig(home, {
+      ...fakeProviderConfig(fake.url),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is config syntax, filled from the environment
+      providers: { custom: { apiKey: "${PROVIDER_KEY}", apiBase: fake.url } },
+      tools: { exec: { enabled: true } },
+    });
+  });
+  afterEach(() => fake.close());
+
+  it("a command cannot read them from its parent's /proc/<pid>/environ, /proc/1 or any other process", async () => {
+    const command = `cd ${hidden("/proc")} && cat $PPID/environ 1/environ; for f in */environ; do cat "$f"; done; echo read`;
+    fake.enqueue({ toolCalls: [{ name: "exec", arguments: { command } }] }, { content: "done" });
+    const result = await runMedbot(["agent", "-m", "check the machine"], { home, env: keys });
+    expect(result.stdout).toBe("done\n");
+    const output = toolResultsIn(fake.chatRequests[1]!)[0] ?? "";
+    for (const value of Object.values(keys)) expect(output).not.toContain(value);
+    expect(output).toMatch(/read\nexit code 0$/);
+  });
+
+  it("without bwrap on PATH, says why on stderr and does not offer exec", async () => {
+    fake.enqueue({ content: "hello" });
+    const result = await runMedbot(["agent", "-m", "hi"], { home, env: { ...keys, PATH: outside } });
+    expect(result.stdout).toBe("hello\n");
+    expect(result.stderr).toMatch(/medbot: exec needs bubblewrap .*apt-get install bubblewrap/);
+    expect(fake.chatRequests[0]?.body.tools?.map((t) => t.function.name)).not.toContain("exec");
   });
 });
 

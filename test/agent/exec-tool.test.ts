@@ -18,9 +18,7 @@ import { FamilyArchive } from "../../src/archive/archive.js";
 import { configSchema } from "../../src/config/schema.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
-import { FakeOpenAI } from "../support/fake-openai.js";
-import { fakeProviderConfig, runMedbot, writeConfig } from "../support/medbot-cli.js";
-import { startAgent, toolResultsIn } from "./harness.js";
+import { hidden } from "../support/shell.js";
 
 let root: string;
 let workspace: string;
@@ -60,11 +58,6 @@ function context(exec: Record<string, unknown> = {}, actor: Actor = hostOwner("t
     archive,
     config: configSchema.parse({ tools: { exec: { enabled: true, ...exec } } }),
   };
-}
-
-/** A path the command computes at run time, which no check of its text can see. */
-function hidden(target: string): string {
-  return `"$(echo ${Buffer.from(target).toString("base64")} | base64 -d)"`;
 }
 
 function run(command: string, ctx: ToolContext = context()): Promise<string> {
@@ -300,62 +293,6 @@ describe("what the sandbox holds", () => {
   });
 });
 
-describe("through the agent", () => {
-  it("a misled model's exec edits no allergy and the turn goes on", async () => {
-    const h = await startAgent({ toolsConfig: { exec: { enabled: true } } });
-    try {
-      const owner = hostOwner("test");
-      h.agent.archive.addMember(owner, { displayName: "Dad", aliases: [], relationship: "father" });
-      const allergy = { category: "drug_allergy" as const, text: "penicillin", details: null, since: null };
-      h.agent.archive.add(owner, "Dad", "facts", allergy, "reported");
-      const command = `sqlite3 medbot\\.db "UPDATE facts SET text = 'no known allergies'"; r\\m -rf *`;
-      h.fake.enqueue({ toolCalls: [{ name: "exec", arguments: { command } }] }, { content: "done" });
-      expect(await h.send("tidy up the workspace")).toBe("done");
-      expect(toolResultsIn(h.fake.chatRequests[1]!)[0]).toMatch(/no such table: facts/);
-      expect(h.agent.archive.current(owner, "Dad", "facts").map((f) => f.text)).toEqual(["penicillin"]);
-      expect(h.warnings).toEqual([]);
-    } finally {
-      await h.close();
-    }
-  });
-});
-
-describe("end to end: medbot agent -m, keys in its environment", () => {
-  let fake: FakeOpenAI;
-  let home: string;
-  // As systemd starts the gateway with gateway.env: the provider key and bot token in the process environment.
-  const keys = { PROVIDER_KEY: "sk-live-from-gateway-env", TELEGRAM_BOT_TOKEN: "123456:bot-token-from-env" };
-  beforeEach(async () => {
-    fake = await FakeOpenAI.start();
-    home = path.join(root, "data");
-    writeConfig(home, {
-      ...fakeProviderConfig(fake.url),
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is config syntax, filled from the environment
-      providers: { custom: { apiKey: "${PROVIDER_KEY}", apiBase: fake.url } },
-      tools: { exec: { enabled: true } },
-    });
-  });
-  afterEach(() => fake.close());
-
-  it("a command cannot read them from its parent's /proc/<pid>/environ, /proc/1 or any other process", async () => {
-    const command = `cd ${hidden("/proc")} && cat $PPID/environ 1/environ; for f in */environ; do cat "$f"; done; echo read`;
-    fake.enqueue({ toolCalls: [{ name: "exec", arguments: { command } }] }, { content: "done" });
-    const result = await runMedbot(["agent", "-m", "check the machine"], { home, env: keys });
-    expect(result.stdout).toBe("done\n");
-    const output = toolResultsIn(fake.chatRequests[1]!)[0] ?? "";
-    for (const value of Object.values(keys)) expect(output).not.toContain(value);
-    expect(output).toMatch(/read\nexit code 0$/);
-  });
-
-  it("without bwrap on PATH, says why on stderr and does not offer exec", async () => {
-    fake.enqueue({ content: "hello" });
-    const result = await runMedbot(["agent", "-m", "hi"], { home, env: { ...keys, PATH: outside } });
-    expect(result.stdout).toBe("hello\n");
-    expect(result.stderr).toMatch(/medbot: exec needs bubblewrap .*apt-get install bubblewrap/);
-    expect(fake.chatRequests[0]?.body.tools?.map((t) => t.function.name)).not.toContain("exec");
-  });
-});
-
 describe("the network", () => {
   let server: net.Server;
   let connections: net.Socket[];
@@ -408,22 +345,6 @@ describe("without bubblewrap", () => {
       expect.stringMatching(/needs bubblewrap \(bwrap\).*not offered.*apt-get install bubblewrap/),
     ]);
     expect(optionalToolProblems(configSchema.parse({}))).toEqual([]);
-  });
-
-  it("the agent says why at start, and does not offer exec to the model", async () => {
-    const h = await startAgent({ toolsConfig: { exec: { enabled: true } } });
-    try {
-      expect(h.warnings).toEqual([
-        expect.stringMatching(/exec needs bubblewrap.*apt-get install bubblewrap/),
-      ]);
-      h.fake.enqueue({ content: "hello" });
-      expect(await h.send("hi")).toBe("hello");
-      const offered = h.fake.chatRequests[0]?.body.tools?.map((t) => t.function.name) ?? [];
-      expect(offered).not.toContain("exec");
-      expect(offered.length).toBeGreaterThan(0);
-    } finally {
-      await h.close();
-    }
   });
 
   it("nor where bwrap is installed but cannot build the sandbox (user namespaces refused)", () => {

@@ -26,7 +26,7 @@ import { approvedSkillHashes, skillApprovalsFingerprint } from "./skill-approval
 import { BUILTIN_SKILLS_DIR, loadSkills } from "./skills.js";
 import { estimateTokens } from "./tokens.js";
 import { defaultTools } from "./tools/index.js";
-import { optionalTools } from "./tools/optional.js";
+import { optionalToolProblems, optionalTools } from "./tools/optional.js";
 import { runToolCall, type Tool, type ToolContext, toolDefinitions } from "./tools/tool.js";
 
 export interface AgentOptions {
@@ -95,6 +95,8 @@ export class Agent {
     this.archive = new FamilyArchive(options.db, { clock: options.clock, onChange: options.onArchiveChange });
     this.clock = options.clock ?? (() => new Date());
     this.warn = options.warn ?? (() => {});
+    // A switched-on tool that cannot be offered (exec without bubblewrap) is said at start, not hidden.
+    if (!options.tools) for (const problem of optionalToolProblems(config)) this.warn(problem);
   }
 
   /** Answers one message: a command, or a model turn. Never throws; the reply is safe to show. */

@@ -88,9 +88,11 @@ async function install(options: InstallOptions): Promise<void> {
     ? resolvePaths({ configPath: globalConfig })
     : resolvePaths({ configPath: path.join(defaultDataDir, "config.json") });
   const writable: string[] = [];
+  let execSandbox = false;
   if (fs.existsSync(configFile)) {
-    const { paths } = loadConfig({ configPath: configFile });
+    const { config, paths } = loadConfig({ configPath: configFile });
     if (!isInside(paths.workspace, dataDir)) writable.push(paths.workspace);
+    execSandbox = config.tools.exec.enabled;
   } else if (!options.dryRun) {
     throw new CliFailure(
       `medbot service install: there is no config at ${configFile}; run \`medbot onboard\` first${mode === "system" ? ` as ${account.name}` : ""}`,
@@ -112,6 +114,7 @@ async function install(options: InstallOptions): Promise<void> {
       writableIfPresent: [packagePath("dist")],
       user: mode === "system" ? account.name : undefined,
       userNamespaces: mode === "system" || userNamespacesAvailable(),
+      execSandbox,
       generatedBy: `medbot service install --${mode}${mode === "system" ? ` --as ${account.name}` : ""}`,
     });
   } catch (error) {

@@ -192,7 +192,9 @@ const toolsSchema = z.strictObject({
       enabled: z
         .boolean()
         .default(false)
-        .describe("Shell tool for owners, confined to the workspace; off by default (reported by doctor)."),
+        .describe(
+          "Shell tool for owners, run in a bubblewrap sandbox (needs bwrap); off by default (reported by doctor).",
+        ),
       timeout: z.number().int().min(1).max(3600).default(60).describe("Seconds per command."),
       maxOutputChars: z
         .number()

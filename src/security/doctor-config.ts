@@ -1,6 +1,7 @@
 // Doctor's config checks: who may talk on each channel, what listens beyond loopback, which risky tools are on.
 import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
 import type { Finding } from "./doctor.js";
+import { checkExec } from "./doctor-exec.js";
 
 /** The bridge token onboard generates is 32 bytes of hex; shorter ones are guessable or hand-typed. */
 export const MIN_BRIDGE_TOKEN_CHARS = 32;
@@ -124,16 +125,7 @@ export function checkBridge(config: MedbotConfig): Finding[] {
 export function checkTools(config: MedbotConfig): Finding[] {
   const { exec, web, restrictToWorkspace } = config.tools;
   const findings: Finding[] = [];
-  if (exec.enabled) {
-    findings.push({
-      id: "tools.exec",
-      severity: "medium",
-      what: `tools.exec is enabled (owners only, confined to the workspace, ${exec.timeout} s timeout, ${exec.deny.length} extra deny pattern(s)).`,
-      why: "A shell command runs with this user's rights; a model misled by an injected message could run one for an owner.",
-      fix: "Set tools.exec.enabled to false unless you need it; run the gateway as a dedicated user if you do.",
-      fixable: false,
-    });
-  }
+  findings.push(...checkExec(exec));
   if (web.enabled) findings.push(...webFetchFindings(web.allowHosts));
   if (!restrictToWorkspace) {
     findings.push({

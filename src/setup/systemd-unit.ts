@@ -36,6 +36,12 @@ export interface GatewayUnitOptions {
    * them ProtectSystem=, ProtectHome=, PrivateTmp= and the like fail the start, so they are left out.
    */
   userNamespaces: boolean;
+  /**
+   * tools.exec.enabled: exec's bubblewrap sandbox must create namespaces, bring up its loopback (netlink) and
+   * mount a fresh /proc, which ProtectKernelTunables= forbids (its /proc/sys overmount makes /proc not
+   * fully visible); only those settings are relaxed.
+   */
+  execSandbox?: boolean;
   /** The command that generated the unit, recorded in its header. */
   generatedBy: string;
 }
@@ -102,7 +108,7 @@ export function gatewayUnit(options: GatewayUnitOptions): string {
           "ProtectHome=read-only",
           `ReadWritePaths=${readWrite.join(" ")}`,
           "PrivateTmp=yes",
-          "ProtectKernelTunables=yes",
+          ...(options.execSandbox ? [] : ["ProtectKernelTunables=yes"]),
           "ProtectControlGroups=yes",
         ]
       : []),
@@ -110,8 +116,13 @@ export function gatewayUnit(options: GatewayUnitOptions): string {
     "RestrictSUIDSGID=yes",
     "LockPersonality=yes",
     "RestrictRealtime=yes",
-    "RestrictNamespaces=yes",
-    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+    ...(options.execSandbox
+      ? [
+          "# tools.exec is enabled: its bubblewrap sandbox needs these namespaces, netlink, and no ProtectKernelTunables.",
+          "RestrictNamespaces=user mnt pid net ipc uts cgroup",
+          "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        ]
+      : ["RestrictNamespaces=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"]),
     "SystemCallArchitectures=native",
     ...(system ? ["CapabilityBoundingSet=", "AmbientCapabilities="] : []),
     "# MemoryDenyWriteExecute= is left off on purpose: V8's JIT compiler needs writable executable memory.",

@@ -19,9 +19,10 @@ const SECRETS = {
 const account = ordinaryAccount();
 
 /** A data folder with a config full of secrets, owned by `owner`. */
-function dataFolder(owner = account): string {
+function dataFolder(owner = account, extra: Record<string, unknown> = {}): string {
   const home = path.join(tempHome("medbot-service-"), "data");
   writeConfig(home, {
+    ...extra,
     providers: { custom: { apiKey: SECRETS.apiKey, apiBase: "http://127.0.0.1:9/v1" } },
     channels: {
       telegram: { enabled: false, token: SECRETS.telegramToken, allowFrom: [] },
@@ -81,6 +82,14 @@ describe.skipIf(!account)("medbot service install --system", () => {
     if ("skip" in verdict) return context.skip(verdict.skip);
     expect(verdict.output).toBe("");
     expect(verdict.status).toBe(0);
+  });
+
+  it("with tools.exec enabled, lets exec's bubblewrap sandbox make its namespaces and /proc", async () => {
+    const home = dataFolder(account, { tools: { exec: { enabled: true } } });
+    const result = await runMedbot(["service", "install", "--system", "--as", user, "--dry-run"], { home });
+    expect(result.code).toBe(0);
+    expect(settings(result.stdout)).toContain("RestrictNamespaces=user mnt pid net ipc uts cgroup");
+    expect(settings(result.stdout)).not.toContain("ProtectKernelTunables=yes");
   });
 
   it("--dry-run prints the unit and writes nothing", async () => {

@@ -114,6 +114,45 @@ describe("gatewayUnit (user)", () => {
   });
 });
 
+describe("gatewayUnit with tools.exec enabled", () => {
+  const unit = gatewayUnit(options({ execSandbox: true }));
+
+  it("relaxes only what exec's bubblewrap sandbox needs: its namespaces, netlink, a fresh /proc", () => {
+    expect(settings(unit)).toContain("RestrictNamespaces=user mnt pid net ipc uts cgroup");
+    expect(settings(unit)).toContain("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK");
+    expect(settings(unit)).not.toContain("ProtectKernelTunables=yes");
+    expect(settings(unit)).not.toContain("RestrictNamespaces=yes");
+    const relaxed = [
+      "RestrictNamespaces=yes",
+      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+      "ProtectKernelTunables=yes",
+    ];
+    for (const line of hardeningLines("system").filter((l) => !relaxed.includes(l)))
+      expect(settings(unit)).toContain(line);
+  });
+
+  it("keeps the strict lines when exec is off", () => {
+    const strict = settings(gatewayUnit(options({ execSandbox: false })));
+    expect(strict).toContain("RestrictNamespaces=yes");
+    expect(strict).toContain("ProtectKernelTunables=yes");
+  });
+
+  it("is accepted by systemd-analyze verify", async (context) => {
+    const account = ordinaryAccount()?.name;
+    if (!account) return context.skip("no ordinary (non-root, non-nobody) account on this machine");
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot unit exec "));
+    const verdict = verifyUnit(
+      gatewayUnit(
+        options({ dataDir, customDataDir: true, user: account, writableIfPresent: [], execSandbox: true }),
+      ),
+      "system",
+    );
+    if ("skip" in verdict) return context.skip(verdict.skip);
+    expect(verdict.output).toBe("");
+    expect(verdict.status).toBe(0);
+  });
+});
+
 describe("shebangNodeFlags", () => {
   it("reads the V8 flags of medbot's own shebang", () => {
     const first = fs.readFileSync(ENTRY, "utf8").split("\n", 1)[0] ?? "";

@@ -1,12 +1,13 @@
-// exec: a shell command for owners, in the workspace. A shell is confined by policy here, not sandboxed: a
-// deny-list, a path check, a scrubbed environment, a timeout that kills the whole process group and an
-// output cap make mistakes and injected commands unlikely to do harm, and doctor reports the tool when on.
+// exec: a shell command for owners, run in a bubblewrap sandbox (sandbox.ts) that holds the workspace minus
+// medbot's database and secrets, no network unless configured and none of the gateway's environment; the
+// timeout ends the whole process tree. The deny-list and path check before it are a first filter only.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { configSchema, type MedbotConfig } from "../../config/schema.js";
 import { appendAudit } from "../../security/audit-log.js";
+import { locateBubblewrap, missingBubblewrapReason, SANDBOX_PATH, sandboxArguments } from "./sandbox.js";
 import { defineTool, type ToolContext, ToolError } from "./tool.js";
 
 type ExecSettings = MedbotConfig["tools"]["exec"];
@@ -49,17 +50,25 @@ const ALLOWED_OUTSIDE = /^\/dev\/(null|stdin|stdout|stderr|zero)$|^\/(usr\/(loca
 export const execTool = defineTool({
   name: "exec",
   description:
-    "Run a shell command in the workspace (owners only; timeout and output cap). Confinement is a policy (deny-list, path check, scrubbed environment), not a sandbox: prefer the dedicated tools.",
+    "Run a shell command in a sandbox holding the workspace (owners only; no database, no network unless configured; timeout and output cap). The archive, memory, prompt files and skills are read-only; other workspace files and folders can be changed; new files at its top level are discarded, so write into a folder. Prefer the dedicated tools.",
   parameters: z.object({ command: z.string().min(1).max(10_000) }),
   async run({ command }, context) {
     const settings = execSettings(context);
     if (!settings.enabled) throw new ToolError("exec is switched off (tools.exec.enabled).");
     if (context.actor.grants !== "*")
       throw new ToolError("exec is only for the household's owners; use the other tools.");
+    const bwrap = locateBubblewrap();
+    if (!bwrap) throw new ToolError(missingBubblewrapReason());
     const workspace = fs.realpathSync(context.workspace);
     refuseDenied(command, settings.deny);
     refuseOutsidePaths(command, workspace);
-    const result = await runShell(command, workspace, settings, context.signal);
+    const args = sandboxArguments(command, {
+      workspace,
+      actor: context.actor,
+      network: settings.network,
+      environment: sandboxEnvironment(workspace),
+    });
+    const result = await runSandboxed(bwrap, args, settings, context.signal);
     // No command text: it may carry health details; the audit log says who ran something, and when.
     appendAudit(context.archive.db, context.actor, {
       action: "exec.run",
@@ -128,16 +137,12 @@ function realPathIfExists(target: string): string | undefined {
 }
 
 /** The environment the shell sees: no API keys, tokens or MEDBOT_ variables, HOME is the workspace. */
-export function scrubbedEnvironment(
+export function sandboxEnvironment(
   workspace: string,
   from: NodeJS.ProcessEnv = process.env,
-): NodeJS.ProcessEnv {
-  const searchPath = (from.PATH ?? "/usr/local/bin:/usr/bin:/bin")
-    .split(path.delimiter)
-    .filter((dir) => path.isAbsolute(dir))
-    .join(path.delimiter);
+): Record<string, string> {
   return {
-    PATH: searchPath,
+    PATH: SANDBOX_PATH,
     HOME: workspace,
     LANG: from.LANG ?? "C.UTF-8",
     ...(from.TZ ? { TZ: from.TZ } : {}),
@@ -152,20 +157,16 @@ interface ShellResult {
   signal: NodeJS.Signals | null;
 }
 
-function runShell(
-  command: string,
-  workspace: string,
+function runSandboxed(
+  bwrap: string,
+  args: string[],
   settings: ExecSettings,
   signal?: AbortSignal,
 ): Promise<ShellResult> {
   return new Promise((resolve) => {
-    // detached: the shell leads its own process group, so a timeout kills what it started too.
-    const child = spawn("/bin/sh", ["-c", command], {
-      cwd: workspace,
-      env: scrubbedEnvironment(workspace),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    // An empty environment: bwrap is pid 1 in the sandbox, and its /proc/1/environ is readable there.
+    // Killing bwrap kills the sandbox's pid namespace, so nothing the command started (setsid, nohup) outlives it.
+    const child = spawn(bwrap, args, { env: {}, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     let cut = false;
     let timedOut = false;

@@ -71,7 +71,7 @@ fake.onRequest(() => undefined);
 
 // 3. Storage: one exchange per transaction, synchronous=FULL.
 const started = performance.now();
-for (let i = 0; i < 1000; i++) agent.sessions.appendTurn("bench:store:u", `message ${i}`, `reply ${i}`);
+for (let i = 0; i < 1000; i++) agent.sessions.appendTurn("bench:store:u", `message ${i}`, `reply ${i}`, "*");
 report(
   "session writes",
   `${Math.round(1000 / ((performance.now() - started) / 1000))} exchanges/s (fsync each)`,

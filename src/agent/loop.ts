@@ -120,6 +120,8 @@ export class Agent {
     if (dose !== undefined) return dose;
     const { provider } = this.options;
     if ("problem" in provider) return message.quietFailures ? "" : provider.problem;
+    // Narrowed grants: what was said under the wider ones is neither shown again nor summarised by /new.
+    this.sessions.setAsideIfNarrowed(message.sessionKey, message.actor.grants);
     if (command === "new") return this.startNewSession(provider, message);
     return this.runTurn(provider, message);
   }
@@ -213,7 +215,7 @@ export class Agent {
       answer ??= message.quietFailures
         ? ""
         : `I stopped after ${cap} tool steps without finishing. Please try again, or ask for a smaller step.`;
-      this.sessions.appendTurn(message.sessionKey, userText, answer);
+      this.sessions.appendTurn(message.sessionKey, userText, answer, actor.grants);
       return answer;
     } catch (error) {
       if (error instanceof TurnCancelled || signal.aborted) return "Stopped.";

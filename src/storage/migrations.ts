@@ -168,4 +168,7 @@ export const MIGRATIONS: readonly string[] = [
      SELECT id, source, event_key, due_at, outcome, late_ms, outbox_id, settled_at FROM scheduled_deliveries;
    DROP TABLE scheduled_deliveries;
    ALTER TABLE scheduled_deliveries_next RENAME TO scheduled_deliveries;`,
+  // The grants a session's last turn ran with (JSON: "*" or member ids): narrowed grants set the
+  // conversation aside (src/agent/sessions.ts), so nothing said under the wider grants is shown again.
+  "ALTER TABLE sessions ADD COLUMN grants TEXT;",
 ];

@@ -122,8 +122,8 @@ describe("memory consolidation", () => {
   it("keeps both summaries when two sessions are summarised at the same time", async () => {
     h = await startAgent({ defaults: SMALL_WINDOW, workspaceFiles: { "memory/MEMORY.md": INITIAL_MEMORY } });
     for (let i = 0; i < 8; i++) {
-      h.agent.sessions.appendTurn(ALICE, `alice-topic ${longMessage(i)}`, `ok ${longMessage(i)}`);
-      h.agent.sessions.appendTurn(BOB, `bob-topic ${longMessage(i)}`, `ok ${longMessage(i)}`);
+      h.agent.sessions.appendTurn(ALICE, `alice-topic ${longMessage(i)}`, `ok ${longMessage(i)}`, "*");
+      h.agent.sessions.appendTurn(BOB, `bob-topic ${longMessage(i)}`, `ok ${longMessage(i)}`, "*");
     }
     // The summariser appends one line to the memory it is given, naming whose conversation it read.
     h.fake.onRequest((request) => {

@@ -17,7 +17,7 @@ function onboardedInstance(): { home: string; configFile: string; workspace: str
   config.channels.telegram = { ...config.channels.telegram, enabled: true, allowFrom: ["123"] };
   fs.writeFileSync(paths.configFile, JSON.stringify(config));
   const db = openDatabase(paths.database);
-  new SessionStore(db).appendTurn("cli:default:local", "hello", "hi there");
+  new SessionStore(db).appendTurn("cli:default:local", "hello", "hi there", "*");
   db.close();
   return { home, configFile: paths.configFile, workspace: paths.workspace };
 }

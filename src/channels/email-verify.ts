@@ -103,8 +103,11 @@ export async function proveSender(source: Buffer | string, options: ProofOptions
   const resolver = options.resolver as DNSResolver;
   const verified = await dkimVerify(source, { resolver });
   const signatures = verified.results.filter((result) => result.signingDomain);
-  // A signature with an l= tag that covers only part of the body leaves the rest forgeable.
-  const passing = signatures.filter((result) => result.status.result === "pass" && !result.status.underSized);
+  // A signature with an l= tag that covers only part of the body, or one that leaves the From header
+  // unsigned (RFC 6376 5.4 requires it), leaves the rest forgeable.
+  const passing = signatures.filter(
+    (result) => result.status.result === "pass" && !result.status.underSized && coversFrom(result),
+  );
   if (passing.some((result) => result.signingDomain.toLowerCase() === fromDomain)) {
     return { proven: true, method: "dkim" };
   }
@@ -138,12 +141,21 @@ export async function proveSender(source: Buffer | string, options: ProofOptions
 
 type Signature = Awaited<ReturnType<typeof dkimVerify>>["results"][number];
 
+/** Whether a signature covers the From header (mailauth lists the signed headers as "From: To: Subject"). */
+function coversFrom(signature: Signature): boolean {
+  const keys = (signature as { signingHeaders?: { keys?: string } }).signingHeaders?.keys ?? "";
+  return keys.split(/:\s*/).some((key) => key.trim().toLowerCase() === "from");
+}
+
 function unprovenReason(signatures: Signature[], passing: Signature[], fromDomain: string): string {
   if (signatures.length === 0) {
     return "no DKIM signature, and no Authentication-Results header of the configured authservId";
   }
   const ours = signatures.find((result) => result.signingDomain.toLowerCase() === fromDomain);
   if (ours) {
+    if (ours.status.result === "pass" && !ours.status.underSized && !coversFrom(ours)) {
+      return `the DKIM signature of ${fromDomain} does not cover the From header`;
+    }
     const why = ours.status.underSized
       ? "covers only part of the body"
       : (ours.status.comment ?? ours.status.result);

@@ -157,6 +157,29 @@ describe("DKIM and DMARC, verified here with mailauth", async () => {
     });
   });
 
+  it("does not prove a From header the signature does not cover", async () => {
+    const transport = nodemailer.createTransport({ streamTransport: true, buffer: true });
+    const info = await transport.sendMail({
+      from: "carol@example.test",
+      to: "alice@example.test",
+      subject: "BP",
+      text: "blood pressure 128/82",
+      dkim: {
+        domainName: "example.test",
+        keySelector: "medbot",
+        privateKey: key.privateKey,
+        headerFieldNames: "subject:to",
+      },
+    });
+    // The signature still verifies after the From was rewritten, because it never covered it.
+    const rewritten = (info.message as Buffer).toString().replace("From: carol@example.test", `From: ${BOB}`);
+    expect(rewritten).toContain(`From: ${BOB}`);
+    expect(await proveSender(rewritten, options(BOB))).toMatchObject({
+      proven: false,
+      reason: expect.stringMatching(/does not cover the From header/),
+    });
+  });
+
   it("does not let a look-alike domain's own signature stand for the real one", async () => {
     const lookAlike = fakeResolver(signingDomainRecords("examp1e.test", "medbot", key.publicKeyBase64));
     const mail = await signed("bob@examp1e.test", "examp1e.test", key.privateKey, "medbot");

@@ -148,17 +148,22 @@ describe("bridge with the real baileys socket", () => {
     expect(whatsapp.connections()).toBe(attempts);
   });
 
+  /** The environment a bridge over the data folder `root` is started with (no MEDBOT_ variable of ours). */
+  function bridgeEnv(): NodeJS.ProcessEnv {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
+    return {
+      ...env,
+      MEDBOT_HOME: root,
+      MEDBOT_BRIDGE_TOKEN: "process-token-123",
+      MEDBOT_BRIDGE_WA_URL: whatsapp.url,
+      MEDBOT_ALLOW_ROOT: "1",
+    };
+  }
+
   /** `node bridge/src/main.ts` over the data folder `root`; stderr collected. */
   function spawnBridge(): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
     const child = spawn(process.execPath, ["--import", "tsx", BRIDGE_MAIN], {
-      env: {
-        ...env,
-        MEDBOT_HOME: root,
-        MEDBOT_BRIDGE_TOKEN: "process-token-123",
-        MEDBOT_BRIDGE_WA_URL: whatsapp.url,
-        MEDBOT_ALLOW_ROOT: "1",
-      },
+      env: bridgeEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
@@ -197,7 +202,6 @@ describe("bridge with the real baileys socket", () => {
 
   it("stops, taking its socket with it, when the gateway that started it is killed", async () => {
     const socketPath = bridgeSocketPath(root);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MEDBOT_")));
     // A stand-in gateway (a shell) starts the bridge as its child and is then killed with SIGKILL.
     const gateway = spawn(
       "/bin/sh",
@@ -205,16 +209,7 @@ describe("bridge with the real baileys socket", () => {
         "-c",
         `MEDBOT_BRIDGE_PARENT_PID=$$ "${process.execPath}" --import tsx "${BRIDGE_MAIN}" & echo $!; wait`,
       ],
-      {
-        env: {
-          ...env,
-          MEDBOT_HOME: root,
-          MEDBOT_BRIDGE_TOKEN: "process-token-123",
-          MEDBOT_BRIDGE_WA_URL: whatsapp.url,
-          MEDBOT_ALLOW_ROOT: "1",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { env: bridgeEnv(), stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
     let stderr = "";

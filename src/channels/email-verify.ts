@@ -6,7 +6,7 @@
 // for sure; a server that checks SPF reports it in its Authentication-Results. Also here: the one From
 // address a mail must have, and which mail is automatic (RFC 3834) or from a list and must not be answered.
 import { promises as dns } from "node:dns";
-import { type DNSResolver, dkimVerify, dmarc } from "mailauth";
+import type { DNSResolver, dkimVerify } from "mailauth";
 import addressparser from "nodemailer/lib/addressparser/index.js";
 import { domainOf, headerBlock, headerFields, senderAuthenticated } from "./email-auth.js";
 
@@ -101,6 +101,8 @@ export async function proveSender(source: Buffer | string, options: ProofOptions
   }
   const fromDomain = domainOf(options.fromAddress);
   const resolver = options.resolver as DNSResolver;
+  // Loaded with the first mail to prove, so an idle gateway does not carry mailauth and its dependencies.
+  const { dkimVerify, dmarc } = await import("mailauth");
   const verified = await dkimVerify(source, { resolver });
   const signatures = verified.results.filter((result) => result.signingDomain);
   // A signature with an l= tag that covers only part of the body, or one that leaves the From header

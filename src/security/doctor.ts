@@ -4,6 +4,7 @@ import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.js";
 import { type MedbotPaths, resolvePaths } from "../config/paths.js";
 import type { TightenedPath } from "../storage/private-fs.js";
 import { checkBridgeSocket } from "./doctor-bridge.js";
+import { checkCodeModes } from "./doctor-code.js";
 import { checkBridge, checkChannels, checkGateway, checkRootUser, checkTools } from "./doctor-config.js";
 import { checkEmailAuthentication } from "./doctor-email.js";
 import { checkFileModes, fixFileModes } from "./doctor-files.js";
@@ -57,6 +58,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     ...configFindings,
     ...checkRootUser(uid, options.allowRoot === true || env.MEDBOT_ALLOW_ROOT === "1"),
     ...checkFileModes(paths, uid),
+    ...checkCodeModes(uid),
     ...checkBridgeSocket(paths, uid),
     ...checkLocation(paths),
     ...(await checkTrackedSecrets(paths, loaded?.config)),

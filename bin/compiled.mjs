@@ -3,8 +3,9 @@
 // 30 MiB). The fingerprint covers every source file's path, size and modification time: an edited file
 // gives a new folder. Folders are built beside their final name and renamed into place, so processes
 // starting together never see half a build. Code medbot runs is writable by its user only: builds are written
-// 0755/0644 whatever the umask, and a dist/ folder, build or file that another user owns or can write is never
-// run (such a build is removed and made again; a dist/ of another user's is not used at all).
+// 0755/0644 whatever the umask, and a dist/ folder, build or file that another user (other than root, who
+// builds a system service's dist/) owns or that others can write is never run (such a build is removed and
+// made again; a dist/ of another user's is not used at all).
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -55,7 +56,7 @@ function fingerprint(files) {
   return hash.digest("hex").slice(0, 16);
 }
 
-/** dist/ is absent or ours; ours and writable by others, it is tightened (its builds are then checked one by one). */
+/** dist/ is absent, ours or root's; writable by others, it is tightened (its builds are then checked one by one). */
 function distIsOurs() {
   let stat;
   try {
@@ -63,19 +64,24 @@ function distIsOurs() {
   } catch {
     return true;
   }
-  if (!stat.isDirectory() || stat.uid !== process.getuid?.()) return false;
+  if (!stat.isDirectory() || !trustedOwner(stat.uid)) return false;
   if ((stat.mode & WRITABLE_BY_OTHERS) !== 0) fs.chmodSync(DIST, stat.mode & 0o755);
   return true;
 }
 
-/** Every folder and file of `build` is ours, no link, and writable by nobody else. */
+/** Our own code, or root's (a system service runs the dist/ that root built when installing it). */
+function trustedOwner(uid) {
+  return uid === process.getuid?.() || uid === 0;
+}
+
+/** Every folder and file of `build` is ours (or root's), no link, and writable by nobody else. */
 function buildIsOurs(build) {
-  const uid = process.getuid?.();
   const pending = [build];
   while (pending.length > 0) {
     const current = pending.pop();
     const stat = fs.lstatSync(current);
-    if (stat.isSymbolicLink() || stat.uid !== uid || (stat.mode & WRITABLE_BY_OTHERS) !== 0) return false;
+    if (stat.isSymbolicLink() || !trustedOwner(stat.uid) || (stat.mode & WRITABLE_BY_OTHERS) !== 0)
+      return false;
     if (stat.isDirectory())
       for (const name of fs.readdirSync(current)) pending.push(path.join(current, name));
   }

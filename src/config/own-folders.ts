@@ -92,15 +92,23 @@ export function whyNotOwnFolder(folder: string, uid = process.getuid?.()): strin
 /** Throws a ConfigError (the CLI exits 2) when the data folder or the workspace is not medbot's to make private. */
 export function assertOwnFolders(paths: Pick<MedbotPaths, "home" | "workspace" | "configFile">): void {
   const problems = [
-    { where: "data folder (MEDBOT_HOME, --config or ~/.medbot)", folder: paths.home },
-    { where: "agents.defaults.workspace", folder: paths.workspace },
-  ].flatMap(({ where, folder }) => {
+    {
+      where: "data folder (MEDBOT_HOME, --config or ~/.medbot)",
+      folder: paths.home,
+      instead: path.join(os.homedir(), ".medbot"),
+    },
+    {
+      where: "agents.defaults.workspace",
+      folder: paths.workspace,
+      instead: path.join(paths.home, "workspace"),
+    },
+  ].flatMap(({ where, folder, instead }) => {
     const reason = whyNotOwnFolder(folder);
     return reason
       ? [
           {
             where,
-            reason: `${reason}; medbot makes its folders private (0700) and will not change this one. Use a folder of its own, such as ${path.join(folder, "medbot")}`,
+            reason: `${reason}; medbot makes its folders private (0700) and will not change this one. Use a folder of its own, such as ${instead}`,
           },
         ]
       : [];

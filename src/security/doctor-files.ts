@@ -28,7 +28,7 @@ export function checkFileModes(paths: MedbotPaths, uid: number | undefined): Fin
       severity: "high" as const,
       what: `${reason}: medbot refuses to run with it as its data folder or workspace, and doctor did not check or change anything in it.`,
       why: "medbot makes its folders private (0700); doing that to a system, home, shared or another user's folder would break it for everyone else, and health data there is not private.",
-      fix: `Point the data folder or agents.defaults.workspace at a folder of medbot's own, such as ${path.join(folder, "medbot")}.`,
+      fix: "Point the data folder (MEDBOT_HOME or --config) or agents.defaults.workspace at a folder of medbot's own, such as the defaults ~/.medbot and ~/.medbot/workspace.",
       fixable: false,
       paths: [folder],
     })),

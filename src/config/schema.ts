@@ -294,6 +294,15 @@ export const configSchema = z.strictObject({
         .max(600)
         .default(20)
         .describe("On stop, how long running turns may finish; the rest resume at the next start."),
+      maxInboundChars: z
+        .number()
+        .int()
+        .min(100)
+        .max(1_000_000)
+        .default(16_000)
+        .describe(
+          "Longest inbound message (characters) on any channel; a longer one gets a short reply and is not sent to the model.",
+        ),
     })
     .prefault({}),
   people: z

@@ -21,6 +21,8 @@
 // - stop() stops the channels first, so replies of turns finishing within the deadline are sent at
 //   the next start; turns still running at the deadline are cancelled and stay pending (parked).
 // - A row whose processing threw stays pending and is retried at the next start.
+// - A message longer than gateway.maxInboundChars is stored as handled (length, not text) and answered with
+//   a short note; it never reaches the model (inbound-limit.ts).
 import type { Actor } from "../access/actor.js";
 import { parseCommand } from "../agent/commands.js";
 import type { IncomingMessage } from "../agent/loop.js";
@@ -39,6 +41,7 @@ import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.js";
 import { type HealthReport, type HealthServer, startHealthServer } from "./health.js";
+import { lengthOverLimit, tooLongReply } from "./inbound-limit.js";
 import { type InboxRow, MessageQueue } from "./queue.js";
 import { ReplySender } from "./reply-sender.js";
 import { SessionRouter } from "./router.js";
@@ -211,6 +214,9 @@ export class Gateway {
       return "denied";
     }
     const actor: Actor = { ...decision.actor, messageId: message.messageId };
+    const limit = this.options.settings.maxInboundChars;
+    const characters = lengthOverLimit(message.text, limit);
+    if (characters !== undefined) return this.refuseTooLong(message, actor, { characters, limit });
     const row = this.queue.accept(message, actor);
     if (!row) {
       this.log.info({ channel: message.channel, messageId: message.messageId }, "duplicate message ignored");
@@ -220,6 +226,20 @@ export class Gateway {
     this.log.debug({ inboxId: row.id, text: message.text }, "message text");
     if (parseCommand(message.text) === "stop") this.stopNow(row, actor);
     else this.router.enqueue(row);
+    return "stored";
+  }
+
+  /** Answers an over-long message with a short note; its text goes neither to the model nor to storage. */
+  private refuseTooLong(
+    message: InboundMessage,
+    actor: Actor,
+    size: { characters: number; limit: number },
+  ): DeliveryResult {
+    const reply = replyTo(message, tooLongReply(size.characters, size.limit));
+    const row = this.queue.acceptTooLong(message, actor, reply, size);
+    if (!row) return "duplicate";
+    this.log.info({ channel: message.channel, inboxId: row.id, ...size }, "message too long; not answered");
+    this.replies.sendUnsent(message.channel);
     return "stored";
   }
 

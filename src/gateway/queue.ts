@@ -75,6 +75,32 @@ export class MessageQueue {
     return { id: Number(result.lastInsertRowid), sessionKey, message };
   }
 
+  /**
+   * Stores an admitted message too long to answer as handled, keeping its length but not its text, with the
+   * short reply queued and audited (length and limit only); undefined when already stored.
+   */
+  acceptTooLong(
+    message: InboundMessage,
+    actor: Actor,
+    reply: OutboundMessage,
+    size: { characters: number; limit: number },
+  ): InboxRow | undefined {
+    return this.db.transaction(() => {
+      const row = this.accept({ ...message, text: "" }, actor);
+      if (!row) return undefined;
+      this.markDone(row.id);
+      this.insertOutbound(row.id, reply);
+      const note = `${message.channel}: ${size.characters} characters, limit ${size.limit}`;
+      const event = {
+        action: "message.too_long",
+        entity: "chat",
+        entityId: `${message.channel}:${message.chatId}`,
+      };
+      appendAudit(this.db, actor, { ...event, note }, this.clock);
+      return row;
+    })();
+  }
+
   /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
   pending(): InboxRow[] {
     const rows = statement(

@@ -303,6 +303,15 @@ export const configSchema = z.strictObject({
         .describe(
           "Longest inbound message (characters) on any channel; a longer one gets a short reply and is not sent to the model.",
         ),
+      turnDeadlineS: z
+        .number()
+        .int()
+        .min(10)
+        .max(3600)
+        .default(600)
+        .describe(
+          "How long one turn may run before it is cancelled; a message whose turn crashed medbot or ran past this twice is set aside.",
+        ),
     })
     .prefault({}),
   people: z

@@ -23,6 +23,8 @@
 // - A row whose processing threw stays pending and is retried at the next start.
 // - A message longer than gateway.maxInboundChars is stored as handled (length, not text) and answered with
 //   a short note; it never reaches the model (inbound-limit.ts).
+// - Each turn start is counted on its row before the model is called; a turn past gateway.turnDeadlineS is
+//   cancelled and counts too. At the start of a third attempt the row is set aside (turn-deadline.ts).
 import type { Actor } from "../access/actor.js";
 import { parseCommand } from "../agent/commands.js";
 import type { IncomingMessage } from "../agent/loop.js";
@@ -45,6 +47,7 @@ import { lengthOverLimit, tooLongReply } from "./inbound-limit.js";
 import { type InboxRow, MessageQueue } from "./queue.js";
 import { ReplySender } from "./reply-sender.js";
 import { SessionRouter } from "./router.js";
+import { MAX_TURN_ATTEMPTS, runWithDeadline, SET_ASIDE_REPLY } from "./turn-deadline.js";
 
 /** The part of the agent the gateway drives. */
 export interface ChatAgent {
@@ -69,6 +72,8 @@ export interface GatewayOptions {
   watchIntervalMs?: number;
   /** Overrides settings.shutdownDeadlineS (tests). */
   shutdownDeadlineMs?: number;
+  /** Overrides settings.turnDeadlineS (tests). */
+  turnDeadlineMs?: number;
   random?: () => number;
   clock?: () => Date;
   /** Called on each supervision tick (the scheduler notices jobs changed by other processes here). */
@@ -259,26 +264,55 @@ export class Gateway {
     return undefined;
   }
 
+  /** Runs the row's turn against the deadline, again after an overrun, and sets it aside at a third start. */
   private async answer(row: InboxRow): Promise<void> {
     const { message } = row;
     this.stoppedTurns.delete(row.sessionKey);
+    const deadlineMs = this.options.turnDeadlineMs ?? this.options.settings.turnDeadlineS * 1_000;
+    let reply: string | undefined;
+    while (reply === undefined) {
+      const actor = this.actorNow(row);
+      if (!actor) return;
+      const attempt = this.queue.beginTurn(row.id, MAX_TURN_ATTEMPTS);
+      if (attempt === undefined) return this.setAside(row, actor);
+      const outcome = await runWithDeadline(
+        () =>
+          this.options.agent.handle({
+            sessionKey: row.sessionKey,
+            text: message.text,
+            origin: { channel: message.channel, chatId: message.chatId },
+            actor,
+          }),
+        deadlineMs,
+        () => this.options.agent.stop(row.sessionKey),
+      );
+      if (this.pastShutdownDeadline) {
+        this.queue.forgiveTurn(row.id);
+        return;
+      }
+      if ("timedOut" in outcome)
+        this.log.warn({ inboxId: row.id, attempt, deadlineMs }, "turn ran past its deadline; cancelled");
+      else reply = outcome.reply;
+    }
+    // Revoked while the turn ran: what it found is not sent to them.
     const actor = this.actorNow(row);
     if (!actor) return;
-    const reply = await this.options.agent.handle({
-      sessionKey: row.sessionKey,
-      text: message.text,
-      origin: { channel: message.channel, chatId: message.chatId },
-      actor,
-    });
-    if (this.pastShutdownDeadline) return;
     // A turn cancelled by /stop: the /stop reply already said so.
     const cancelled = this.stoppedTurns.delete(row.sessionKey);
-    // Revoked while the turn ran: what it found is not sent to them.
-    if (!this.actorNow(row)) return;
     this.queue.answer(row.id, cancelled ? undefined : replyTo(message, reply), actor);
     this.log.info({ inboxId: row.id, replyChars: reply.length }, "message answered");
     this.log.debug({ inboxId: row.id, text: reply }, "reply text");
     this.replies.sendUnsent(message.channel);
+  }
+
+  /** Closes a poison message without another turn; the sender is told once, the owner's log and the audit say so. */
+  private setAside(row: InboxRow, actor: Actor): void {
+    this.queue.setAside(row, replyTo(row.message, SET_ASIDE_REPLY), actor);
+    this.log.warn(
+      { channel: row.message.channel, inboxId: row.id, attempts: MAX_TURN_ATTEMPTS },
+      "message set aside: its turn crashed or overran twice; it will not be run again",
+    );
+    this.replies.sendUnsent(row.message.channel);
   }
 
   private async sendDirect(message: InboundMessage, text: string): Promise<void> {

@@ -37,6 +37,7 @@ describe("the config defaults", () => {
       maxParallelSessions: 4,
       shutdownDeadlineS: 20,
       maxInboundChars: 16_000,
+      turnDeadlineS: 600,
     });
     expect(defaults.people).toEqual({});
     expect(defaults.contacts).toEqual([]);

@@ -25,6 +25,7 @@
 //   a short note; it never reaches the model (inbound-limit.ts).
 // - Each turn start is counted on its row before the model is called; a turn past gateway.turnDeadlineS is
 //   cancelled and counts too. At the start of a third attempt the row is set aside (turn-deadline.ts).
+// - A storage failure (full disk, unwritable database) turns /healthz "degraded" with why (storage-health.ts).
 import type { Actor } from "../access/actor.js";
 import { parseCommand } from "../agent/commands.js";
 import type { IncomingMessage } from "../agent/loop.js";
@@ -47,6 +48,7 @@ import { lengthOverLimit, tooLongReply } from "./inbound-limit.js";
 import { type InboxRow, MessageQueue } from "./queue.js";
 import { ReplySender } from "./reply-sender.js";
 import { SessionRouter } from "./router.js";
+import { StorageHealth } from "./storage-health.js";
 import { MAX_TURN_ATTEMPTS, runWithDeadline, SET_ASIDE_REPLY } from "./turn-deadline.js";
 
 /** The part of the agent the gateway drives. */
@@ -74,6 +76,8 @@ export interface GatewayOptions {
   shutdownDeadlineMs?: number;
   /** Overrides settings.turnDeadlineS (tests). */
   turnDeadlineMs?: number;
+  /** How often /healthz may probe that the database takes writes; default 15 s. */
+  storageProbeIntervalMs?: number;
   random?: () => number;
   clock?: () => Date;
   /** Called on each supervision tick (the scheduler notices jobs changed by other processes here). */
@@ -98,6 +102,7 @@ export class Gateway {
   private readonly explained = new Set<string>();
   private readonly abort = new AbortController();
   private readonly log: Logger;
+  private readonly storage: StorageHealth;
   private readonly replies: ReplySender;
   private watcher: NodeJS.Timeout | undefined;
   private health: HealthServer | undefined;
@@ -116,6 +121,13 @@ export class Gateway {
       this.log,
       options.backoff ?? DEFAULT_BACKOFF,
       options.random,
+      (error) => this.storage.noteWriteError(error),
+    );
+    this.storage = new StorageHealth(
+      options.db,
+      this.log,
+      options.storageProbeIntervalMs ?? 15_000,
+      options.clock,
     );
   }
 
@@ -175,10 +187,12 @@ export class Gateway {
     const channels: HealthReport["channels"] = {};
     for (const [name, channel] of this.channels) channels[name] = channel.state();
     const allRunning = Object.values(channels).every((state) => state === "running");
-    const status = this.state === "running" ? (allRunning ? "ok" : "degraded") : "stopping";
+    const storage = this.storage.problem();
+    const healthy = allRunning && !storage;
+    const status = this.state === "running" ? (healthy ? "ok" : "degraded") : "stopping";
     const refused: HealthReport["refused"] = {};
     for (const name of this.channels.keys()) refused[name] = this.refusedCounts.get(name) ?? 0;
-    return { status, channels, refused, queue: this.queue.counts() };
+    return { status, channels, refused, queue: this.queue.counts(), ...(storage ? { storage } : {}) };
   }
 
   /**
@@ -222,7 +236,7 @@ export class Gateway {
     const limit = this.options.settings.maxInboundChars;
     const characters = lengthOverLimit(message.text, limit);
     if (characters !== undefined) return this.refuseTooLong(message, actor, { characters, limit });
-    const row = this.queue.accept(message, actor);
+    const row = this.stored(() => this.queue.accept(message, actor));
     if (!row) {
       this.log.info({ channel: message.channel, messageId: message.messageId }, "duplicate message ignored");
       return "duplicate";
@@ -241,11 +255,21 @@ export class Gateway {
     size: { characters: number; limit: number },
   ): DeliveryResult {
     const reply = replyTo(message, tooLongReply(size.characters, size.limit));
-    const row = this.queue.acceptTooLong(message, actor, reply, size);
+    const row = this.stored(() => this.queue.acceptTooLong(message, actor, reply, size));
     if (!row) return "duplicate";
     this.log.info({ channel: message.channel, inboxId: row.id, ...size }, "message too long; not answered");
     this.replies.sendUnsent(message.channel);
     return "stored";
+  }
+
+  /** Runs a write; a storage failure (disk full, database unwritable) is remembered for /healthz, then rethrown. */
+  private stored<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      this.storage.noteWriteError(error);
+      throw error;
+    }
   }
 
   private stopNow(row: InboxRow, actor: Actor): void {
@@ -264,8 +288,17 @@ export class Gateway {
     return undefined;
   }
 
-  /** Runs the row's turn against the deadline, again after an overrun, and sets it aside at a third start. */
   private async answer(row: InboxRow): Promise<void> {
+    try {
+      await this.answerWithinDeadline(row);
+    } catch (error) {
+      this.storage.noteWriteError(error);
+      throw error;
+    }
+  }
+
+  /** Runs the row's turn against the deadline, again after an overrun, and sets it aside at a third start. */
+  private async answerWithinDeadline(row: InboxRow): Promise<void> {
     const { message } = row;
     this.stoppedTurns.delete(row.sessionKey);
     const deadlineMs = this.options.turnDeadlineMs ?? this.options.settings.turnDeadlineS * 1_000;
@@ -370,6 +403,7 @@ export class Gateway {
   /** Restarts failed channels; resets the backoff of channels that stayed up; retries unsent replies. */
   private watch(): void {
     this.options.onWatch?.();
+    this.storage.problem();
     const policy = this.options.backoff ?? DEFAULT_BACKOFF;
     for (const channel of this.channels.values()) {
       if (this.starting.has(channel.name) || this.restarts.has(channel.name)) continue;

@@ -24,6 +24,8 @@ export class ReplySender {
     private readonly log: Logger,
     private readonly backoff: BackoffPolicy,
     private readonly random: (() => number) | undefined,
+    /** Told of a drain that failed (a storage failure shows in /healthz). */
+    private readonly onDrainError: (error: unknown) => void,
   ) {}
 
   /** Resolves when every running drain has finished. */
@@ -56,9 +58,10 @@ export class ReplySender {
       } while (this.sendAgain.has(key));
     };
     const done = run()
-      .catch((error) =>
-        this.log.error({ channel: channel.name, error: errorText(error) }, "outbox drain failed"),
-      )
+      .catch((error) => {
+        this.onDrainError(error);
+        this.log.error({ channel: channel.name, error: errorText(error) }, "outbox drain failed");
+      })
       .finally(() => this.sending.delete(key));
     this.sending.set(key, done);
   }

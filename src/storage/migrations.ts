@@ -175,4 +175,6 @@ export const MIGRATIONS: readonly string[] = [
   // called, and when a row was set aside instead of a third attempt.
   `ALTER TABLE gateway_inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE gateway_inbox ADD COLUMN parked_at TEXT;`,
+  // The single heartbeat row /healthz writes to prove the database takes writes (src/gateway/storage-health.ts).
+  "CREATE TABLE gateway_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
 ];

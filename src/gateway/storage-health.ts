@@ -20,6 +20,8 @@ export function storageProblemOf(error: unknown): string | undefined {
   return `the database cannot be written (${code}: ${detail})`;
 }
 
+const BUSY = Symbol("another writer holds the lock");
+
 /** Whether the gateway's database can take writes, as /healthz reports it. */
 export class StorageHealth {
   private failedWrite: string | undefined;
@@ -51,7 +53,10 @@ export class StorageHealth {
 
   private probe(): void {
     this.probedAt = Date.now();
-    this.probed = this.lowDisk() ?? this.pageLimit() ?? this.heartbeat();
+    const found = this.lowDisk() ?? this.pageLimit() ?? this.heartbeat();
+    // Another writer held the lock past the busy timeout: that says nothing about the storage; keep the state.
+    if (found === BUSY) return;
+    this.probed = found;
     if (!this.probed) this.failedWrite = undefined;
     this.announce();
   }
@@ -75,7 +80,7 @@ export class StorageHealth {
     return pages >= limit ? `the database is full (${pages} of at most ${limit} pages)` : undefined;
   }
 
-  private heartbeat(): string | undefined {
+  private heartbeat(): string | typeof BUSY | undefined {
     try {
       statement(
         this.db,
@@ -83,6 +88,8 @@ export class StorageHealth {
       ).run(nowIso(this.clock));
       return undefined;
     } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED)/.test(code)) return BUSY;
       return storageProblemOf(error) ?? `the database cannot be written (${String(error)})`;
     }
   }

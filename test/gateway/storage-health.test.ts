@@ -1,6 +1,7 @@
 // Issue 12: /healthz says "degraded", and the log says why, while the database cannot be written (read-only,
 // or full), instead of "ok" while nothing can be stored; it says "ok" again once writes work.
 import { Writable } from "node:stream";
+import Database from "better-sqlite3";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { health } from "../support/gateway-process.js";
@@ -81,5 +82,19 @@ describe("/healthz and storage", () => {
     instance.db.pragma("max_page_count = 1073741823");
     expect(await healthz(instance)).toMatchObject({ status: "ok" });
     expect(await channel.deliver({ text: "weight 64.2 kg" })).toBe("stored");
+  });
+
+  it("stays ok while another process holds the write lock (busy is not broken)", async () => {
+    const { instance, warnings } = await gatewayWithLog();
+    instance.db.pragma("busy_timeout = 50");
+    const cli = new Database(instance.file);
+    cli.exec("BEGIN IMMEDIATE");
+    try {
+      expect(await healthz(instance)).toMatchObject({ status: "ok" });
+      expect(warnings).toEqual([]);
+    } finally {
+      cli.exec("ROLLBACK");
+      cli.close();
+    }
   });
 });

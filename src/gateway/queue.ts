@@ -75,6 +75,76 @@ export class MessageQueue {
     return { id: Number(result.lastInsertRowid), sessionKey, message };
   }
 
+  /**
+   * Stores an admitted message too long to answer as handled, keeping its length but not its text, with the
+   * short reply queued and audited (length and limit only); undefined when already stored.
+   */
+  acceptTooLong(
+    message: InboundMessage,
+    actor: Actor,
+    reply: OutboundMessage,
+    size: { characters: number; limit: number },
+  ): InboxRow | undefined {
+    return this.db.transaction(() => {
+      const row = this.accept({ ...message, text: "" }, actor);
+      if (!row) return undefined;
+      this.markDone(row.id);
+      this.insertOutbound(row.id, reply);
+      const note = `${message.channel}: ${size.characters} characters, limit ${size.limit}`;
+      const event = {
+        action: "message.too_long",
+        entity: "chat",
+        entityId: `${message.channel}:${message.chatId}`,
+      };
+      appendAudit(this.db, actor, { ...event, note }, this.clock);
+      return row;
+    })();
+  }
+
+  /**
+   * Counts a turn starting for an inbox row, committed before the model is called so a crash mid-turn counts;
+   * returns the attempt number, or undefined when `maxAttempts` turns already started (set it aside).
+   */
+  beginTurn(inboxId: number, maxAttempts: number): number | undefined {
+    const row = statement(
+      this.db,
+      "UPDATE gateway_inbox SET attempts = attempts + 1 WHERE id = ? AND attempts < ? RETURNING attempts",
+    ).get(inboxId, maxAttempts) as { attempts: number } | undefined;
+    return row?.attempts;
+  }
+
+  /** Uncounts a turn that a shutdown cancelled: it neither crashed nor overran, so it is not held against the message. */
+  forgiveTurn(inboxId: number): void {
+    statement(this.db, "UPDATE gateway_inbox SET attempts = max(attempts - 1, 0) WHERE id = ?").run(inboxId);
+  }
+
+  /**
+   * Sets a poison message aside: closed without another turn, marked parked_at, its sender's one note queued,
+   * and audited as message.parked (inbox row and attempts; never its text).
+   */
+  setAside(row: InboxRow, reply: OutboundMessage, actor: Actor): void {
+    this.db.transaction(() => {
+      const { attempts } = statement(this.db, "SELECT attempts FROM gateway_inbox WHERE id = ?").get(
+        row.id,
+      ) as {
+        attempts: number;
+      };
+      statement(
+        this.db,
+        "UPDATE gateway_inbox SET status = 'done', done_at = ?, parked_at = ? WHERE id = ? AND status = 'pending'",
+      ).run(nowIso(this.clock), nowIso(this.clock), row.id);
+      this.insertOutbound(row.id, reply);
+      const { channel, chatId } = row.message;
+      const note = `${channel}: inbox:${row.id} after ${attempts} attempts`;
+      appendAudit(
+        this.db,
+        actor,
+        { action: "message.parked", entity: "chat", entityId: `${channel}:${chatId}`, note },
+        this.clock,
+      );
+    })();
+  }
+
   /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
   pending(): InboxRow[] {
     const rows = statement(

@@ -171,4 +171,10 @@ export const MIGRATIONS: readonly string[] = [
   // The grants a session's last turn ran with (JSON: "*" or member ids): narrowed grants set the
   // conversation aside (src/agent/sessions.ts), so nothing said under the wider grants is shown again.
   "ALTER TABLE sessions ADD COLUMN grants TEXT;",
+  // Poison messages (src/gateway/turn-deadline.ts): turns started per inbox row, counted before the model is
+  // called, and when a row was set aside instead of a third attempt.
+  `ALTER TABLE gateway_inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE gateway_inbox ADD COLUMN parked_at TEXT;`,
+  // The single heartbeat row /healthz writes to prove the database takes writes (src/gateway/storage-health.ts).
+  "CREATE TABLE gateway_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
 ];

@@ -36,6 +36,8 @@ const GLUE_MARKS = new Set([0x3a, 0xff1a, 0x23, 0x3d, 0x4e3a, 0x662f]); // : ：
 const HYPHEN = 0x2d;
 const PLUS = 0x2b;
 const SPACE = 0x20;
+/** What may stand between the digits of a labelled phone number: space, tab, no-break space, ( ) . - */
+const PHONE_SEPARATORS = new Set([SPACE, 0x09, 0xa0, 0x28, 0x29, 0x2e, HYPHEN]);
 
 /** A code: 5+ ASCII letters, digits and '-', digit groups may be spaced, first and last a letter or digit. */
 function codeValueEnd(text: string, from: number): number {
@@ -60,18 +62,7 @@ function phoneValueEnd(text: string, from: number): number {
   for (let j = start + 1; j < text.length; j++) {
     const code = text.charCodeAt(j);
     if (isDigit(code)) lastDigit = j;
-    else if (
-      !(
-        code === SPACE ||
-        code === 0x09 ||
-        code === 0xa0 ||
-        code === 0x28 ||
-        code === 0x29 ||
-        code === 0x2e ||
-        code === HYPHEN
-      )
-    )
-      break;
+    else if (!PHONE_SEPARATORS.has(code)) break;
   }
   return lastDigit + 1 - start >= 6 ? lastDigit + 1 : -1;
 }

@@ -58,6 +58,11 @@ const masked: [string, string, string][] = [
   ["a US SSN in full-width digits", "１２３-４５-６７８９", "[id-number]"],
   ["a Chinese mobile ending a sentence", "call 13812345678.", "call [phone]."],
   [
+    "a labelled number, not the reading on the next line",
+    "tel: 1234567\n2026-11-22 08:00 BP 142/90",
+    "tel: [phone]\n2026-11-22 08:00 BP 142/90",
+  ],
+  [
     "several identifiers in one message",
     "Dad (+86 139 1234 5678, dad@example.cn, 身份证 110101195501014513) BP 142/90",
     "Dad ([phone], [email], 身份证 [id-number]) BP 142/90",

@@ -17,6 +17,7 @@ import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
 import { benchGateway } from "./bench-gateway.js";
 import { benchKills } from "./bench-kills.js";
+import { benchRedact } from "./bench-redact.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -95,7 +96,12 @@ await benchArchive(report, summary);
 
 // 7. The gateway: overhead per message, throughput, and a real `medbot gateway` process.
 await benchGateway(report, summary);
+
+// 8. kill -9 mid-burst, ten times: duplicate chunks beyond the one in flight would be a bug.
 await benchKills(report);
+
+// 9. Identifier redaction of 1 MB inputs of every shape (linear time, issue 12).
+benchRedact(report);
 fs.rmSync(home, { recursive: true, force: true });
 
 const width = Math.max(...rows.map(([what]) => what.length));

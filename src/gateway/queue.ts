@@ -4,7 +4,7 @@ import type { Actor } from "../access/actor.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
-import { type Db, nowIso, statement } from "../storage/db.js";
+import { type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */
 export interface InboxRow {
@@ -93,13 +93,13 @@ export class MessageQueue {
    * entry: who it answers (`actor`), which chat, which outbox row; never its text.
    */
   answer(inboxId: number, reply: OutboundMessage | undefined, actor: Actor): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.markDone(inboxId);
       if (!reply) return;
       const outboxId = this.insertOutbound(inboxId, reply);
       const chat = { entity: "chat", entityId: `${reply.channel}:${reply.chatId}` };
       appendAudit(this.db, actor, { action: "reply.send", ...chat, note: `outbox:${outboxId}` }, this.clock);
-    })();
+    });
   }
 
   /**
@@ -108,12 +108,12 @@ export class MessageQueue {
    */
   dropRevoked(row: InboxRow): void {
     const { channel, senderId } = row.message;
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.markDone(row.id);
       const event = { action: "access.denied", entity: "sender", entityId: senderId };
       const unknown = { person: "unknown", channel, messageId: row.message.messageId, grants: [] };
       appendAudit(this.db, unknown, { ...event, note: `${channel}: revoked while waiting` }, this.clock);
-    })();
+    });
   }
 
   private markDone(inboxId: number): void {

@@ -21,11 +21,23 @@ export function openDatabase(file: string): Db {
 function migrate(db: Db): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   for (let step = current; step < MIGRATIONS.length; step++) {
-    db.transaction(() => {
+    writeTransaction(db, () => {
+      // Another process may have migrated while this one waited for the write lock.
+      if ((db.pragma("user_version", { simple: true }) as number) > step) return;
       db.exec(MIGRATIONS[step]!);
       db.pragma(`user_version = ${step + 1}`);
-    })();
+    });
   }
+}
+
+/**
+ * Runs `work` as one write transaction and returns its result. The transaction begins IMMEDIATE (it takes
+ * the write lock first): a deferred one that read before writing cannot wait for another process's lock
+ * (SQLite returns `database is locked` without calling the busy handler), so the CLI and the gateway
+ * writing together would fail. Nested inside another transaction it is a savepoint.
+ */
+export function writeTransaction<T>(db: Db, work: () => T): T {
+  return db.transaction(work).immediate();
 }
 
 /** ISO-8601 UTC timestamp for rows. */

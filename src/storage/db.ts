@@ -1,13 +1,21 @@
 // The SQLite database (WAL): one file, private, migrated forward by numbered steps.
 import Database from "better-sqlite3";
+import { markDatabaseCreated, refuseEmptiedDatabase } from "./db-marker.js";
 import { MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";
 
 export type Db = Database.Database;
 
-/** Opens (creating 0600 if needed) and migrates the database at `file`. */
+/**
+ * Opens (creating 0600 if needed) and migrates the database at `file`; throws DatabaseDamagedError for an
+ * empty file where a database was before.
+ */
 export function openDatabase(file: string): Db {
-  if (file !== ":memory:") touchPrivateFile(file);
+  const onDisk = file !== ":memory:";
+  if (onDisk) {
+    refuseEmptiedDatabase(file);
+    touchPrivateFile(file);
+  }
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   // FULL: a committed health record survives a power cut, not only a crash.
@@ -15,6 +23,7 @@ export function openDatabase(file: string): Db {
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
   migrate(db);
+  if (onDisk) markDatabaseCreated(file);
   return db;
 }
 

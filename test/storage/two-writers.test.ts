@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { appendAudit, verifyAudit } from "../../src/security/audit-log.js";
+import { openDatabase } from "../../src/storage/db.js";
 import { FakeOpenAI, type RecordedRequest } from "../support/fake-openai.js";
 import { FakeTelegram } from "../support/fake-telegram.js";
 import { freePort, type GatewayProcess, health, spawnGateway } from "../support/gateway-process.js";
@@ -18,6 +20,8 @@ const CLI_WRITES = 60;
 const CHATS = 10;
 const PER_CHAT = 16;
 const SENDERS = Array.from({ length: CHATS }, (_, i) => ({ id: 701 + i, first_name: `Relative${i}` }));
+
+const SOMEONE = { person: "unknown", channel: "telegram", grants: [] as string[] };
 
 const processes: GatewayProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -104,6 +108,39 @@ describe("two processes writing one database", () => {
       db.close();
     }
   }, 90_000);
+});
+
+describe("an audit entry appended on its own", () => {
+  it("chains after the other process's entries instead of colliding with them", async () => {
+    const home = tempHome("medbot-audit-race-");
+    writeConfig(home, fakeProviderConfig("http://127.0.0.1:9/v1"));
+    const db = openDatabase(path.join(home, "workspace", "medbot.db"));
+    cleanups.push(
+      () => {
+        db.close();
+      },
+      () => fs.rmSync(home, { recursive: true, force: true }),
+    );
+    const cli = runMetricWriter(home, CLI_WRITES);
+    // The gateway audits a refused sender outside any other transaction; here it does so while the
+    // other process commits readings (each with its own audit entry).
+    const failures: string[] = [];
+    const started = Date.now();
+    let appended = 0;
+    while (Date.now() - started < 20_000 && appended < 3000) {
+      try {
+        appendAudit(db, SOMEONE, { action: "access.denied", entity: "sender", entityId: "999" });
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+      appended++;
+      if (appended % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const lines = await cli;
+    expect(lines.filter((line) => line.startsWith("ok "))).toHaveLength(CLI_WRITES);
+    expect(failures).toEqual([]);
+    expect(verifyAudit(db)).toMatchObject({ ok: true });
+  }, 60_000);
 });
 
 describe("write transactions in the sources", () => {

@@ -81,8 +81,19 @@ function readHolder(file: string): GatewayHolder | undefined {
   try {
     const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<GatewayHolder>;
     if (typeof parsed.pid !== "number" || typeof parsed.startedAt !== "string") return undefined;
+    // Left by a gateway that died: the new holder has not written its own details yet.
+    if (!isAlive(parsed.pid)) return undefined;
     return { pid: parsed.pid, startedAt: parsed.startedAt, health: String(parsed.health) };
   } catch {
     return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

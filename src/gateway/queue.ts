@@ -4,7 +4,7 @@ import type { Actor } from "../access/actor.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
-import { type Db, nowIso, statement } from "../storage/db.js";
+import { type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */
 export interface InboxRow {
@@ -85,7 +85,7 @@ export class MessageQueue {
     reply: OutboundMessage,
     size: { characters: number; limit: number },
   ): InboxRow | undefined {
-    return this.db.transaction(() => {
+    return writeTransaction(this.db, () => {
       const row = this.accept({ ...message, text: "" }, actor);
       if (!row) return undefined;
       this.markDone(row.id);
@@ -98,7 +98,7 @@ export class MessageQueue {
       };
       appendAudit(this.db, actor, { ...event, note }, this.clock);
       return row;
-    })();
+    });
   }
 
   /**
@@ -123,7 +123,7 @@ export class MessageQueue {
    * and audited as message.parked (inbox row and attempts; never its text).
    */
   setAside(row: InboxRow, reply: OutboundMessage, actor: Actor): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       const { attempts } = statement(this.db, "SELECT attempts FROM gateway_inbox WHERE id = ?").get(
         row.id,
       ) as {
@@ -142,7 +142,7 @@ export class MessageQueue {
         { action: "message.parked", entity: "chat", entityId: `${channel}:${chatId}`, note },
         this.clock,
       );
-    })();
+    });
   }
 
   /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
@@ -163,13 +163,13 @@ export class MessageQueue {
    * entry: who it answers (`actor`), which chat, which outbox row; never its text.
    */
   answer(inboxId: number, reply: OutboundMessage | undefined, actor: Actor): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.markDone(inboxId);
       if (!reply) return;
       const outboxId = this.insertOutbound(inboxId, reply);
       const chat = { entity: "chat", entityId: `${reply.channel}:${reply.chatId}` };
       appendAudit(this.db, actor, { action: "reply.send", ...chat, note: `outbox:${outboxId}` }, this.clock);
-    })();
+    });
   }
 
   /**
@@ -178,12 +178,12 @@ export class MessageQueue {
    */
   dropRevoked(row: InboxRow): void {
     const { channel, senderId } = row.message;
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.markDone(row.id);
       const event = { action: "access.denied", entity: "sender", entityId: senderId };
       const unknown = { person: "unknown", channel, messageId: row.message.messageId, grants: [] };
       appendAudit(this.db, unknown, { ...event, note: `${channel}: revoked while waiting` }, this.clock);
-    })();
+    });
   }
 
   private markDone(inboxId: number): void {

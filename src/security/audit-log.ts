@@ -2,7 +2,7 @@
 // exported what, and when, but no health content. `verifyAudit` finds an edited or deleted entry.
 import { createHash } from "node:crypto";
 import type { Actor } from "../access/actor.js";
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -33,8 +33,20 @@ export interface AuditEntry {
 const COLUMNS = `seq, at, actor, channel, message_id AS messageId, action, member_id AS memberId, entity,
   entity_id AS entityId, note, prev_hash AS prevHash, hash`;
 
-/** Appends one entry; call it inside the transaction of the change it records. Returns its seq. */
+/**
+ * Appends one entry; call it inside the transaction of the change it records. Returns its seq. Alone, it
+ * is its own write transaction, so another process's entry cannot take its seq between read and insert.
+ */
 export function appendAudit(
+  db: Db,
+  actor: Actor,
+  event: AuditEvent,
+  clock: () => Date = () => new Date(),
+): number {
+  return writeTransaction(db, () => appendChainedEntry(db, actor, event, clock));
+}
+
+function appendChainedEntry(
   db: Db,
   actor: Actor,
   event: AuditEvent,

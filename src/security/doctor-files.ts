@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { whyNotOwnFolder } from "../config/own-folders.js";
 import type { MedbotPaths } from "../config/paths.js";
+import { creationMarker, DatabaseDamagedError, refuseEmptiedDatabase } from "../storage/db-marker.js";
 import { formatMode, type TightenedPath, tightenModes } from "../storage/private-fs.js";
 import type { Finding } from "./doctor.js";
 
@@ -54,6 +55,27 @@ export function checkFileModes(paths: MedbotPaths, uid: number | undefined): Fin
       paths: group.map((entry) => entry.path),
     })),
   ];
+}
+
+/** storage.database: medbot.db emptied (0 bytes) where a database was; every command refuses to open it. */
+export function checkDatabaseIntact(paths: Pick<MedbotPaths, "database">): Finding[] {
+  try {
+    refuseEmptiedDatabase(paths.database);
+    return [];
+  } catch (error) {
+    if (!(error instanceof DatabaseDamagedError)) throw error;
+    return [
+      {
+        id: "storage.database",
+        severity: "high",
+        what: `${paths.database} is empty (0 bytes), but a database was created there before (${creationMarker(paths.database)}).`,
+        why: "The family's archive and audit log are gone from that file; medbot and the gateway refuse to start over it rather than begin an empty archive unnoticed.",
+        fix: `Stop the gateway and restore medbot.db from a backup; to really start with an empty archive, delete both ${paths.database} and ${creationMarker(paths.database)}.`,
+        fixable: false,
+        paths: [paths.database],
+      },
+    ];
+  }
 }
 
 /** Tightens every path under the data folder that others can reach (only the user's own); returns the changes. */

@@ -16,6 +16,7 @@ import { FakeOpenAI } from "../test/support/fake-openai.js";
 import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
 import { benchGateway } from "./bench-gateway.js";
+import { benchReports } from "./bench-reports.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -91,6 +92,7 @@ await fake.close();
 
 // 6. The family archive at the size of ten years of one member's data.
 await benchArchive(report, summary);
+await benchReports(report);
 
 // 7. The gateway: overhead per message, throughput, and a real `medbot gateway` process.
 await benchGateway(report, summary);

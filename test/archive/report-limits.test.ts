@@ -112,6 +112,16 @@ describe("a report too big to read", () => {
     );
   });
 
+  it("stops a reader that needs more memory than its heap limit, and says so", async () => {
+    const outcome = await readReportText({ kind: "pdf", data: manyPagePdf(300) }, 'The PDF "heavy.pdf"', {
+      ...REPORT_LIMITS,
+      heapMegabytes: 8,
+    }).catch((error: Error) => error);
+    expect((outcome as Error).message).toBe(
+      'The PDF "heavy.pdf" needed more than 8 MB of memory to read, medbot\'s limit for one report; nothing was stored.',
+    );
+  });
+
   it("trims a long run of trailing blanks in linear time", () => {
     const started = performance.now();
     expect(normaliseText(`${" ".repeat(1_000_000)}x${" \t".repeat(500_000)}\nGlucose 6.1   `)).toBe(

@@ -18,6 +18,7 @@ import { benchArchive } from "./bench-archive.js";
 import { benchGateway } from "./bench-gateway.js";
 import { benchKills } from "./bench-kills.js";
 import { benchRedact } from "./bench-redact.js";
+import { benchReports } from "./bench-reports.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -93,6 +94,7 @@ await fake.close();
 
 // 6. The family archive at the size of ten years of one member's data.
 await benchArchive(report, summary);
+await benchReports(report);
 
 // 7. The gateway: overhead per message, throughput, and a real `medbot gateway` process.
 await benchGateway(report, summary);

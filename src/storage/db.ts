@@ -1,6 +1,7 @@
 // The SQLite database (WAL): one file, private, migrated forward by numbered steps.
 import Database from "better-sqlite3";
-import { MIGRATIONS } from "./migrations.js";
+import { anchorAuditHead } from "../security/audit-head.js";
+import { AUDIT_HEAD_STEP, MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";
 
 export type Db = Database.Database;
@@ -14,11 +15,14 @@ export function openDatabase(file: string): Db {
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
-  migrate(db);
+  const before = migrate(db);
+  // An archive from before the head file existed gets one now, over its chain as it stands.
+  if (before < AUDIT_HEAD_STEP && file !== ":memory:") anchorAuditHead(db);
   return db;
 }
 
-function migrate(db: Db): void {
+/** Runs the steps the database has not had yet; returns the version it was at. */
+function migrate(db: Db): number {
   const current = db.pragma("user_version", { simple: true }) as number;
   for (let step = current; step < MIGRATIONS.length; step++) {
     db.transaction(() => {
@@ -26,6 +30,7 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${step + 1}`);
     })();
   }
+  return current;
 }
 
 /** ISO-8601 UTC timestamp for rows. */

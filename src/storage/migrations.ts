@@ -171,4 +171,11 @@ export const MIGRATIONS: readonly string[] = [
   // The grants a session's last turn ran with (JSON: "*" or member ids): narrowed grants set the
   // conversation aside (src/agent/sessions.ts), so nothing said under the wider grants is shown again.
   "ALTER TABLE sessions ADD COLUMN grants TEXT;",
+  // No schema change: from this step on the audit chain's end is anchored in the head file beside the
+  // database (src/security/audit-head.ts); openDatabase writes it when an older database reaches this step,
+  // so a head file missing later means it was removed, not that it never existed.
+  "SELECT 1;",
 ];
+
+/** The step (user_version) from which the audit head file exists (see the last step's comment). */
+export const AUDIT_HEAD_STEP = 11;

@@ -190,6 +190,10 @@ describe("medbot audit", () => {
       code: 1,
       problems: ["the log ends at entry 3 but the head file recorded 5 entries: entries 4..5 were cut off"],
     });
+    const doctor = await runMedbot(["doctor", "--json"], { home });
+    expect(doctor.code).toBe(1);
+    const { findings } = JSON.parse(doctor.stdout) as { findings: { id: string; what: string }[] };
+    expect(findings.find((f) => f.id === "audit.broken")?.what).toContain("entries 4..5 were cut off");
   });
 
   it("--verify exits 1 when an entry was edited and the whole chain re-hashed", async () => {

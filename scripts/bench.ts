@@ -15,6 +15,7 @@ import { openDatabase } from "../src/storage/db.js";
 import { FakeOpenAI } from "../test/support/fake-openai.js";
 import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
+import { benchAudit } from "./bench-audit.js";
 import { benchGateway } from "./bench-gateway.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
@@ -94,6 +95,9 @@ await benchArchive(report, summary);
 
 // 7. The gateway: overhead per message, throughput, and a real `medbot gateway` process.
 await benchGateway(report, summary);
+
+// 8. The audit log: an audited write on the reply path, head file included.
+await benchAudit(report, summary);
 fs.rmSync(home, { recursive: true, force: true });
 
 const width = Math.max(...rows.map(([what]) => what.length));

@@ -1,6 +1,6 @@
 // The SQLite database (WAL): one file, private, migrated forward by numbered steps.
 import Database from "better-sqlite3";
-import { anchorAuditHead } from "../security/audit-head.js";
+import { anchorQuietly } from "../security/audit-head.js";
 import { AUDIT_HEAD_STEP, MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";
 
@@ -17,7 +17,7 @@ export function openDatabase(file: string): Db {
   db.pragma("busy_timeout = 5000");
   const before = migrate(db);
   // An archive from before the head file existed gets one now, over its chain as it stands.
-  if (before < AUDIT_HEAD_STEP && file !== ":memory:") anchorAuditHead(db);
+  if (before < AUDIT_HEAD_STEP && file !== ":memory:") anchorQuietly(db);
   return db;
 }
 

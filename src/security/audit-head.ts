@@ -2,7 +2,6 @@
 // re-hashed after an edit, a cut tail, or entries deleted and renumbered: the database holds everything it
 // would be checked against. A head file beside the database (count + last hash, 0600, written atomically)
 // remembers how far the chain reached, so `medbot audit --verify` and doctor see history cut or rewritten.
-
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Db } from "../storage/db.js";
@@ -47,6 +46,7 @@ export function readAuditHead(file: string): AuditHead | undefined {
   const { seq, hash, at } = (head ?? {}) as Partial<AuditHead>;
   if (
     !Number.isSafeInteger(seq) ||
+    (seq as number) < 0 ||
     typeof hash !== "string" ||
     !/^[0-9a-f]{64}$/.test(hash) ||
     typeof at !== "string"

@@ -17,6 +17,9 @@ import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
 import { benchAudit } from "./bench-audit.js";
 import { benchGateway } from "./bench-gateway.js";
+import { benchKills } from "./bench-kills.js";
+import { benchRedact } from "./bench-redact.js";
+import { benchReports } from "./bench-reports.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -92,11 +95,18 @@ await fake.close();
 
 // 6. The family archive at the size of ten years of one member's data.
 await benchArchive(report, summary);
+await benchReports(report);
 
 // 7. The gateway: overhead per message, throughput, and a real `medbot gateway` process.
 await benchGateway(report, summary);
 
-// 8. The audit log: an audited write on the reply path, head file included.
+// 8. kill -9 mid-burst, ten times: duplicate chunks beyond the one in flight would be a bug.
+await benchKills(report);
+
+// 9. Identifier redaction of 1 MB inputs of every shape (linear time, issue 12).
+benchRedact(report);
+
+// 10. The audit log: an audited write on the reply path, head file included.
 await benchAudit(report, summary);
 fs.rmSync(home, { recursive: true, force: true });
 

@@ -1,4 +1,4 @@
-// The bridge process: `node --import tsx bridge/src/main.ts`, started by the gateway or by
+// The bridge process: `node bin/whatsapp-bridge.mjs` (compiled, or `node --import tsx bridge/src/main.ts`), started by the gateway or by
 // `medbot channels login whatsapp` (MEDBOT_BRIDGE_PRINT_QR=1). Settings come from the environment only,
 // so the token never shows in a process listing. Logs go to stderr and never carry message text.
 import * as os from "node:os";
@@ -134,9 +134,12 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** Runs the bridge as this process; bin/whatsapp-bridge.mjs calls it from the compiled build. */
+export function startBridge(): void {
   main().catch((error: Error) => {
     process.stderr.write(`medbot whatsapp bridge failed: ${error.message}\n`);
     process.exit(1);
   });
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) startBridge();

@@ -9,7 +9,7 @@ import type { ChannelName } from "../config/schema.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
 import { oneTimeCode } from "../security/one-time-code.js";
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import { hostOwner } from "./actor.js";
 import { senderKey } from "./allow-list.js";
 
@@ -61,7 +61,7 @@ export class PairingStore {
   codeFor(channel: ChannelName, senderId: string): string | undefined {
     const sender = senderKey(channel, senderId);
     const dropped: PairingRequest[] = [];
-    const code = this.db.transaction(() => {
+    const code = writeTransaction(this.db, () => {
       const now = nowIso(this.clock);
       this.db.prepare("DELETE FROM pairing_requests WHERE expires_at <= ?").run(now);
       const pending = this.db
@@ -89,7 +89,7 @@ export class PairingStore {
         )
         .run(channel, sender, code, now, expiresAt);
       return code;
-    })();
+    });
     for (const request of dropped) this.rememberDrop(request);
     return code;
   }
@@ -123,7 +123,7 @@ export class PairingStore {
   /** Approves the sender holding `code` (audited as the host owner); throws PairingError if unknown or expired. */
   approve(code: string): PairedSender {
     const wanted = code.trim().toUpperCase();
-    return this.db.transaction(() => {
+    return writeTransaction(this.db, () => {
       const request = this.db
         .prepare(`SELECT ${REQUEST_COLUMNS} FROM pairing_requests WHERE code = ?`)
         .get(wanted) as PairingRequest | undefined;
@@ -144,13 +144,13 @@ export class PairingStore {
       const sender = { channel: request.channel, senderId: request.senderId };
       appendAudit(this.db, hostOwner("cli"), auditEvent("pairing.approve", sender), this.clock);
       return sender;
-    })();
+    });
   }
 
   /** Removes an approval given as "channel:id" (audited); throws PairingError if malformed or not approved. */
   revoke(sender: string): PairedSender {
     const parsed = parseSender(sender);
-    return this.db.transaction(() => {
+    return writeTransaction(this.db, () => {
       const removed = this.db
         .prepare("DELETE FROM approved_senders WHERE channel = ? AND sender_id = ?")
         .run(parsed.channel, parsed.senderId);
@@ -159,7 +159,7 @@ export class PairingStore {
       }
       appendAudit(this.db, hostOwner("cli"), auditEvent("pairing.revoke", parsed), this.clock);
       return parsed;
-    })();
+    });
   }
 
   /** True when the sender was approved by pairing (and not revoked since). */

@@ -3,7 +3,7 @@
 // caregiver no longer looking after Dad), the conversation is set aside, so what they were told about a
 // member they may no longer see is neither shown to the model again nor summarised into their notes.
 import type { Actor } from "../access/actor.js";
-import { type Db, nowIso, statement } from "../storage/db.js";
+import { type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
 
 export interface SessionMessage {
   id: number;
@@ -39,7 +39,7 @@ export class SessionStore {
       this.db,
       "INSERT INTO session_messages (session_key, role, content, created_at) VALUES (?, ?, ?, ?)",
     );
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       statement(
         this.db,
         `INSERT INTO sessions (key, created_at, updated_at, grants) VALUES (?, ?, ?, ?)
@@ -47,7 +47,7 @@ export class SessionStore {
       ).run(key, now, now, JSON.stringify(grants));
       insert.run(key, "user", userText, now);
       insert.run(key, "assistant", replyText, now);
-    })();
+    });
   }
 
   /**
@@ -62,13 +62,13 @@ export class SessionStore {
     const before = JSON.parse(row.grants) as Actor["grants"];
     const covered = grants === "*" || (before !== "*" && before.every((member) => grants.includes(member)));
     if (covered) return false;
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       statement(
         this.db,
         "UPDATE session_messages SET archived = 1 WHERE session_key = ? AND archived = 0",
       ).run(key);
       statement(this.db, "UPDATE sessions SET grants = ? WHERE key = ?").run(JSON.stringify(grants), key);
-    })();
+    });
     return true;
   }
 

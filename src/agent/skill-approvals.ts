@@ -2,7 +2,7 @@
 // sha256 of that exact file; a skill whose file changed since is unapproved again and leaves the prompt.
 import { type Actor, hostOwner } from "../access/actor.js";
 import { appendAudit } from "../security/audit-log.js";
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import { loadSkills, type SkillApproval } from "./skills.js";
 
 /** A refusal to approve, naming the skill and what to do. */
@@ -68,7 +68,7 @@ export function approveSkill(
   }
   if (skill.invalid) throw new SkillApprovalError(`Skill "${name}" cannot be approved: ${skill.invalid}.`);
   if (skill.approval === "approved") return { name, sha256: skill.sha256, alreadyApproved: true };
-  db.transaction(() => {
+  writeTransaction(db, () => {
     db.prepare(
       `INSERT INTO skill_approvals (name, sha256, approved_at) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, approved_at = excluded.approved_at`,
@@ -84,6 +84,6 @@ export function approveSkill(
       },
       clock,
     );
-  })();
+  });
   return { name, sha256: skill.sha256, alreadyApproved: false };
 }

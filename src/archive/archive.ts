@@ -2,7 +2,7 @@
 // actor's grants, and leaves the member's Markdown views marked stale for the renderer.
 import { type Actor, mayAccess } from "../access/actor.js";
 import { type AuditEvent, appendAudit } from "../security/audit-log.js";
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import {
   currentEntries,
   type Entry,
@@ -87,12 +87,12 @@ export class FamilyArchive {
     event: AuditEvent & { memberId: string },
     work: (auditSeq: number, now: string) => T,
   ): T {
-    const result = this.db.transaction(() => {
+    const result = writeTransaction(this.db, () => {
       const seq = appendAudit(this.db, actor, event, this.clock);
       const value = work(seq, nowIso(this.clock));
       this.db.prepare("INSERT OR IGNORE INTO stale_views (member_id) VALUES (?)").run(event.memberId);
       return value;
-    })();
+    });
     this.options.onChange?.(event.memberId);
     return result;
   }

@@ -2,7 +2,9 @@
 // owner through the "import" channel. Importing again adds only what is not there yet: an item is skipped
 // when any version of it (current, corrected or removed) is already in the member's record, so a re-import
 // after more MedBot use picks up the new lines, and a correction or rejection made here is never undone.
+
 import { type Actor, hostOwner } from "../access/actor.js";
+import { writeTransaction } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
 import { type EntryFields, type EntryTable, insertEntry } from "./entries.js";
 import type { MedbotMember, SourceProblem } from "./medbot-format.js";
@@ -55,7 +57,7 @@ export async function importMedbotFamily(
       report.problems.push({ file: source.folder, line: null, reason: "nothing readable; member not added" });
       continue;
     }
-    const done = archive.db.transaction(() => importMember(archive, actor, source, report.problems))();
+    const done = writeTransaction(archive.db, () => importMember(archive, actor, source, report.problems));
     const reports = await importReports(archive, actor, done.id, source, workspace, report.problems);
     done.imported.reports = reports.imported;
     done.alreadyPresent += reports.present;

@@ -3,7 +3,7 @@
 // the record, a view can always be rebuilt. Members marked in stale_views are rendered on start too.
 
 import * as path from "node:path";
-import type { Db } from "../storage/db.js";
+import { type Db, writeTransaction } from "../storage/db.js";
 import { removeOrphanedTemps, writePrivateFile } from "../storage/private-fs.js";
 import type { FamilyArchive } from "./archive.js";
 import { todayIn } from "./dates.js";
@@ -273,12 +273,10 @@ export class ViewRenderer {
    * process meanwhile cannot have its mark cleared by a render that did not see it.
    */
   private render(member: Member): void {
-    this.archive.db
-      .transaction(() => {
-        writeMemberViews(this.workspace, this.archive.db, member, this.archive.clock());
-        this.archive.markViewsFresh(member.id);
-      })
-      .immediate();
+    writeTransaction(this.archive.db, () => {
+      writeMemberViews(this.workspace, this.archive.db, member, this.archive.clock());
+      this.archive.markViewsFresh(member.id);
+    });
   }
 }
 

@@ -10,9 +10,10 @@ import { ArchiveError, type FamilyArchive } from "./archive.js";
 import { hostTimeZone, parseRecordDate, todayIn } from "./dates.js";
 import { REVIEW_STATUSES, type ReviewStatus } from "./entries.js";
 import { idFromName, type Member } from "./members.js";
+import { readReportText } from "./report-reader.js";
+import { REPORT_LIMITS } from "./report-text.js";
 
-/** Reports larger than this are refused (a lab PDF is rarely over 5 MB). */
-export const MAX_REPORT_MB = 20;
+const MAX_REPORT_MB = REPORT_LIMITS.megabytes;
 const MAX_REPORT_BYTES = MAX_REPORT_MB * 1024 * 1024;
 
 /** One lab-style value of a report: "Glucose 6.1 mmol/L (3.9-6.1) high". */
@@ -104,7 +105,7 @@ export async function ingestReport(
   }
   const reportDate = input.reportDate?.trim() ? checkDate(input.reportDate) : null;
 
-  const source = hasFile ? await readReportFile(input.file!) : readPastedText(input.text!);
+  const source = hasFile ? await readReportFile(input.file!) : await readPastedText(input.text!);
   const text = source.text;
   const title = cleanTitle(input.title) ?? source.defaultTitle;
   const summary =
@@ -227,55 +228,21 @@ async function readReportFile(file: string): Promise<ReportSourceData> {
   if (kind === "pdf") {
     if (!isPdf)
       throw new ArchiveError(`"${name}" is not a PDF (it does not start with %PDF); nothing was stored.`);
-    return { kind, ext: "pdf", bytes, text: await pdfText(bytes, name), defaultTitle };
+    const text = await readReportText({ kind: "pdf", data: bytes }, `The PDF "${name}"`);
+    return { kind, ext: "pdf", bytes, text, defaultTitle };
   }
   if (isPdf) throw new ArchiveError(`"${name}" is a PDF named ${ext}; rename it to .pdf and try again.`);
-  return { kind, ext: ext.slice(1), bytes, text: decodeText(bytes, name), defaultTitle };
+  const text = await readReportText({ kind: "text", data: bytes }, `"${name}"`);
+  return { kind, ext: ext.slice(1), bytes, text, defaultTitle };
 }
 
-function readPastedText(text: string): ReportSourceData {
+async function readPastedText(text: string): Promise<ReportSourceData> {
   if (!text.trim()) throw new ArchiveError("The pasted report text is empty.");
   if (Buffer.byteLength(text) > MAX_REPORT_BYTES) {
     throw new ArchiveError(`The pasted text is larger than ${MAX_REPORT_MB} MB, the limit for a report.`);
   }
-  const clean = normaliseText(text);
+  const clean = await readReportText({ kind: "pasted", data: text }, "The pasted text");
   return { kind: "pasted", ext: "txt", bytes: `${clean}\n`, text: clean, defaultTitle: "Pasted report" };
-}
-
-/** The text layer of a PDF; "" for a scan. A broken PDF is refused. */
-async function pdfText(bytes: Buffer, name: string): Promise<string> {
-  // Loaded on demand: the PDF reader costs ~0.4 s and ~180 MB, which no other command should pay.
-  const { PDFParse } = await import("pdf-parse");
-  const parser = new PDFParse({ data: new Uint8Array(bytes) });
-  try {
-    const result = await parser.getText({ pageJoiner: "" });
-    const text = normaliseText(result.text);
-    return /[\p{L}\p{N}]/u.test(text) ? text : "";
-  } catch (error) {
-    throw new ArchiveError(
-      `"${name}" could not be read as a PDF (${(error as Error).message}); nothing was stored.`,
-    );
-  } finally {
-    await parser.destroy().catch(() => {});
-  }
-}
-
-function decodeText(bytes: Buffer, name: string): string {
-  if (bytes.includes(0)) throw new ArchiveError(`"${name}" is not a text file (it holds binary data).`);
-  try {
-    return normaliseText(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    throw new ArchiveError(`"${name}" is not UTF-8 text; save it as UTF-8 and try again.`);
-  }
-}
-
-function normaliseText(text: string): string {
-  return text
-    .replace(/^\uFEFF/, "")
-    .replace(/\r\n?/g, "\n")
-    .replace(/[ \t]+$/gm, "")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
 }
 
 function checkKeyValues(values: readonly unknown[]): KeyValue[] {

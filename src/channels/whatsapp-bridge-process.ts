@@ -22,8 +22,8 @@ import {
 import { PACKAGE_ROOT, packagePath } from "../package-root.js";
 import { ensurePrivateDir } from "../storage/private-fs.js";
 
-/** The bridge's entry point, run with the root's tsx. */
-export const BRIDGE_MAIN = packagePath("bridge", "src", "main.ts");
+/** The bridge's launcher: it runs bridge/src/main.ts compiled in dist/, never through tsx's shared cache. */
+export const BRIDGE_MAIN = packagePath("bin", "whatsapp-bridge.mjs");
 
 /** Variables the bridge needs from our environment; API keys and other secrets stay with the gateway. */
 const PASSED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "NODE_EXTRA_CA_CERTS"];
@@ -87,7 +87,7 @@ export class BridgeProcess {
     child.stdout?.resume();
   }
 
-  /** Starts `node --import tsx bridge/src/main.ts` with the token, socket and folders in its environment. */
+  /** Starts `node bin/whatsapp-bridge.mjs` with the token, socket and folders in its environment. */
   static spawn(options: BridgeSpawnOptions): BridgeProcess {
     ensurePrivateDir(options.authDir);
     ensurePrivateDir(options.mediaDir);
@@ -103,7 +103,7 @@ export class BridgeProcess {
       MEDBOT_BRIDGE_MEDIA_DIR: options.mediaDir,
       ...(options.login ? { MEDBOT_BRIDGE_PRINT_QR: "1" } : {}),
     });
-    const child = spawn(process.execPath, ["--import", "tsx", BRIDGE_MAIN], {
+    const child = spawn(process.execPath, [BRIDGE_MAIN], {
       cwd: PACKAGE_ROOT,
       env,
       stdio: options.login ? "inherit" : ["ignore", "pipe", "pipe"],

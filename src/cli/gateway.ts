@@ -6,8 +6,10 @@ import { createAccessGate, isAllowedSender } from "../access/gate.js";
 import { peopleProblems } from "../access/people.js";
 import { configuredTargetRefusals } from "../access/scheduled-chats.js";
 import { createAgent } from "../agent/setup.js";
+import type { LoadedConfig } from "../config/load.js";
 import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
+import { GatewayAlreadyRunning, type GatewayLock, lockGateway } from "../gateway/instance-lock.js";
 import { createLogger } from "../log.js";
 import { reminderTargetProblems } from "../scheduler/medication-reminders.js";
 import { type Routines, startRoutines } from "../scheduler/routines.js";
@@ -24,42 +26,63 @@ export function registerGateway(program: Command): void {
       const { config, paths } = loaded;
       const problems = [...peopleProblems(config), ...reminderTargetProblems(config)];
       if (problems.length > 0) throw new CliFailure(problems.join("\n"), 2);
-      const logger = createLogger({ file: path.join(paths.logs, "gateway.log") });
-      const channels = await enabledChannels(config, paths, logger).catch((error: unknown) => {
-        throw error instanceof ChannelSetupError ? new CliFailure(error.message, 2) : error;
-      });
-      for (const warning of startupWarnings(config)) logger.warn(warning);
-      const agent = createAgent(loaded, (message) => logger.warn(message));
-      const db = openDatabase(paths.database);
-      for (const refusal of configuredTargetRefusals(config, db)) logger.warn(refusal);
-      let routines: Routines | undefined;
-      const gateway = new Gateway({
-        settings: config.gateway,
-        db,
-        agent,
-        gate: createAccessGate(config, db, undefined, logger),
-        mayInteract: (message) => isAllowedSender(config, db, message),
-        channels,
-        logger,
-        onWatch: () => routines?.reloadIfChanged(),
-      });
-      const stopRequested = new Promise<void>((resolve) => {
-        process.once("SIGTERM", resolve);
-        process.once("SIGINT", resolve);
-      });
+      const lock = holdDataFolder(paths.home, `http://${config.gateway.host}:${config.gateway.port}/healthz`);
       try {
-        await gateway.start();
-        routines = startRoutines({ config, paths, db, agent, logger });
-      } catch (error) {
-        await gateway.stop();
-        agent.close();
-        db.close();
-        throw new CliFailure(`medbot gateway: ${error instanceof Error ? error.message : String(error)}`, 1);
+        await runGateway(loaded);
+      } finally {
+        lock.release();
       }
-      await stopRequested;
-      routines.stop();
-      await gateway.stop();
-      agent.close();
-      db.close();
     });
+}
+
+/** Takes the data folder's one-gateway lock, or fails naming the gateway that holds it. */
+function holdDataFolder(home: string, health: string): GatewayLock {
+  try {
+    return lockGateway(home, health);
+  } catch (error) {
+    if (error instanceof GatewayAlreadyRunning) throw new CliFailure(`medbot gateway: ${error.message}`, 1);
+    throw error;
+  }
+}
+
+/** Runs the gateway until SIGTERM or SIGINT, then stops it cleanly. */
+async function runGateway(loaded: LoadedConfig): Promise<void> {
+  const { config, paths } = loaded;
+  const logger = createLogger({ file: path.join(paths.logs, "gateway.log") });
+  const channels = await enabledChannels(config, paths, logger).catch((error: unknown) => {
+    throw error instanceof ChannelSetupError ? new CliFailure(error.message, 2) : error;
+  });
+  for (const warning of startupWarnings(config)) logger.warn(warning);
+  const agent = createAgent(loaded, (message) => logger.warn(message));
+  const db = openDatabase(paths.database);
+  for (const refusal of configuredTargetRefusals(config, db)) logger.warn(refusal);
+  let routines: Routines | undefined;
+  const gateway = new Gateway({
+    settings: config.gateway,
+    db,
+    agent,
+    gate: createAccessGate(config, db, undefined, logger),
+    mayInteract: (message) => isAllowedSender(config, db, message),
+    channels,
+    logger,
+    onWatch: () => routines?.reloadIfChanged(),
+  });
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  try {
+    await gateway.start();
+    routines = startRoutines({ config, paths, db, agent, logger });
+  } catch (error) {
+    await gateway.stop();
+    agent.close();
+    db.close();
+    throw new CliFailure(`medbot gateway: ${error instanceof Error ? error.message : String(error)}`, 1);
+  }
+  await stopRequested;
+  routines.stop();
+  await gateway.stop();
+  agent.close();
+  db.close();
 }

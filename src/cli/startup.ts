@@ -1,6 +1,8 @@
-// What every command does first: refuse root, load the config, tighten loose permissions.
+// What every command does first: refuse root, load the config, refuse folders that are not medbot's own,
+// tighten loose permissions on what is.
 
 import { type LoadedConfig, loadConfig } from "../config/load.js";
+import { assertOwnFolders } from "../config/own-folders.js";
 import { checkRoot } from "../security/root.js";
 import { formatMode, tightenModes } from "../storage/private-fs.js";
 
@@ -26,10 +28,14 @@ export function guardRoot(options: GlobalOptions): void {
   if (verdict.warning) process.stderr.write(`${verdict.warning}\n`);
 }
 
-/** Loads the instance's config and tightens modes looser than 0700/0600, telling the user what changed. */
+/**
+ * Loads the instance's config, refuses a data folder or workspace that is not medbot's own (exit 2, nothing
+ * changed), and tightens modes looser than 0700/0600, telling the user what changed.
+ */
 export function openInstance(options: GlobalOptions): LoadedConfig {
   const loaded = loadConfig({ configPath: options.config });
   const { paths } = loaded;
+  assertOwnFolders(paths);
   const changed = tightenModes([
     paths.home,
     paths.configFile,

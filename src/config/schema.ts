@@ -294,6 +294,24 @@ export const configSchema = z.strictObject({
         .max(600)
         .default(20)
         .describe("On stop, how long running turns may finish; the rest resume at the next start."),
+      maxInboundChars: z
+        .number()
+        .int()
+        .min(100)
+        .max(1_000_000)
+        .default(16_000)
+        .describe(
+          "Longest inbound message (characters) on any channel; a longer one gets a short reply and is not sent to the model.",
+        ),
+      turnDeadlineS: z
+        .number()
+        .int()
+        .min(10)
+        .max(3600)
+        .default(600)
+        .describe(
+          "How long one turn may run before it is cancelled; a message whose turn crashed medbot or ran past this twice is set aside.",
+        ),
     })
     .prefault({}),
   people: z

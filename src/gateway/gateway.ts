@@ -21,10 +21,14 @@
 // - stop() stops the channels first, so replies of turns finishing within the deadline are sent at
 //   the next start; turns still running at the deadline are cancelled and stay pending (parked).
 // - A row whose processing threw stays pending and is retried at the next start.
+// - A message longer than gateway.maxInboundChars is stored as handled (length, not text) and answered with
+//   a short note; it never reaches the model (inbound-limit.ts).
+// - Each turn start is counted on its row before the model is called; a turn past gateway.turnDeadlineS is
+//   cancelled and counts too. At the start of a third attempt the row is set aside (turn-deadline.ts).
+// - A storage failure (full disk, unwritable database) turns /healthz "degraded" with why (storage-health.ts).
 import type { Actor } from "../access/actor.js";
 import { parseCommand } from "../agent/commands.js";
 import type { IncomingMessage } from "../agent/loop.js";
-import { chunkText } from "../channels/chunk.js";
 import type {
   AccessGate,
   ChannelAdapter,
@@ -38,9 +42,14 @@ import type {
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
+import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.js";
 import { type HealthReport, type HealthServer, startHealthServer } from "./health.js";
-import { type InboxRow, MessageQueue, type OutboxRow } from "./queue.js";
+import { lengthOverLimit, tooLongReply } from "./inbound-limit.js";
+import { type InboxRow, MessageQueue } from "./queue.js";
+import { ReplySender } from "./reply-sender.js";
 import { SessionRouter } from "./router.js";
+import { StorageHealth } from "./storage-health.js";
+import { MAX_TURN_ATTEMPTS, runWithDeadline, SET_ASIDE_REPLY } from "./turn-deadline.js";
 
 /** The part of the agent the gateway drives. */
 export interface ChatAgent {
@@ -48,11 +57,7 @@ export interface ChatAgent {
   stop(sessionKey: string): boolean;
 }
 
-/** Restart delays for a failed channel: base·2^attempt, capped, with jitter. */
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-}
+export { type BackoffPolicy, restartDelay } from "./backoff.js";
 
 export interface GatewayOptions {
   settings: MedbotConfig["gateway"];
@@ -69,28 +74,18 @@ export interface GatewayOptions {
   watchIntervalMs?: number;
   /** Overrides settings.shutdownDeadlineS (tests). */
   shutdownDeadlineMs?: number;
+  /** Overrides settings.turnDeadlineS (tests). */
+  turnDeadlineMs?: number;
+  /** How often /healthz may probe that the database takes writes; default 15 s. */
+  storageProbeIntervalMs?: number;
   random?: () => number;
   clock?: () => Date;
   /** Called on each supervision tick (the scheduler notices jobs changed by other processes here). */
   onWatch?: () => void;
 }
 
-const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
 /** Above this many explained senders the memory starts over (a flood explains itself again, rarely). */
 const MAX_EXPLAINED_SENDERS = 10_000;
-/** Failed sends, with backoff between them, after which a reply is given up (a platform that keeps refusing it). */
-const MAX_SEND_FAILURES = 10;
-
-/** The delay before restart number `attempt` (0-based): exponential, capped, jittered to 50–100 %. */
-export function restartDelay(
-  attempt: number,
-  policy: BackoffPolicy,
-  random: () => number = Math.random,
-): number {
-  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
-  return Math.round(exponential * (0.5 + random() / 2));
-}
-
 /** Runs the channels, the router and the agent until stop(). */
 export class Gateway {
   readonly queue: MessageQueue;
@@ -100,29 +95,40 @@ export class Gateway {
   private readonly restarts = new Map<string, NodeJS.Timeout>();
   private readonly starting = new Set<string>();
   private readonly upSince = new Map<string, number>();
-  /** The running outbox drain of each chat (channel, account, chat id). */
-  private readonly sending = new Map<string, Promise<void>>();
-  /** Chats whose drain should look at the outbox again when it finishes. */
-  private readonly sendAgain = new Set<string>();
   private readonly stoppedTurns = new Set<string>();
-  private readonly sendRetries = new Map<number, { failures: number; nextAt: number }>();
   /** Refused messages per channel since start, for /healthz. */
   private readonly refusedCounts = new Map<string, number>();
   /** Senders whose refusal was explained to the owner already (once per sender, bounded). */
   private readonly explained = new Set<string>();
   private readonly abort = new AbortController();
   private readonly log: Logger;
+  private readonly storage: StorageHealth;
+  private readonly replies: ReplySender;
   private watcher: NodeJS.Timeout | undefined;
   private health: HealthServer | undefined;
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   /** Set when stop()'s deadline passed: late turns leave their rows pending for the next start. */
-  private parked = false;
+  private pastShutdownDeadline = false;
 
   constructor(private readonly options: GatewayOptions) {
     this.queue = new MessageQueue(options.db, options.clock);
     this.router = new SessionRouter(options.settings.maxParallelSessions, (row) => this.answer(row));
     for (const channel of options.channels) this.channels.set(channel.name, channel);
     this.log = options.logger;
+    this.replies = new ReplySender(
+      this.queue,
+      (name) => this.channels.get(name),
+      this.log,
+      options.backoff ?? DEFAULT_BACKOFF,
+      options.random,
+      (error) => this.storage.noteWriteError(error),
+    );
+    this.storage = new StorageHealth(
+      options.db,
+      this.log,
+      options.storageProbeIntervalMs ?? 15_000,
+      options.clock,
+    );
   }
 
   /** The health endpoint's bound port (after start). */
@@ -162,7 +168,7 @@ export class Gateway {
     const deadline = this.options.shutdownDeadlineMs ?? this.options.settings.shutdownDeadlineS * 1_000;
     const finished = await this.router.idle(deadline);
     if (!finished) {
-      this.parked = true;
+      this.pastShutdownDeadline = true;
       const sessions = this.router.activeSessions();
       for (const sessionKey of sessions) this.options.agent.stop(sessionKey);
       this.log.warn(
@@ -170,7 +176,7 @@ export class Gateway {
         "shutdown deadline passed; unfinished turns resume at next start",
       );
     }
-    await Promise.allSettled(this.sending.values());
+    await this.replies.settled();
     await this.health?.close();
     this.state = "stopped";
     this.log.info(this.queue.counts(), "gateway stopped");
@@ -181,10 +187,12 @@ export class Gateway {
     const channels: HealthReport["channels"] = {};
     for (const [name, channel] of this.channels) channels[name] = channel.state();
     const allRunning = Object.values(channels).every((state) => state === "running");
-    const status = this.state === "running" ? (allRunning ? "ok" : "degraded") : "stopping";
+    const storage = this.storage.problem();
+    const healthy = allRunning && !storage;
+    const status = this.state === "running" ? (healthy ? "ok" : "degraded") : "stopping";
     const refused: HealthReport["refused"] = {};
     for (const name of this.channels.keys()) refused[name] = this.refusedCounts.get(name) ?? 0;
-    return { status, channels, refused, queue: this.queue.counts() };
+    return { status, channels, refused, queue: this.queue.counts(), ...(storage ? { storage } : {}) };
   }
 
   /**
@@ -225,7 +233,10 @@ export class Gateway {
       return "denied";
     }
     const actor: Actor = { ...decision.actor, messageId: message.messageId };
-    const row = this.queue.accept(message, actor);
+    const limit = this.options.settings.maxInboundChars;
+    const characters = lengthOverLimit(message.text, limit);
+    if (characters !== undefined) return this.refuseTooLong(message, actor, { characters, limit });
+    const row = this.stored(() => this.queue.accept(message, actor));
     if (!row) {
       this.log.info({ channel: message.channel, messageId: message.messageId }, "duplicate message ignored");
       return "duplicate";
@@ -237,11 +248,35 @@ export class Gateway {
     return "stored";
   }
 
+  /** Answers an over-long message with a short note; its text goes neither to the model nor to storage. */
+  private refuseTooLong(
+    message: InboundMessage,
+    actor: Actor,
+    size: { characters: number; limit: number },
+  ): DeliveryResult {
+    const reply = replyTo(message, tooLongReply(size.characters, size.limit));
+    const row = this.stored(() => this.queue.acceptTooLong(message, actor, reply, size));
+    if (!row) return "duplicate";
+    this.log.info({ channel: message.channel, inboxId: row.id, ...size }, "message too long; not answered");
+    this.replies.sendUnsent(message.channel);
+    return "stored";
+  }
+
+  /** Runs a write; a storage failure (disk full, database unwritable) is remembered for /healthz, then rethrown. */
+  private stored<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      this.storage.noteWriteError(error);
+      throw error;
+    }
+  }
+
   private stopNow(row: InboxRow, actor: Actor): void {
     const stopped = this.options.agent.stop(row.sessionKey);
     if (stopped) this.stoppedTurns.add(row.sessionKey);
     this.queue.answer(row.id, replyTo(row.message, stopped ? "Stopped." : "Nothing is running."), actor);
-    this.sendUnsent(row.message.channel);
+    this.replies.sendUnsent(row.message.channel);
   }
 
   /** The person a stored message acts for now, or undefined (row closed, audited) once they were revoked. */
@@ -254,107 +289,63 @@ export class Gateway {
   }
 
   private async answer(row: InboxRow): Promise<void> {
+    try {
+      await this.answerWithinDeadline(row);
+    } catch (error) {
+      this.storage.noteWriteError(error);
+      throw error;
+    }
+  }
+
+  /** Runs the row's turn against the deadline, again after an overrun, and sets it aside at a third start. */
+  private async answerWithinDeadline(row: InboxRow): Promise<void> {
     const { message } = row;
     this.stoppedTurns.delete(row.sessionKey);
+    const deadlineMs = this.options.turnDeadlineMs ?? this.options.settings.turnDeadlineS * 1_000;
+    let reply: string | undefined;
+    while (reply === undefined) {
+      const actor = this.actorNow(row);
+      if (!actor) return;
+      const attempt = this.queue.beginTurn(row.id, MAX_TURN_ATTEMPTS);
+      if (attempt === undefined) return this.setAside(row, actor);
+      const outcome = await runWithDeadline(
+        () =>
+          this.options.agent.handle({
+            sessionKey: row.sessionKey,
+            text: message.text,
+            origin: { channel: message.channel, chatId: message.chatId },
+            actor,
+          }),
+        deadlineMs,
+        () => this.options.agent.stop(row.sessionKey),
+      );
+      if (this.pastShutdownDeadline) {
+        this.queue.forgiveTurn(row.id);
+        return;
+      }
+      if ("timedOut" in outcome)
+        this.log.warn({ inboxId: row.id, attempt, deadlineMs }, "turn ran past its deadline; cancelled");
+      else reply = outcome.reply;
+    }
+    // Revoked while the turn ran: what it found is not sent to them.
     const actor = this.actorNow(row);
     if (!actor) return;
-    const reply = await this.options.agent.handle({
-      sessionKey: row.sessionKey,
-      text: message.text,
-      origin: { channel: message.channel, chatId: message.chatId },
-      actor,
-    });
-    if (this.parked) return;
     // A turn cancelled by /stop: the /stop reply already said so.
     const cancelled = this.stoppedTurns.delete(row.sessionKey);
-    // Revoked while the turn ran: what it found is not sent to them.
-    if (!this.actorNow(row)) return;
     this.queue.answer(row.id, cancelled ? undefined : replyTo(message, reply), actor);
     this.log.info({ inboxId: row.id, replyChars: reply.length }, "message answered");
     this.log.debug({ inboxId: row.id, text: reply }, "reply text");
-    this.sendUnsent(message.channel);
+    this.replies.sendUnsent(message.channel);
   }
 
-  /** Sends a channel's unsent replies: each chat drains in its own chain, so one chat's wait holds up no other. */
-  private sendUnsent(channelName: string): void {
-    const channel = this.channels.get(channelName);
-    if (channel?.state() !== "running") return; // sent after the channel (re)starts
-    const chats = new Map(this.queue.unsent(channel.name).map(({ message }) => [chatOf(message), message]));
-    for (const [key, chat] of chats) this.drainChat(channel, key, chat);
-  }
-
-  /** Starts the chat's drain, or, if one is running, has it look again when done (so calls never pile up). */
-  private drainChat(
-    channel: ChannelAdapter,
-    key: string,
-    chat: Pick<OutboundMessage, "account" | "chatId">,
-  ): void {
-    if (this.sending.has(key)) {
-      this.sendAgain.add(key);
-      return;
-    }
-    const run = async () => {
-      do {
-        this.sendAgain.delete(key);
-        await this.drain(channel, chat);
-      } while (this.sendAgain.has(key));
-    };
-    const done = run()
-      .catch((error) =>
-        this.log.error({ channel: channel.name, error: errorText(error) }, "outbox drain failed"),
-      )
-      .finally(() => this.sending.delete(key));
-    this.sending.set(key, done);
-  }
-
-  /** Sends one chat's unsent replies in order, one at a time, until one fails or waits for its retry. */
-  private async drain(
-    channel: ChannelAdapter,
-    chat: Pick<OutboundMessage, "account" | "chatId">,
-  ): Promise<void> {
-    for (const row of this.queue.unsent(channel.name, chat)) {
-      if (channel.state() !== "running") return;
-      const retry = this.sendRetries.get(row.id);
-      // A reply waiting for its retry holds back the chat's newer replies, so the chat keeps its order.
-      if (retry && retry.nextAt > Date.now()) return;
-      if (!(await this.sendReply(channel, row))) return;
-    }
-  }
-
-  /** Sends the unsent chunks of one reply; false when a send failed (retried later, or given up). */
-  private async sendReply(channel: ChannelAdapter, row: OutboxRow): Promise<boolean> {
-    const { document, ...message } = row.message;
-    const chunks = chunkText(message.text, channel.capabilities.maxTextLength);
-    // A document goes with the last chunk (alone under an empty text if there is none), so it is sent once.
-    if (chunks.length === 0 && document) chunks.push("");
-    if (chunks.length === 0) this.queue.chunkSent(row.id, -1, true);
-    for (let index = row.chunksSent; index < chunks.length; index++) {
-      const attachment = document && index === chunks.length - 1 ? { document } : {};
-      try {
-        await channel.send({ ...message, text: chunks[index]!, ...attachment });
-      } catch (error) {
-        this.sendFailed(channel, row.id, error);
-        return false;
-      }
-      this.queue.chunkSent(row.id, index, index === chunks.length - 1);
-    }
-    this.sendRetries.delete(row.id);
-    this.log.info({ channel: channel.name, outboxId: row.id, chunks: chunks.length }, "reply sent");
-    return true;
-  }
-
-  private sendFailed(channel: ChannelAdapter, outboxId: number, error: unknown): void {
-    const failures = (this.sendRetries.get(outboxId)?.failures ?? 0) + 1;
-    const detail = { channel: channel.name, outboxId, failures, error: errorText(error) };
-    if (failures >= MAX_SEND_FAILURES) {
-      this.sendRetries.delete(outboxId);
-      this.queue.giveUp(outboxId);
-      this.log.error(detail, "reply refused too often; given up (see gateway_outbox.failed_at)");
-      return;
-    }
-    const delay = restartDelay(failures - 1, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
-    this.sendRetries.set(outboxId, { failures, nextAt: Date.now() + delay });
-    this.log.warn({ ...detail, delayMs: delay }, "send failed; will retry");
+  /** Closes a poison message without another turn; the sender is told once, the owner's log and the audit say so. */
+  private setAside(row: InboxRow, actor: Actor): void {
+    this.queue.setAside(row, replyTo(row.message, SET_ASIDE_REPLY), actor);
+    this.log.warn(
+      { channel: row.message.channel, inboxId: row.id, attempts: MAX_TURN_ATTEMPTS },
+      "message set aside: its turn crashed or overran twice; it will not be run again",
+    );
+    this.replies.sendUnsent(row.message.channel);
   }
 
   private async sendDirect(message: InboundMessage, text: string): Promise<void> {
@@ -382,7 +373,7 @@ export class Gateway {
       await channel.start(this.context());
       this.upSince.set(channel.name, Date.now());
       this.log.info({ channel: channel.name }, "channel running");
-      this.sendUnsent(channel.name);
+      this.replies.sendUnsent(channel.name);
     } catch (error) {
       this.log.warn({ channel: channel.name, error: errorText(error) }, "channel failed to start");
       this.scheduleRestart(channel);
@@ -412,6 +403,7 @@ export class Gateway {
   /** Restarts failed channels; resets the backoff of channels that stayed up; retries unsent replies. */
   private watch(): void {
     this.options.onWatch?.();
+    this.storage.problem();
     const policy = this.options.backoff ?? DEFAULT_BACKOFF;
     for (const channel of this.channels.values()) {
       if (this.starting.has(channel.name) || this.restarts.has(channel.name)) continue;
@@ -424,7 +416,7 @@ export class Gateway {
       } else if (state === "running") {
         const since = this.upSince.get(channel.name);
         if (since !== undefined && Date.now() - since >= policy.maxMs) this.attempts.delete(channel.name);
-        this.sendUnsent(channel.name);
+        this.replies.sendUnsent(channel.name);
       }
     }
   }
@@ -438,11 +430,6 @@ function replyTo(message: InboundMessage, text: string): OutboundMessage {
     text,
     ...(message.replyContext ? { replyContext: message.replyContext } : {}),
   };
-}
-
-/** The outbox's unit of order: replies to one chat go out one at a time, chats independently. */
-function chatOf(message: OutboundMessage): string {
-  return JSON.stringify([message.channel, message.account, message.chatId]);
 }
 
 function errorText(error: unknown): string {

@@ -4,7 +4,7 @@ import type { Actor } from "../access/actor.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
-import { type Db, nowIso, statement } from "../storage/db.js";
+import { type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */
 export interface InboxRow {
@@ -75,6 +75,76 @@ export class MessageQueue {
     return { id: Number(result.lastInsertRowid), sessionKey, message };
   }
 
+  /**
+   * Stores an admitted message too long to answer as handled, keeping its length but not its text, with the
+   * short reply queued and audited (length and limit only); undefined when already stored.
+   */
+  acceptTooLong(
+    message: InboundMessage,
+    actor: Actor,
+    reply: OutboundMessage,
+    size: { characters: number; limit: number },
+  ): InboxRow | undefined {
+    return writeTransaction(this.db, () => {
+      const row = this.accept({ ...message, text: "" }, actor);
+      if (!row) return undefined;
+      this.markDone(row.id);
+      this.insertOutbound(row.id, reply);
+      const note = `${message.channel}: ${size.characters} characters, limit ${size.limit}`;
+      const event = {
+        action: "message.too_long",
+        entity: "chat",
+        entityId: `${message.channel}:${message.chatId}`,
+      };
+      appendAudit(this.db, actor, { ...event, note }, this.clock);
+      return row;
+    });
+  }
+
+  /**
+   * Counts a turn starting for an inbox row, committed before the model is called so a crash mid-turn counts;
+   * returns the attempt number, or undefined when `maxAttempts` turns already started (set it aside).
+   */
+  beginTurn(inboxId: number, maxAttempts: number): number | undefined {
+    const row = statement(
+      this.db,
+      "UPDATE gateway_inbox SET attempts = attempts + 1 WHERE id = ? AND attempts < ? RETURNING attempts",
+    ).get(inboxId, maxAttempts) as { attempts: number } | undefined;
+    return row?.attempts;
+  }
+
+  /** Uncounts a turn that a shutdown cancelled: it neither crashed nor overran, so it is not held against the message. */
+  forgiveTurn(inboxId: number): void {
+    statement(this.db, "UPDATE gateway_inbox SET attempts = max(attempts - 1, 0) WHERE id = ?").run(inboxId);
+  }
+
+  /**
+   * Sets a poison message aside: closed without another turn, marked parked_at, its sender's one note queued,
+   * and audited as message.parked (inbox row and attempts; never its text).
+   */
+  setAside(row: InboxRow, reply: OutboundMessage, actor: Actor): void {
+    writeTransaction(this.db, () => {
+      const { attempts } = statement(this.db, "SELECT attempts FROM gateway_inbox WHERE id = ?").get(
+        row.id,
+      ) as {
+        attempts: number;
+      };
+      statement(
+        this.db,
+        "UPDATE gateway_inbox SET status = 'done', done_at = ?, parked_at = ? WHERE id = ? AND status = 'pending'",
+      ).run(nowIso(this.clock), nowIso(this.clock), row.id);
+      this.insertOutbound(row.id, reply);
+      const { channel, chatId } = row.message;
+      const note = `${channel}: inbox:${row.id} after ${attempts} attempts`;
+      appendAudit(
+        this.db,
+        actor,
+        { action: "message.parked", entity: "chat", entityId: `${channel}:${chatId}`, note },
+        this.clock,
+      );
+    });
+  }
+
   /** Inbound messages not answered yet, oldest first (after a restart: the ones a crash or stop left). */
   pending(): InboxRow[] {
     const rows = statement(
@@ -93,13 +163,13 @@ export class MessageQueue {
    * entry: who it answers (`actor`), which chat, which outbox row; never its text.
    */
   answer(inboxId: number, reply: OutboundMessage | undefined, actor: Actor): void {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.markDone(inboxId);
       if (!reply) return;
       const outboxId = this.insertOutbound(inboxId, reply);
       const chat = { entity: "chat", entityId: `${reply.channel}:${reply.chatId}` };
       appendAudit(this.db, actor, { action: "reply.send", ...chat, note: `outbox:${outboxId}` }, this.clock);
-    })();
+    });
   }
 
   /**
@@ -108,12 +178,12 @@ export class MessageQueue {
    */
   dropRevoked(row: InboxRow): void {
     const { channel, senderId } = row.message;
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.markDone(row.id);
       const event = { action: "access.denied", entity: "sender", entityId: senderId };
       const unknown = { person: "unknown", channel, messageId: row.message.messageId, grants: [] };
       appendAudit(this.db, unknown, { ...event, note: `${channel}: revoked while waiting` }, this.clock);
-    })();
+    });
   }
 
   private markDone(inboxId: number): void {

@@ -6,7 +6,7 @@ import type { TurnOrigin } from "../agent/context.js";
 import type { FamilyArchive } from "../archive/archive.js";
 import { dosesOf, recordDose } from "../archive/doses.js";
 import type { Entry } from "../archive/entries.js";
-import type { Db } from "../storage/db.js";
+import { type Db, writeTransaction } from "../storage/db.js";
 import { MEDICATION_SOURCE, type ReminderGroup, reminderAt } from "./medication-reminders.js";
 
 /** A reply answers a reminder sent this long ago at most. */
@@ -65,7 +65,7 @@ export function answerDoseReply(input: DoseReplyInput): string | undefined {
   if (members.size !== 1) return undefined;
   const { group, open } = answered[0]!;
   const scheduled = group.at.toISOString();
-  input.db.transaction(() => {
+  writeTransaction(input.db, () => {
     for (const medication of open) {
       recordDose(input.archive, input.actor, group.member.id, {
         medication: String(medication.id),
@@ -74,7 +74,7 @@ export function answerDoseReply(input: DoseReplyInput): string | undefined {
         at: input.now.toISOString(),
       });
     }
-  })();
+  });
   const names = open.map((m) => [m.name, m.dose].filter(Boolean).join(" "));
   return `Recorded: ${group.member.displayName} took ${joinAnd(names)} (${group.time} dose).`;
 }

@@ -17,7 +17,7 @@ import { heldReason } from "../access/scheduled-chats.js";
 import { MessageQueue } from "../gateway/queue.js";
 import type { Logger } from "../log.js";
 import { appendAudit } from "../security/audit-log.js";
-import type { Db } from "../storage/db.js";
+import { type Db, writeTransaction } from "../storage/db.js";
 import type { ChatTarget, DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "./types.js";
 
 /** Who the audit log names for messages the scheduler sends on its own. */
@@ -158,7 +158,7 @@ export class SchedulerEngine {
       const reason = refusal === undefined ? undefined : heldReason(event.target, refusal);
       const outcome: DeliveryOutcome =
         sendable.get(event.key) !== event ? "missed" : reason === undefined ? "sent" : "held";
-      db.transaction(() => {
+      writeTransaction(db, () => {
         const newHold = outcome === "held" && this.lastHeldReason(source, event) !== reason;
         const row = record.run(
           source.name,
@@ -198,7 +198,7 @@ export class SchedulerEngine {
         summary[outcome]++;
         // The event text is health data: only its key and outcome are logged.
         this.options.logger.info({ source: source.name, key: event.key, outcome, lateMs }, "scheduled event");
-      })();
+      });
     }
     db.prepare("UPDATE scheduler_sources SET checked_until = ? WHERE source = ?").run(
       now.toISOString(),

@@ -15,7 +15,7 @@ import type { MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../gateway/queue.js";
 import type { Logger } from "../log.js";
 import { appendAudit } from "../security/audit-log.js";
-import type { Db } from "../storage/db.js";
+import { type Db, writeTransaction } from "../storage/db.js";
 import { isQuiet, quietEnd } from "./quiet-hours.js";
 import { type ChatTarget, parseChatTarget, type SchedulerClock } from "./types.js";
 
@@ -188,7 +188,7 @@ export class Heartbeat {
     const heldNow = this.heldReason(target);
     if (heldNow) return { kind: "held", reason: heldNow };
     const { db } = this.options;
-    const outboxId = db.transaction(() => {
+    const outboxId = writeTransaction(db, () => {
       const id = new MessageQueue(db, () => clock.now()).send({ ...target, text: reply });
       const event = {
         action: "heartbeat.send",
@@ -197,7 +197,7 @@ export class Heartbeat {
       };
       appendAudit(db, actor, { ...event, note: `outbox:${id}` }, () => clock.now());
       return id;
-    })();
+    });
     logger.info({ tasks: tasks.length, outboxId, channel: target.channel }, "heartbeat: finding queued");
     return { kind: "queued", outboxId };
   }

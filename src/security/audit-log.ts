@@ -2,7 +2,7 @@
 // exported what, and when, but no health content. `verifyAudit` finds an edited or deleted entry, and with
 // the head file (audit-head.ts) a chain cut short, re-hashed or renumbered, and dropped triggers.
 import type { Actor } from "../access/actor.js";
-import { type Db, nowIso } from "../storage/db.js";
+import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import { AUDIT_COLUMNS, type AuditEntry, auditEntryHash, GENESIS_HASH } from "./audit-chain.js";
 import { checkAuditHead, checkAuditTriggers, scheduleAuditAnchor } from "./audit-head.js";
 
@@ -17,8 +17,23 @@ export interface AuditEvent {
   note?: string;
 }
 
-/** Appends one entry; call it inside the transaction of the change it records. Returns its seq. */
+/**
+ * Appends one entry; call it inside the transaction of the change it records. Returns its seq. Alone, it
+ * is its own write transaction, so another process's entry cannot take its seq between read and insert.
+ * The head file follows once the transaction is over (audit-head.ts).
+ */
 export function appendAudit(
+  db: Db,
+  actor: Actor,
+  event: AuditEvent,
+  clock: () => Date = () => new Date(),
+): number {
+  const seq = writeTransaction(db, () => appendChainedEntry(db, actor, event, clock));
+  scheduleAuditAnchor(db);
+  return seq;
+}
+
+function appendChainedEntry(
   db: Db,
   actor: Actor,
   event: AuditEvent,
@@ -45,7 +60,6 @@ export function appendAudit(
     `INSERT INTO audit_log (seq, at, actor, channel, message_id, action, member_id, entity, entity_id, note, prev_hash, hash)
      VALUES (@seq, @at, @actor, @channel, @messageId, @action, @memberId, @entity, @entityId, @note, @prevHash, @hash)`,
   ).run({ ...entry, hash });
-  scheduleAuditAnchor(db);
   return entry.seq;
 }
 

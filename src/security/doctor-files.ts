@@ -1,7 +1,9 @@
 // Doctor's file checks: the data folder and everything under it is the user's own, folders 0700, files 0600.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { whyNotOwnFolder } from "../config/own-folders.js";
 import type { MedbotPaths } from "../config/paths.js";
+import { creationMarker, DatabaseDamagedError, refuseEmptiedDatabase } from "../storage/db-marker.js";
 import { formatMode, type TightenedPath, tightenModes } from "../storage/private-fs.js";
 import type { Finding } from "./doctor.js";
 
@@ -22,6 +24,15 @@ export function checkFileModes(paths: MedbotPaths, uid: number | undefined): Fin
   const loose = entries.filter((entry) => (entry.mode & 0o077) !== 0);
   const foreign = uid === undefined ? [] : entries.filter((entry) => entry.uid !== uid);
   return [
+    ...foreignRoots(paths, uid).map(({ folder, reason }) => ({
+      id: "perms.folder",
+      severity: "high" as const,
+      what: `${reason}: medbot refuses to run with it as its data folder or workspace, and doctor did not check or change anything in it.`,
+      why: "medbot makes its folders private (0700); doing that to a system, home, shared or another user's folder would break it for everyone else, and health data there is not private.",
+      fix: "Point the data folder (MEDBOT_HOME or --config) or agents.defaults.workspace at a folder of medbot's own, such as the defaults ~/.medbot and ~/.medbot/workspace.",
+      fixable: false,
+      paths: [folder],
+    })),
     ...byArea(loose).map(([area, group]) => ({
       id: "perms.mode",
       severity: "high" as const,
@@ -46,6 +57,27 @@ export function checkFileModes(paths: MedbotPaths, uid: number | undefined): Fin
   ];
 }
 
+/** storage.database: medbot.db emptied (0 bytes) where a database was; every command refuses to open it. */
+export function checkDatabaseIntact(paths: Pick<MedbotPaths, "database">): Finding[] {
+  try {
+    refuseEmptiedDatabase(paths.database);
+    return [];
+  } catch (error) {
+    if (!(error instanceof DatabaseDamagedError)) throw error;
+    return [
+      {
+        id: "storage.database",
+        severity: "high",
+        what: `${paths.database} is empty (0 bytes), but a database was created there before (${creationMarker(paths.database)}).`,
+        why: "The family's archive and audit log are gone from that file; medbot and the gateway refuse to start over it rather than begin an empty archive unnoticed.",
+        fix: `Stop the gateway and restore medbot.db from a backup; to really start with an empty archive, delete both ${paths.database} and ${creationMarker(paths.database)}.`,
+        fixable: false,
+        paths: [paths.database],
+      },
+    ];
+  }
+}
+
 /** Tightens every path under the data folder that others can reach (only the user's own); returns the changes. */
 export function fixFileModes(paths: MedbotPaths, uid: number | undefined): TightenedPath[] {
   const changed: TightenedPath[] = [];
@@ -62,6 +94,7 @@ export function fixFileModes(paths: MedbotPaths, uid: number | undefined): Tight
 
 /** Every folder and file under the data folder and the workspace; symlinks are neither followed nor judged. */
 function privateEntries(paths: MedbotPaths): Entry[] {
+  const refused = new Set(foreignRoots(paths).map((root) => root.folder));
   const roots = [paths.home];
   if (!isInside(paths.workspace, paths.home)) roots.push(paths.workspace);
   const entries: Entry[] = [];
@@ -75,7 +108,7 @@ function privateEntries(paths: MedbotPaths): Entry[] {
       } catch {
         continue;
       }
-      if (stat.isSymbolicLink()) continue;
+      if (stat.isSymbolicLink() || refused.has(current)) continue;
       entries.push({ path: current, mode: stat.mode & 0o777, uid: stat.uid, area: areaOf(current, paths) });
       if (!stat.isDirectory()) continue;
       try {
@@ -86,6 +119,14 @@ function privateEntries(paths: MedbotPaths): Entry[] {
     }
   }
   return entries;
+}
+
+/** The data folder and workspace when they are not medbot's own (system, home, shared, another user's). */
+function foreignRoots(paths: MedbotPaths, uid = process.getuid?.()): { folder: string; reason: string }[] {
+  return [paths.home, paths.workspace].flatMap((folder) => {
+    const reason = whyNotOwnFolder(folder, uid);
+    return reason ? [{ folder, reason }] : [];
+  });
 }
 
 function areaOf(file: string, paths: MedbotPaths): string {

@@ -5,9 +5,10 @@ import { type MedbotPaths, resolvePaths } from "../config/paths.js";
 import type { TightenedPath } from "../storage/private-fs.js";
 import { checkAuditLog } from "./doctor-audit.js";
 import { checkBridgeSocket } from "./doctor-bridge.js";
+import { checkCodeModes } from "./doctor-code.js";
 import { checkBridge, checkChannels, checkGateway, checkRootUser, checkTools } from "./doctor-config.js";
 import { checkEmailAuthentication } from "./doctor-email.js";
-import { checkFileModes, fixFileModes } from "./doctor-files.js";
+import { checkDatabaseIntact, checkFileModes, fixFileModes } from "./doctor-files.js";
 import { checkLocation, checkTrackedSecrets } from "./doctor-location.js";
 import { checkLogBodies } from "./doctor-logs.js";
 import { checkScheduledTargets } from "./doctor-schedules.js";
@@ -58,6 +59,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     ...configFindings,
     ...checkRootUser(uid, options.allowRoot === true || env.MEDBOT_ALLOW_ROOT === "1"),
     ...checkFileModes(paths, uid),
+    ...checkCodeModes(uid),
+    ...checkDatabaseIntact(paths),
     ...checkBridgeSocket(paths, uid),
     ...checkLocation(paths),
     ...(await checkTrackedSecrets(paths, loaded?.config)),

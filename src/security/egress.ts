@@ -12,7 +12,7 @@ import { exportMedicalRecord } from "../archive/export/index.js";
 import { memberFolder } from "../archive/render.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../gateway/queue.js";
-import { nowIso } from "../storage/db.js";
+import { nowIso, writeTransaction } from "../storage/db.js";
 import { appendAudit } from "./audit-log.js";
 import { oneTimeCode } from "./one-time-code.js";
 
@@ -107,7 +107,7 @@ export class ContactSends {
       outboxId: null,
     };
     const { db } = this.archive;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       db.prepare(
         `INSERT INTO contact_drafts (code, member_id, contact_name, contact_channel, contact_address, file,
            sha256, requested_by, created_at, expires_at)
@@ -125,14 +125,14 @@ export class ContactSends {
         draft.expiresAt,
       );
       this.audit(actor, "contact.draft", draft);
-    })();
+    });
     return draft;
   }
 
   /** Sends a pending draft: queues the export for its contact, if the actor is granted its member. */
   confirm(actor: Actor, code: string): ContactDraft {
     const { db } = this.archive;
-    return db.transaction(() => {
+    return writeTransaction(db, () => {
       const draft = this.pending(actor, code);
       const absolute = path.join(this.workspace, draft.file);
       if (!fs.existsSync(absolute) || fileHash(absolute) !== draft.sha256) {
@@ -152,19 +152,19 @@ export class ContactSends {
       const sent = { ...draft, status: "sent" as const, outboxId };
       this.audit(actor, "contact.send", sent);
       return sent;
-    })();
+    });
   }
 
   /** Withdraws a pending draft. */
   cancel(actor: Actor, code: string): ContactDraft {
     const { db } = this.archive;
-    return db.transaction(() => {
+    return writeTransaction(db, () => {
       const draft = this.pending(actor, code);
       this.decide(draft.code, "cancelled", actor, null);
       const cancelled = { ...draft, status: "cancelled" as const };
       this.audit(actor, "contact.cancel", cancelled);
       return cancelled;
-    })();
+    });
   }
 
   /** The member's display name, as the actor may see it. */

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type JsonObject, type LoadedConfig, readRawConfig, resolveConfig } from "../config/load.js";
+import { assertOwnFolders } from "../config/own-folders.js";
 import type { MedbotPaths } from "../config/paths.js";
 import { configSchema } from "../config/schema.js";
 import { packagePath } from "../package-root.js";
@@ -70,6 +71,7 @@ export function onboard(
   const raw: JsonObject = { ...config, $schema: CONFIG_SCHEMA_URL };
   // Checked as later commands will load it (${VAR}, MEDBOT_ overrides) before anything is written.
   const { paths: instance } = resolveConfig(structuredClone(raw), paths.configFile, env);
+  assertOwnFolders(instance);
   // Defaults are filled in where the schema can judge the values as written; a ${VAR} it can judge only
   // once substituted (an apiBase) keeps the file as the user wrote it. Substituted values are never written.
   const filled = configSchema.safeParse(raw);

@@ -1,14 +1,22 @@
 // The SQLite database (WAL): one file, private, migrated forward by numbered steps.
 import Database from "better-sqlite3";
 import { anchorQuietly } from "../security/audit-head.js";
+import { markDatabaseCreated, refuseEmptiedDatabase } from "./db-marker.js";
 import { AUDIT_HEAD_STEP, MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";
 
 export type Db = Database.Database;
 
-/** Opens (creating 0600 if needed) and migrates the database at `file`. */
+/**
+ * Opens (creating 0600 if needed) and migrates the database at `file`; throws DatabaseDamagedError for an
+ * empty file where a database was before.
+ */
 export function openDatabase(file: string): Db {
-  if (file !== ":memory:") touchPrivateFile(file);
+  const onDisk = file !== ":memory:";
+  if (onDisk) {
+    refuseEmptiedDatabase(file);
+    touchPrivateFile(file);
+  }
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   // FULL: a committed health record survives a power cut, not only a crash.
@@ -16,8 +24,9 @@ export function openDatabase(file: string): Db {
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
   const before = migrate(db);
+  if (onDisk) markDatabaseCreated(file);
   // An archive from before the head file existed gets one now, over its chain as it stands.
-  if (before < AUDIT_HEAD_STEP && file !== ":memory:") anchorQuietly(db);
+  if (onDisk && before < AUDIT_HEAD_STEP) anchorQuietly(db);
   return db;
 }
 
@@ -25,12 +34,24 @@ export function openDatabase(file: string): Db {
 function migrate(db: Db): number {
   const current = db.pragma("user_version", { simple: true }) as number;
   for (let step = current; step < MIGRATIONS.length; step++) {
-    db.transaction(() => {
+    writeTransaction(db, () => {
+      // Another process may have migrated while this one waited for the write lock.
+      if ((db.pragma("user_version", { simple: true }) as number) > step) return;
       db.exec(MIGRATIONS[step]!);
       db.pragma(`user_version = ${step + 1}`);
-    })();
+    });
   }
   return current;
+}
+
+/**
+ * Runs `work` as one write transaction and returns its result. The transaction begins IMMEDIATE (it takes
+ * the write lock first): a deferred one that read before writing cannot wait for another process's lock
+ * (SQLite returns `database is locked` without calling the busy handler), so the CLI and the gateway
+ * writing together would fail. Nested inside another transaction it is a savepoint.
+ */
+export function writeTransaction<T>(db: Db, work: () => T): T {
+  return db.transaction(work).immediate();
 }
 
 /** ISO-8601 UTC timestamp for rows. */

@@ -1,6 +1,9 @@
 // Every schema step of medbot.db, in order. Append only: a released step is never edited.
 import { ARCHIVE_SCHEMA } from "../archive/schema.js";
 
+/** The step that begins the audit head file (a no-op for SQLite; its place in MIGRATIONS is what counts). */
+const AUDIT_HEAD_MARKER = "SELECT 'audit head file';";
+
 /** Schema steps; step N runs once, when PRAGMA user_version is below N. Append only. */
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -171,11 +174,17 @@ export const MIGRATIONS: readonly string[] = [
   // The grants a session's last turn ran with (JSON: "*" or member ids): narrowed grants set the
   // conversation aside (src/agent/sessions.ts), so nothing said under the wider grants is shown again.
   "ALTER TABLE sessions ADD COLUMN grants TEXT;",
+  // Poison messages (src/gateway/turn-deadline.ts): turns started per inbox row, counted before the model is
+  // called, and when a row was set aside instead of a third attempt.
+  `ALTER TABLE gateway_inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE gateway_inbox ADD COLUMN parked_at TEXT;`,
+  // The single heartbeat row /healthz writes to prove the database takes writes (src/gateway/storage-health.ts).
+  "CREATE TABLE gateway_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
   // No schema change: from this step on the audit chain's end is anchored in the head file beside the
   // database (src/security/audit-head.ts); openDatabase writes it when an older database reaches this step,
   // so a head file missing later means it was removed, not that it never existed.
-  "SELECT 1;",
+  AUDIT_HEAD_MARKER,
 ];
 
-/** The step (user_version) from which the audit head file exists (see the last step's comment). */
-export const AUDIT_HEAD_STEP = 11;
+/** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */
+export const AUDIT_HEAD_STEP = MIGRATIONS.indexOf(AUDIT_HEAD_MARKER) + 1;

@@ -102,16 +102,20 @@ export interface TightenedPath {
   now: number;
 }
 
-/** Removes group and other permissions from each existing path; returns what changed. */
-export function tightenModes(paths: readonly string[]): TightenedPath[] {
+/**
+ * Removes group and other permissions from each existing path that is the user's own; returns what changed.
+ * A symbolic link (whose target may be anyone's file) and a path another user owns are left as they are.
+ */
+export function tightenModes(paths: readonly string[], uid = process.getuid?.()): TightenedPath[] {
   const changed: TightenedPath[] = [];
   for (const p of paths) {
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(p);
+      stat = fs.lstatSync(p);
     } catch {
       continue;
     }
+    if (stat.isSymbolicLink() || (uid !== undefined && stat.uid !== uid)) continue;
     const was = stat.mode & 0o777;
     const now = stat.isDirectory() ? PRIVATE_DIR_MODE : was & 0o700;
     if (was !== now) {

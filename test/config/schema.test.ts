@@ -36,6 +36,8 @@ describe("the config defaults", () => {
       allowNonLoopback: false,
       maxParallelSessions: 4,
       shutdownDeadlineS: 20,
+      maxInboundChars: 16_000,
+      turnDeadlineS: 600,
     });
     expect(defaults.people).toEqual({});
     expect(defaults.contacts).toEqual([]);

@@ -123,13 +123,7 @@ describe("router", () => {
     const agent = new ScriptedAgent(["a", "b"]);
     const telegram = new MemoryChannel();
     const { gateway } = await start(tempDatabaseFile(), agent, [telegram], {
-      settings: {
-        host: "127.0.0.1",
-        port: 0,
-        allowNonLoopback: false,
-        maxParallelSessions: 1,
-        shutdownDeadlineS: 20,
-      },
+      settings: { ...SETTINGS, maxParallelSessions: 1 },
     });
 
     await telegram.deliver({ text: "a", senderId: "alice" });

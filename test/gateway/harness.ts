@@ -16,6 +16,8 @@ export const SETTINGS: MedbotConfig["gateway"] = {
   allowNonLoopback: false,
   maxParallelSessions: 4,
   shutdownDeadlineS: 20,
+  maxInboundChars: 16_000,
+  turnDeadlineS: 600,
 };
 
 /** Answers "re: <text>"; a text listed in `held` waits until release(text) or stop(session). */

@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type MedbotPaths, resolvePaths } from "../../src/config/paths.js";
-import { checkFileModes, fixFileModes } from "../../src/security/doctor-files.js";
+import { checkDatabaseIntact, checkFileModes, fixFileModes } from "../../src/security/doctor-files.js";
+import { openDatabase } from "../../src/storage/db.js";
 import { ensurePrivateDir, writePrivateFile } from "../../src/storage/private-fs.js";
 import { notPrivateUnder } from "../support/medbot-cli.js";
 
@@ -92,5 +93,19 @@ describe("doctor: file permissions", () => {
     expect(findings.find((f) => f.id === "perms.owner")?.what).toContain("uid 4242");
     expect(fixFileModes(paths, uid)).toEqual([]);
     expect(modeOf(paths.configFile)).toBe(0o644);
+  });
+
+  it("reports an emptied medbot.db where a database was (high), and nothing for one never created", () => {
+    const paths = privateDeployment("emptied");
+    expect(checkDatabaseIntact(paths)).toEqual([]);
+    openDatabase(paths.database).close();
+    expect(checkDatabaseIntact(paths)).toEqual([]);
+    fs.truncateSync(paths.database, 0);
+    fs.rmSync(`${paths.database}-wal`, { force: true });
+    const [finding, ...rest] = checkDatabaseIntact(paths);
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({ id: "storage.database", severity: "high", fixable: false });
+    expect(finding?.what).toContain(`${paths.database} is empty (0 bytes)`);
+    expect(finding?.fix).toContain("restore medbot.db from a backup");
   });
 });

@@ -1,7 +1,7 @@
 // What the model provider may not see: phone numbers, email addresses, ID and insurance numbers are masked;
 // what it needs to help stays: readings, doses, dates, times, record ids.
 import { describe, expect, it } from "vitest";
-import { redactIdentifiers } from "../../src/security/redact.js";
+import { findIdentifiers, redactIdentifiers, replaceIdentifiers } from "../../src/security/redact.js";
 
 const masked: [string, string, string][] = [
   // [what, input, expected]
@@ -41,6 +41,27 @@ const masked: [string, string, string][] = [
   ["a member id", "member ID W123456789", "member ID [insurance-number]"],
   ["a 医保 number", "医保卡号：1234567890123", "医保卡号：[insurance-number]"],
   ["a German insurance number", "Versichertennummer A123456789", "Versichertennummer [insurance-number]"],
+  ["a US number in spaces", "call 555 123 4567 today", "call [phone] today"],
+  ["a US number without separators", "ring 5551234567.", "ring [phone]."],
+  ["a Chinese mobile in full-width digits", "我的手机１３８００１３８０００", "我的手机[phone]"],
+  ["a full-width number in groups", "电话 ０１０-１２３４５６７８", "电话 [phone]"],
+  ["a mobile split by U+200B", "138\u200b0013\u200b8000", "[phone]"],
+  ["a mobile split by U+200C", "call 138\u200c1234\u200c5678 now", "call [phone] now"],
+  ["a mobile split by U+200D", "13812\u200d345678", "[phone]"],
+  ["a US number split by U+2060", "555\u2060-123-\u20604567", "[phone]"],
+  ["an international number split by U+FEFF", "+49\ufeff 30 1234\ufeff567", "[phone]"],
+  ["an email split by a zero-width space", "ann\u200b@example.org", "[email]"],
+  ["an unlabelled NHS number", "his is 943 476 5919.", "his is [id-number]."],
+  ["an NHS number without spaces", "NHS: 9434765919", "NHS: [id-number]"],
+  ["an unlabelled US SSN in spaces", "it is 123 45 6789, dad's", "it is [id-number], dad's"],
+  ["a labelled US SSN in spaces", "SSN: 123 45 6789", "SSN: [id-number]"],
+  ["a US SSN in full-width digits", "１２３-４５-６７８９", "[id-number]"],
+  ["a Chinese mobile ending a sentence", "call 13812345678.", "call [phone]."],
+  [
+    "a labelled number, not the reading on the next line",
+    "tel: 1234567\n2026-11-22 08:00 BP 142/90",
+    "tel: [phone]\n2026-11-22 08:00 BP 142/90",
+  ],
   [
     "several identifiers in one message",
     "Dad (+86 139 1234 5678, dad@example.cn, 身份证 110101195501014513) BP 142/90",
@@ -71,6 +92,15 @@ const kept: [string, string][] = [
   ["Chinese health text", "爸爸血压 142/90，空腹血糖 6.1，二甲双胍 500mg 每日两次"],
   ["unix seconds", "at 1735689600"],
   ["a local address", "user@localhost"],
+  ["readings, dates, doses and times together", "142/90 on 2026-11-22 at 08:00, 5 mg, HbA1c 7.2"],
+  ["spaced readings", "BP 120 80 pulse 72; 135 85 70; 142 90 68"],
+  ["a blood count", "WBC 6.5 RBC 4.7 Hb 142 PLT 250 MCV 88"],
+  ["full-width readings", "血压１４２/９０，血糖６.１"],
+  ["a date with a zero-width space", "2026\u200b-11-22 08:\u200b00"],
+  ["a ten-digit number starting with 1", "order 1234567890"],
+  ["a number that breaks SSN rules", "lot 000-12-3456, batch 666 12 3456"],
+  ["a long list of small numbers", "doses 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15"],
+  ["a reading next to a year", "weight 72 kg in 2026, 68 kg in 2025"],
 ];
 
 describe("redactIdentifiers masks", () => {
@@ -107,5 +137,33 @@ describe("redactIdentifiers as a whole", () => {
     expect(out).toContain("GP Dr. Wu, [phone], [email] [reported]");
     expect(out).not.toMatch(/87654321|wu@clinic/);
     expect(out.replace("[phone], [email]", "021-87654321, wu@clinic.example")).toBe(record);
+  });
+});
+
+describe("findIdentifiers and replaceIdentifiers", () => {
+  it("find each identifier's kind and place in the original text, zero-width and full-width included", () => {
+    const text = "Dad: ann@example.org, 手机１３８\u200b0013\u200b8000, NHS 943 476 5919";
+    expect(findIdentifiers(text).map(({ kind, start, end }) => [kind, text.slice(start, end)])).toEqual([
+      ["email", "ann@example.org"],
+      ["phone", "１３８\u200b0013\u200b8000"],
+      ["idNumber", "943 476 5919"],
+    ]);
+  });
+
+  it("replace each span by what the caller gives for it, e.g. a pseudonym per conversation", () => {
+    const text = "call 555 123 4567 or 555-987-6543";
+    const spans = findIdentifiers(text);
+    expect(replaceIdentifiers(text, spans, (span) => `[${span.kind} ${spans.indexOf(span) + 1}]`)).toBe(
+      "call [phone 1] or [phone 2]",
+    );
+  });
+
+  it("refuse spans out of order, overlapping or outside the text, naming the span", () => {
+    const text = "call 555 123 4567";
+    const [span] = findIdentifiers(text);
+    expect(() => replaceIdentifiers(text, [span!, span!])).toThrow(/identifier span 5-17 .*overlapping/);
+    expect(() => replaceIdentifiers(text, [{ kind: "phone", start: 10, end: 99 }])).toThrow(
+      /outside a text of 17/,
+    );
   });
 });

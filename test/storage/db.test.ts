@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/storage/db.js";
+import { creationMarker, DatabaseDamagedError } from "../../src/storage/db-marker.js";
 
 describe("openDatabase", () => {
   let previousUmask: number;
@@ -46,5 +47,33 @@ describe("openDatabase", () => {
     expect(again.pragma("user_version", { simple: true })).toBe(version);
     expect(again.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 1 });
     again.close();
+  });
+
+  it("refuses an emptied database it created before, naming the file, and leaves it as it is", () => {
+    const file = path.join(dir, "workspace", "medbot.db");
+    const db = openDatabase(file);
+    db.prepare("INSERT INTO sessions (key, created_at, updated_at) VALUES ('cli:a:b', 'now', 'now')").run();
+    db.close();
+    expect(fs.statSync(creationMarker(file)).mode & 0o777).toBe(0o600);
+
+    fs.truncateSync(file, 0);
+    fs.rmSync(`${file}-wal`, { force: true });
+    expect(() => openDatabase(file)).toThrow(DatabaseDamagedError);
+    expect(() => openDatabase(file)).toThrow(`The database ${file} is empty (0 bytes)`);
+    expect(fs.statSync(file).size).toBe(0);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it("starts an empty file afresh only when no database was ever there, and marks older databases", () => {
+    const fresh = path.join(dir, "fresh.db");
+    fs.writeFileSync(fresh, "");
+    openDatabase(fresh).close();
+    expect(fs.existsSync(creationMarker(fresh))).toBe(true);
+
+    // A database from before the marker existed gets one when opened, so its truncation is caught too.
+    fs.rmSync(creationMarker(fresh));
+    openDatabase(fresh).close();
+    fs.truncateSync(fresh, 0);
+    expect(() => openDatabase(fresh)).toThrow(DatabaseDamagedError);
   });
 });

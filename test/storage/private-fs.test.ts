@@ -115,6 +115,24 @@ describe("tightenModes", () => {
     expect(modeOf(closed)).toBe(0o600);
   });
 
+  it("leaves a link's target and another user's file as they are (medbot tightens only what it owns)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-tighten-"));
+    const target = path.join(dir, "someone-elses.txt");
+    const link = path.join(dir, "config.json");
+    const foreign = path.join(dir, "foreign.json");
+    fs.writeFileSync(target, "{}");
+    fs.chmodSync(target, 0o644);
+    fs.symlinkSync(target, link);
+    fs.writeFileSync(foreign, "{}");
+    fs.chmodSync(foreign, 0o644);
+    const uid = process.getuid?.() ?? 0;
+
+    expect(tightenModes([link, foreign], uid + 1)).toEqual([]);
+    expect(tightenModes([link], uid)).toEqual([]);
+    expect(modeOf(target)).toBe(0o644);
+    expect(modeOf(foreign)).toBe(0o644);
+  });
+
   it("formats modes as four octal digits for messages", () => {
     expect(formatMode(0o755)).toBe("0755");
     expect(formatMode(0o600)).toBe("0600");

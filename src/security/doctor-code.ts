@@ -1,0 +1,67 @@
+// Doctor's code check: the JavaScript medbot runs (bin/ and the compiled builds in dist/) is writable by its
+// user only. Code another account can change runs with every health record and key medbot holds.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PACKAGE_ROOT } from "../package-root.js";
+import { formatMode } from "../storage/private-fs.js";
+import type { Finding } from "./doctor.js";
+
+/** Paths listed in the finding before "and N more". */
+const SHOWN_PATHS = 5;
+/** Group and other write bits. */
+const WRITABLE_BY_OTHERS = 0o022;
+
+/** perms.code: a folder or file of bin/ or dist/ that another user owns or that group or others can write. */
+export function checkCodeModes(uid: number | undefined, root = PACKAGE_ROOT): Finding[] {
+  const exposed = codeEntries(root).filter(
+    (entry) =>
+      (entry.mode & WRITABLE_BY_OTHERS) !== 0 || (uid !== undefined && entry.uid !== uid && entry.uid !== 0),
+  );
+  if (exposed.length === 0) return [];
+  const shown = exposed
+    .slice(0, SHOWN_PATHS)
+    .map((entry) => `${entry.path} (${formatMode(entry.mode)}, uid ${entry.uid})`)
+    .join(", ");
+  const more = exposed.length > SHOWN_PATHS ? ` and ${exposed.length - SHOWN_PATHS} more` : "";
+  return [
+    {
+      id: "perms.code",
+      severity: "high",
+      what: `${exposed.length} ${exposed.length === 1 ? "path" : "paths"} of the code medbot runs can be changed by another user: ${shown}${more}.`,
+      why: "Code another account can write runs inside medbot, with the family's health records, the channel tokens and the model key.",
+      fix: `Remove ${path.join(root, "dist")} (medbot rebuilds it 0755/0644 on its next start) and run chmod -R go-w ${path.join(root, "bin")}; files must belong to the user running medbot (or root).`,
+      fixable: false,
+      paths: exposed.map((entry) => entry.path),
+    },
+  ];
+}
+
+interface CodeEntry {
+  path: string;
+  mode: number;
+  uid: number;
+}
+
+/** bin/, dist/ and everything under them; links are not followed. */
+function codeEntries(root: string): CodeEntry[] {
+  const entries: CodeEntry[] = [];
+  const pending = [path.join(root, "bin"), path.join(root, "dist")];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(current);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) continue;
+    entries.push({ path: current, mode: stat.mode & 0o777, uid: stat.uid });
+    if (!stat.isDirectory()) continue;
+    try {
+      for (const name of fs.readdirSync(current).sort().reverse()) pending.push(path.join(current, name));
+    } catch {
+      // An unreadable folder is judged by its own mode and owner.
+    }
+  }
+  return entries;
+}

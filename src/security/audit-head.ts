@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Db } from "../storage/db.js";
+import { AUDIT_HEAD_STEP } from "../storage/migrations.js";
 import { writePrivateFile } from "../storage/private-fs.js";
 import { AUDIT_COLUMNS, type AuditEntry, auditEntryHash, GENESIS_HASH } from "./audit-chain.js";
 
@@ -165,7 +166,9 @@ export function checkAuditHead(db: Db): string[] {
     | { seq: number; at: string }
     | undefined;
   if (!head) {
-    return last
+    // An archive no medbot with head files has opened yet (doctor reads without migrating) has none to miss.
+    const version = db.pragma("user_version", { simple: true }) as number;
+    return last && version >= AUDIT_HEAD_STEP
       ? [`the head file ${path.basename(file)} is missing: a cut or rewritten history cannot be ruled out`]
       : [];
   }

@@ -10,6 +10,7 @@ import { resolvePaths } from "../../src/config/paths.js";
 import { appendAudit } from "../../src/security/audit-log.js";
 import { checkAuditLog } from "../../src/security/doctor-audit.js";
 import { openDatabase } from "../../src/storage/db.js";
+import { AUDIT_HEAD_STEP } from "../../src/storage/migrations.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-audit-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -59,5 +60,14 @@ describe("doctor: the audit log", () => {
     const paths = instance("headless", 1);
     fs.rmSync(`${paths.database}-audit-head.json`);
     expect(checkAuditLog(paths)[0]?.what).toContain("the head file medbot.db-audit-head.json is missing");
+  });
+
+  it("does not report the head missing for an archive no medbot with head files has opened yet", () => {
+    const paths = instance("older", 2);
+    fs.rmSync(`${paths.database}-audit-head.json`);
+    const raw = new Database(paths.database);
+    raw.pragma(`user_version = ${AUDIT_HEAD_STEP - 1}`);
+    raw.close();
+    expect(checkAuditLog(paths)).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import { openDatabase } from "../src/storage/db.js";
 import { FakeOpenAI } from "../test/support/fake-openai.js";
 import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
+import { benchAudit } from "./bench-audit.js";
 import { benchGateway } from "./bench-gateway.js";
 import { benchKills } from "./bench-kills.js";
 import { benchRedact } from "./bench-redact.js";
@@ -104,6 +105,9 @@ await benchKills(report);
 
 // 9. Identifier redaction of 1 MB inputs of every shape (linear time, issue 12).
 benchRedact(report);
+
+// 10. The audit log: an audited write on the reply path, head file included.
+await benchAudit(report, summary);
 fs.rmSync(home, { recursive: true, force: true });
 
 const width = Math.max(...rows.map(([what]) => what.length));

@@ -1,5 +1,6 @@
 // `medbot audit [--member M] [--since DATE] [--verify] [--json]`: who changed or exported what, and when;
-// --verify recomputes the hash chain and names any entry that was edited or deleted.
+// --verify recomputes the hash chain, compares its end with the head file and checks the append-only triggers,
+// naming any entry edited or deleted and any history cut off or re-hashed.
 import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { parseRecordDate } from "../archive/dates.js";
@@ -24,7 +25,10 @@ export function registerAudit(program: Command): void {
     )
     .option("--member <member>", "only entries about this member (id, name or alias)")
     .option("--since <date>", "only entries from this date (local midnight) or ISO date-time on")
-    .option("--verify", "check the hash chain; exit 1 naming any edited or deleted entry")
+    .option(
+      "--verify",
+      "check the hash chain, its head file and triggers; exit 1 naming what was edited, deleted, cut or re-hashed",
+    )
     .option("--json", "machine-readable output")
     .action(async (_options, command: Command) => {
       const options = command.optsWithGlobals<AuditOptions>();

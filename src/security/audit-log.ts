@@ -1,10 +1,12 @@
 // The audit log: append-only, each entry hash-chained to the one before. It records who changed or
-// exported what, and when, but no health content. `verifyAudit` finds an edited or deleted entry.
-import { createHash } from "node:crypto";
+// exported what, and when, but no health content. `verifyAudit` finds an edited or deleted entry, and with
+// the head file (audit-head.ts) a chain cut short, re-hashed or renumbered, and dropped triggers.
 import type { Actor } from "../access/actor.js";
 import { type Db, nowIso, writeTransaction } from "../storage/db.js";
+import { AUDIT_COLUMNS, type AuditEntry, auditEntryHash, GENESIS_HASH } from "./audit-chain.js";
+import { checkAuditHead, checkAuditTriggers, scheduleAuditAnchor } from "./audit-head.js";
 
-export const GENESIS_HASH = "0".repeat(64);
+export { type AuditEntry, GENESIS_HASH } from "./audit-chain.js";
 
 export interface AuditEvent {
   action: string;
@@ -15,27 +17,10 @@ export interface AuditEvent {
   note?: string;
 }
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  channel: string;
-  messageId: string | null;
-  action: string;
-  memberId: string | null;
-  entity: string | null;
-  entityId: string | null;
-  note: string | null;
-  prevHash: string;
-  hash: string;
-}
-
-const COLUMNS = `seq, at, actor, channel, message_id AS messageId, action, member_id AS memberId, entity,
-  entity_id AS entityId, note, prev_hash AS prevHash, hash`;
-
 /**
  * Appends one entry; call it inside the transaction of the change it records. Returns its seq. Alone, it
  * is its own write transaction, so another process's entry cannot take its seq between read and insert.
+ * The head file follows once the transaction is over (audit-head.ts).
  */
 export function appendAudit(
   db: Db,
@@ -43,7 +28,9 @@ export function appendAudit(
   event: AuditEvent,
   clock: () => Date = () => new Date(),
 ): number {
-  return writeTransaction(db, () => appendChainedEntry(db, actor, event, clock));
+  const seq = writeTransaction(db, () => appendChainedEntry(db, actor, event, clock));
+  scheduleAuditAnchor(db);
+  return seq;
 }
 
 function appendChainedEntry(
@@ -68,7 +55,7 @@ function appendChainedEntry(
     note: event.note ?? null,
     prevHash: last?.hash ?? GENESIS_HASH,
   };
-  const hash = entryHash(entry);
+  const hash = auditEntryHash(entry);
   db.prepare(
     `INSERT INTO audit_log (seq, at, actor, channel, message_id, action, member_id, entity, entity_id, note, prev_hash, hash)
      VALUES (@seq, @at, @actor, @channel, @messageId, @action, @memberId, @entity, @entityId, @note, @prevHash, @hash)`,
@@ -76,28 +63,11 @@ function appendChainedEntry(
   return entry.seq;
 }
 
-function entryHash(entry: Omit<AuditEntry, "hash">): string {
-  const fields = [
-    entry.prevHash,
-    entry.seq,
-    entry.at,
-    entry.actor,
-    entry.channel,
-    entry.messageId,
-    entry.action,
-    entry.memberId,
-    entry.entity,
-    entry.entityId,
-    entry.note,
-  ];
-  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
-}
-
 /** Entries, oldest first, optionally for one member and from a time on. */
 export function listAudit(db: Db, filter: { memberId?: string; since?: string } = {}): AuditEntry[] {
   return db
     .prepare(
-      `SELECT ${COLUMNS} FROM audit_log
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log
        WHERE (@memberId IS NULL OR member_id = @memberId) AND (@since IS NULL OR at >= @since) ORDER BY seq`,
     )
     .all({ memberId: filter.memberId ?? null, since: filter.since ?? null }) as AuditEntry[];
@@ -109,12 +79,15 @@ export interface AuditVerdict {
   problems: string[];
 }
 
-/** Recomputes the chain: an edited entry breaks its hash, a deleted one the link or the sequence. */
+/**
+ * Recomputes the chain (an edited entry breaks its hash, a deleted one the link or the sequence), compares its
+ * end with the head file (a cut tail, a re-hashed or renumbered chain) and checks the append-only triggers.
+ */
 export function verifyAudit(db: Db): AuditVerdict {
   const problems: string[] = [];
   let previous: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH };
   const rows = db
-    .prepare(`SELECT ${COLUMNS} FROM audit_log ORDER BY seq`)
+    .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY seq`)
     .iterate() as IterableIterator<AuditEntry>;
   let entries = 0;
   for (const row of rows) {
@@ -124,7 +97,7 @@ export function verifyAudit(db: Db): AuditVerdict {
     if (row.prevHash !== previous.hash)
       problems.push(`entry ${row.seq} does not link to the entry before it`);
     const { hash, ...rest } = row;
-    if (entryHash(rest) !== hash) problems.push(`entry ${row.seq} was changed after it was written`);
+    if (auditEntryHash(rest) !== hash) problems.push(`entry ${row.seq} was changed after it was written`);
     previous = { seq: row.seq, hash };
   }
   const highest = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").get() as
@@ -132,5 +105,6 @@ export function verifyAudit(db: Db): AuditVerdict {
     | undefined;
   if (highest && highest.seq > previous.seq)
     problems.push(`entries ${previous.seq + 1}..${highest.seq} were deleted`);
+  problems.push(...checkAuditHead(db), ...checkAuditTriggers(db));
   return { ok: problems.length === 0, entries, problems };
 }

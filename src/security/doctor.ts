@@ -3,6 +3,7 @@
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.js";
 import { type MedbotPaths, resolvePaths } from "../config/paths.js";
 import type { TightenedPath } from "../storage/private-fs.js";
+import { checkAuditLog } from "./doctor-audit.js";
 import { checkBridgeSocket } from "./doctor-bridge.js";
 import { checkCodeModes } from "./doctor-code.js";
 import { checkBridge, checkChannels, checkGateway, checkRootUser, checkTools } from "./doctor-config.js";
@@ -67,6 +68,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     ...(loaded ? checkScheduledTargets(loaded.config, paths) : []),
     ...checkWorkspaceSkills(paths),
     ...(await checkLogBodies(paths.logs)),
+    ...checkAuditLog(paths),
   ];
   findings.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
   return { findings, fixed, summary: summarize(findings, fixed.length) };

@@ -1,7 +1,8 @@
 // The SQLite database (WAL): one file, private, migrated forward by numbered steps.
 import Database from "better-sqlite3";
+import { anchorQuietly } from "../security/audit-head.js";
 import { markDatabaseCreated, refuseEmptiedDatabase } from "./db-marker.js";
-import { MIGRATIONS } from "./migrations.js";
+import { AUDIT_HEAD_STEP, MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";
 
 export type Db = Database.Database;
@@ -22,12 +23,15 @@ export function openDatabase(file: string): Db {
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
-  migrate(db);
+  const before = migrate(db);
   if (onDisk) markDatabaseCreated(file);
+  // An archive from before the head file existed gets one now, over its chain as it stands.
+  if (onDisk && before < AUDIT_HEAD_STEP) anchorQuietly(db);
   return db;
 }
 
-function migrate(db: Db): void {
+/** Runs the steps the database has not had yet; returns the version it was at. */
+function migrate(db: Db): number {
   const current = db.pragma("user_version", { simple: true }) as number;
   for (let step = current; step < MIGRATIONS.length; step++) {
     writeTransaction(db, () => {
@@ -37,6 +41,7 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${step + 1}`);
     });
   }
+  return current;
 }
 
 /**

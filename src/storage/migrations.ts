@@ -1,6 +1,9 @@
 // Every schema step of medbot.db, in order. Append only: a released step is never edited.
 import { ARCHIVE_SCHEMA } from "../archive/schema.js";
 
+/** The step that begins the audit head file (a no-op for SQLite; its place in MIGRATIONS is what counts). */
+const AUDIT_HEAD_MARKER = "SELECT 'audit head file';";
+
 /** Schema steps; step N runs once, when PRAGMA user_version is below N. Append only. */
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE sessions (
@@ -177,4 +180,11 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE gateway_inbox ADD COLUMN parked_at TEXT;`,
   // The single heartbeat row /healthz writes to prove the database takes writes (src/gateway/storage-health.ts).
   "CREATE TABLE gateway_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
+  // No schema change: from this step on the audit chain's end is anchored in the head file beside the
+  // database (src/security/audit-head.ts); openDatabase writes it when an older database reaches this step,
+  // so a head file missing later means it was removed, not that it never existed.
+  AUDIT_HEAD_MARKER,
 ];
+
+/** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */
+export const AUDIT_HEAD_STEP = MIGRATIONS.indexOf(AUDIT_HEAD_MARKER) + 1;

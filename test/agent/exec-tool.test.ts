@@ -196,6 +196,8 @@ describe("what the sandbox holds", () => {
     "medbot.db",
     "medbot.db-wal",
     "medbot.db-shm",
+    "medbot.db-audit-head.json",
+    ".medbot.db.created",
     "config.json",
     "gateway.env",
     "logs",
@@ -231,7 +233,13 @@ describe("what the sandbox holds", () => {
   it("leaves them out too when the workspace is the data folder itself", async () => {
     fs.writeFileSync(path.join(root, "notes.txt"), "shopping list\n");
     fs.mkdirSync(path.join(root, "run", "whatsapp"), { recursive: true });
-    for (const file of ["medbot.db", "medbot.db-wal", "medbot.db-shm"])
+    for (const file of [
+      "medbot.db",
+      "medbot.db-wal",
+      "medbot.db-shm",
+      "medbot.db-audit-head.json",
+      ".medbot.db.created",
+    ])
       fs.writeFileSync(path.join(root, file), "");
     const result = await run("ls -a", { ...context(), workspace: root });
     for (const name of secretsOfTheDataFolder) expect(result).not.toMatch(new RegExp(`^${name}$`, "m"));

@@ -112,6 +112,7 @@ describe("what the file tools never write", () => {
   it.each([
     ["the database", "medbot.db"],
     ["the database's WAL", "medbot.db-wal"],
+    ["the audit head file", "medbot.db-audit-head.json"],
     ["a generated record view", "family/mom/record.md"],
     ["a new file in family/", "family/mom/notes.md"],
     ["family/ reached by a detour", "notes/../family/mom/record.md"],

@@ -11,12 +11,12 @@ const MAX_READ_CHARS = 60_000;
 const MAX_DIR_ENTRIES = 500;
 
 /**
- * Paths in the workspace that only medbot's own code writes: the database and the archive's views (any case,
- * since "Family" is "family" on a case-insensitive disk).
+ * Paths in the workspace that only medbot's own code writes: the database (and its audit head file) and the
+ * archive's views (any case, since "Family" is "family" on a case-insensitive disk).
  */
 function isProtected(relative: string): boolean {
   const top = (relative.split(path.sep)[0] ?? "").toLowerCase();
-  return top === "family" || /^medbot\.db(-wal|-shm|-journal)?$/.test(top);
+  return top === "family" || /^medbot\.db(-wal|-shm|-journal|-audit-head\.json)?$/.test(top);
 }
 
 /** Resolves a path the model gave, refusing anything that escapes the workspace. */

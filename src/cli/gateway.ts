@@ -7,6 +7,7 @@ import { peopleProblems } from "../access/people.js";
 import { configuredTargetRefusals } from "../access/scheduled-chats.js";
 import { createAgent } from "../agent/setup.js";
 import type { LoadedConfig } from "../config/load.js";
+import { CHANNEL_NAMES } from "../config/schema.js";
 import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
 import { GatewayAlreadyRunning, type GatewayLock, lockGateway } from "../gateway/instance-lock.js";
@@ -59,6 +60,9 @@ async function runGateway(loaded: LoadedConfig): Promise<void> {
   let routines: Routines | undefined;
   const gateway = new Gateway({
     settings: config.gateway,
+    inboundLimits: Object.fromEntries(
+      CHANNEL_NAMES.map((name) => [name, config.channels[name].maxInboundChars] as const),
+    ),
     db,
     agent,
     gate: createAccessGate(config, db, undefined, logger),

@@ -64,6 +64,13 @@ const channelBase = {
     .enum(["allowlist", "pairing"])
     .default("allowlist")
     .describe('"pairing": an unknown sender gets a one-time code for the owner to approve (medbot pairing).'),
+  maxInboundChars: z
+    .number()
+    .int()
+    .min(100)
+    .max(1_000_000)
+    .optional()
+    .describe("Longest inbound message (characters) on this channel; default gateway.maxInboundChars."),
 };
 
 const channelsSchema = z

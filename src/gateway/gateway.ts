@@ -21,8 +21,8 @@
 // - stop() stops the channels first, so replies of turns finishing within the deadline are sent at
 //   the next start; turns still running at the deadline are cancelled and stay pending (parked).
 // - A row whose processing threw stays pending and is retried at the next start.
-// - A message longer than gateway.maxInboundChars is stored as handled (length, not text) and answered with
-//   a short note; it never reaches the model (inbound-limit.ts).
+// - A message longer than its channel's maxInboundChars (else gateway.maxInboundChars) is stored as handled
+//   (length, not text) and answered with a short note; it never reaches the model (inbound-limit.ts).
 // - Each turn start is counted on its row before the model is called; a turn past gateway.turnDeadlineS is
 //   cancelled and counts too. At the start of a third attempt the row is set aside (turn-deadline.ts).
 // - A storage failure (full disk, unwritable database) turns /healthz "degraded" with why (storage-health.ts).
@@ -61,6 +61,8 @@ export { type BackoffPolicy, restartDelay } from "./backoff.js";
 
 export interface GatewayOptions {
   settings: MedbotConfig["gateway"];
+  /** Channels' own caps on an inbound message (channels.<name>.maxInboundChars) over settings.maxInboundChars. */
+  inboundLimits?: Partial<Record<string, number>>;
   db: Db;
   agent: ChatAgent;
   gate: AccessGate;
@@ -233,7 +235,7 @@ export class Gateway {
       return "denied";
     }
     const actor: Actor = { ...decision.actor, messageId: message.messageId };
-    const limit = this.options.settings.maxInboundChars;
+    const limit = this.options.inboundLimits?.[message.channel] ?? this.options.settings.maxInboundChars;
     const characters = lengthOverLimit(message.text, limit);
     if (characters !== undefined) return this.refuseTooLong(message, actor, { characters, limit });
     const row = this.stored(() => this.queue.accept(message, actor));

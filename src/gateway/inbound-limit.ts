@@ -1,5 +1,5 @@
-// The gateway-wide cap on an inbound message's length (gateway.maxInboundChars): a longer message is
-// answered with a short note instead of being sent to the model, whatever channel it came on.
+// The cap on an inbound message's length (channels.<name>.maxInboundChars, else gateway.maxInboundChars): a
+// longer message is answered with a short note instead of being sent to the model, whatever channel it came on.
 
 /** The message's length in characters (code points), or undefined when it is within `limit`. */
 export function lengthOverLimit(text: string, limit: number): number | undefined {

@@ -18,36 +18,57 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-describe("inbound size limit", () => {
-  it("answers a 20,000-character message with a short note, sends nothing to the model, keeps no text", async () => {
-    const telegram = await FakeTelegram.start();
-    const model = await FakeOpenAI.start();
-    cleanups.push(
-      () => telegram.close(),
-      () => model.close(),
-    );
-    model.onRequest(() => ({ content: "noted" }));
-    const home = tempHome("medbot-inbound-limit-");
-    cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
-    writeConfig(home, {
-      ...fakeProviderConfig(model.url),
-      channels: {
-        telegram: {
-          enabled: true,
-          token: telegram.token,
-          apiRoot: telegram.apiRoot,
-          allowFrom: [String(ANNA.id)],
-        },
+/** A running gateway with Telegram (its channel settings merged in), fake Telegram and a model that says "noted". */
+async function startTelegramGateway(telegramSettings: Record<string, unknown> = {}) {
+  const telegram = await FakeTelegram.start();
+  const model = await FakeOpenAI.start();
+  cleanups.push(
+    () => telegram.close(),
+    () => model.close(),
+  );
+  model.onRequest(() => ({ content: "noted" }));
+  const home = tempHome("medbot-inbound-limit-");
+  cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+  writeConfig(home, {
+    ...fakeProviderConfig(model.url),
+    channels: {
+      telegram: {
+        enabled: true,
+        token: telegram.token,
+        apiRoot: telegram.apiRoot,
+        allowFrom: [String(ANNA.id)],
+        ...telegramSettings,
       },
-      gateway: { port: await freePort() },
-    });
-    const gateway = spawnGateway(home);
-    processes.push(gateway);
+    },
+    gateway: { port: await freePort() },
+  });
+  const gateway = spawnGateway(home);
+  processes.push(gateway);
+  const replies = () => telegram.sentTo(ANNA.id).map((params) => String(params.text));
+  return { telegram, model, home, gateway, replies };
+}
+
+describe("inbound size limit", () => {
+  it("takes a channel's own limit (channels.<name>.maxInboundChars) over the gateway's", async () => {
+    const { telegram, model, gateway, replies } = await startTelegramGateway({ maxInboundChars: 500 });
+    telegram.userSays(ANNA.id, ANNA, `pulse ${"70 ".repeat(200)}`);
+    telegram.userSays(ANNA.id, ANNA, "and my pulse is 70");
+    await vi.waitFor(() => expect(replies()).toHaveLength(2), { timeout: 20_000, interval: 20 });
+    expect(replies()).toEqual([
+      "That message is too long for me (606 characters; the limit is 500). Please send it in parts or as a file.",
+      "noted",
+    ]);
+    expect(model.requests).toHaveLength(1);
+    gateway.child.kill("SIGTERM");
+    expect(await gateway.exited).toBe(0);
+  }, 40_000);
+
+  it("answers a 20,000-character message with a short note, sends nothing to the model, keeps no text", async () => {
+    const { telegram, model, home, gateway, replies } = await startTelegramGateway();
 
     const longNote = `my blood pressure diary ${"120/80 ".repeat(2_857)}`.slice(0, 20_000);
     telegram.userSays(ANNA.id, ANNA, longNote);
     telegram.userSays(ANNA.id, ANNA, "and my pulse is 70");
-    const replies = () => telegram.sentTo(ANNA.id).map((params) => String(params.text));
     await vi.waitFor(() => expect(replies()).toHaveLength(2), { timeout: 20_000, interval: 20 });
 
     expect(replies()).toEqual([

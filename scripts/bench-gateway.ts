@@ -150,7 +150,7 @@ async function realProcess(home: string, mailbox?: string): Promise<{ readyMs: n
   writeConfig(processHome, {
     ...fakeProviderConfig("http://127.0.0.1:9/v1"),
     channels: {
-      telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom: ["501"] },
+      telegram: telegram.channelConfig(["501"]),
       ...(mailbox ? { email: { ...emailConfig(mailbox), allowFrom: ["bob@example.test"] } } : {}),
     },
     gateway: { port },

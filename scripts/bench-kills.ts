@@ -81,12 +81,7 @@ async function killMidBurst(kill: number): Promise<KillRun> {
   writeConfig(home, {
     ...fakeProviderConfig(model.url),
     channels: {
-      telegram: {
-        enabled: true,
-        token: telegram.token,
-        apiRoot: telegram.apiRoot,
-        allowFrom: SENDERS.map((sender) => String(sender.id)),
-      },
+      telegram: telegram.channelConfig(SENDERS.map((sender) => String(sender.id))),
     },
     gateway: { port },
   });

@@ -58,12 +58,7 @@ describe("medbot gateway under a burst", () => {
     writeConfig(home, {
       ...fakeProviderConfig(model.url),
       channels: {
-        telegram: {
-          enabled: true,
-          token: telegram.token,
-          apiRoot: telegram.apiRoot,
-          allowFrom: SENDERS.map((sender) => String(sender.id)),
-        },
+        telegram: telegram.channelConfig(SENDERS.map((sender) => String(sender.id))),
       },
       gateway: { port },
     });

@@ -58,7 +58,7 @@ describe("medbot gateway", () => {
     writeConfig(home, {
       ...fakeProviderConfig(model.url),
       channels: {
-        telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom: ["501"] },
+        telegram: telegram.channelConfig(["501"]),
       },
       gateway: { port },
     });
@@ -112,7 +112,7 @@ describe("medbot gateway", () => {
     writeConfig(home, {
       ...fakeProviderConfig("http://127.0.0.1:9/v1"),
       channels: {
-        telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom: ["501"] },
+        telegram: telegram.channelConfig(["501"]),
       },
       gateway: { host: "0.0.0.0" },
     });

@@ -32,13 +32,7 @@ async function startTelegramGateway(telegramSettings: Record<string, unknown> = 
   writeConfig(home, {
     ...fakeProviderConfig(model.url),
     channels: {
-      telegram: {
-        enabled: true,
-        token: telegram.token,
-        apiRoot: telegram.apiRoot,
-        allowFrom: [String(ANNA.id)],
-        ...telegramSettings,
-      },
+      telegram: { ...telegram.channelConfig([String(ANNA.id)]), ...telegramSettings },
     },
     gateway: { port: await freePort() },
   });

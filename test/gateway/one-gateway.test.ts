@@ -32,7 +32,7 @@ describe("one gateway per data folder", () => {
     writeConfig(home, {
       ...fakeProviderConfig("http://127.0.0.1:9/v1"),
       channels: {
-        telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom: ["1"] },
+        telegram: telegram.channelConfig(["1"]),
       },
       gateway: { port: firstPort },
     });

@@ -54,12 +54,7 @@ describe("poison messages", () => {
     writeConfig(home, {
       ...fakeProviderConfig(model.url),
       channels: {
-        telegram: {
-          enabled: true,
-          token: telegram.token,
-          apiRoot: telegram.apiRoot,
-          allowFrom: [String(BORIS.id)],
-        },
+        telegram: telegram.channelConfig([String(BORIS.id)]),
       },
       gateway: { port: await freePort() },
     });

@@ -49,12 +49,7 @@ describe("a 100,000-page PDF sent to medbot gateway", () => {
     writeConfig(home, {
       ...fakeProviderConfig(openai.url),
       channels: {
-        telegram: {
-          enabled: true,
-          token: telegram.token,
-          apiRoot: telegram.apiRoot,
-          allowFrom: ["501", "502"],
-        },
+        telegram: telegram.channelConfig(["501", "502"]),
       },
       people: {
         anna: { identities: ["telegram:501"], members: "*" },

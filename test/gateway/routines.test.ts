@@ -22,7 +22,7 @@ describe("routines in medbot gateway", () => {
       writeConfig(home, {
         ...fakeProviderConfig("http://127.0.0.1:9/v1"),
         channels: {
-          telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom: ["501"] },
+          telegram: telegram.channelConfig(["501"]),
         },
         people: { anna: { identities: ["telegram:501"], members: "*" } },
         gateway: { port },
@@ -75,7 +75,7 @@ describe("routines in medbot gateway", () => {
       const household = (allowFrom: string[]) => ({
         ...fakeProviderConfig("http://127.0.0.1:9/v1"),
         channels: {
-          telegram: { enabled: true, token: telegram.token, apiRoot: telegram.apiRoot, allowFrom },
+          telegram: telegram.channelConfig(allowFrom),
         },
         people: { anna: { identities: ["telegram:501"], members: "*" } },
         gateway: { port },

@@ -67,12 +67,7 @@ describe("two processes writing one database", () => {
     writeConfig(home, {
       ...fakeProviderConfig(model.url),
       channels: {
-        telegram: {
-          enabled: true,
-          token: telegram.token,
-          apiRoot: telegram.apiRoot,
-          allowFrom: SENDERS.map((sender) => String(sender.id)),
-        },
+        telegram: telegram.channelConfig(SENDERS.map((sender) => String(sender.id))),
       },
       gateway: { port },
     });

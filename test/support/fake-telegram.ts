@@ -64,6 +64,11 @@ export class FakeTelegram {
     this.apiRoot = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
+  /** config.json's `channels.telegram` for a gateway that talks to this fake and lets `allowFrom` in. */
+  channelConfig(allowFrom: readonly string[]) {
+    return { enabled: true, token: this.token, apiRoot: this.apiRoot, allowFrom };
+  }
+
   /** Starts the fake; only `token` is accepted, any other gets 401 like Telegram. */
   static async start(token = "123456:TEST-TOKEN"): Promise<FakeTelegram> {
     let fake: FakeTelegram | undefined;

@@ -1,10 +1,10 @@
 // Doctor's code check: the JavaScript medbot runs (bin/ and the compiled builds in dist/) is writable by its
 // user only. Code another account can change runs with every health record and key medbot holds.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { formatMode } from "../storage/private-fs.js";
 import type { Finding } from "./doctor.js";
+import { type WalkedEntry, walkEntries } from "./doctor-walk.js";
 
 /** Paths listed in the finding before "and N more". */
 const SHOWN_PATHS = 5;
@@ -36,32 +36,7 @@ export function checkCodeModes(uid: number | undefined, root = PACKAGE_ROOT): Fi
   ];
 }
 
-interface CodeEntry {
-  path: string;
-  mode: number;
-  uid: number;
-}
-
 /** bin/, dist/ and everything under them; links are not followed. */
-function codeEntries(root: string): CodeEntry[] {
-  const entries: CodeEntry[] = [];
-  const pending = [path.join(root, "bin"), path.join(root, "dist")];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(current);
-    } catch {
-      continue;
-    }
-    if (stat.isSymbolicLink()) continue;
-    entries.push({ path: current, mode: stat.mode & 0o777, uid: stat.uid });
-    if (!stat.isDirectory()) continue;
-    try {
-      for (const name of fs.readdirSync(current).sort().reverse()) pending.push(path.join(current, name));
-    } catch {
-      // An unreadable folder is judged by its own mode and owner.
-    }
-  }
-  return entries;
+function codeEntries(root: string): WalkedEntry[] {
+  return walkEntries([path.join(root, "bin"), path.join(root, "dist")]);
 }

@@ -1,11 +1,11 @@
 // Doctor's file checks: the data folder and everything under it is the user's own, folders 0700, files 0600.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { whyNotOwnFolder } from "../config/own-folders.js";
 import type { MedbotPaths } from "../config/paths.js";
 import { creationMarker, DatabaseDamagedError, refuseEmptiedDatabase } from "../storage/db-marker.js";
 import { formatMode, type TightenedPath, tightenModes } from "../storage/private-fs.js";
 import type { Finding } from "./doctor.js";
+import { walkEntries } from "./doctor-walk.js";
 
 /** Paths listed in one finding before "and N more". */
 const SHOWN_PATHS = 5;
@@ -97,28 +97,10 @@ function privateEntries(paths: MedbotPaths): Entry[] {
   const refused = new Set(foreignRoots(paths).map((root) => root.folder));
   const roots = [paths.home];
   if (!isInside(paths.workspace, paths.home)) roots.push(paths.workspace);
-  const entries: Entry[] = [];
-  for (const root of roots) {
-    const pending = [root];
-    while (pending.length > 0) {
-      const current = pending.pop()!;
-      let stat: fs.Stats;
-      try {
-        stat = fs.lstatSync(current);
-      } catch {
-        continue;
-      }
-      if (stat.isSymbolicLink() || refused.has(current)) continue;
-      entries.push({ path: current, mode: stat.mode & 0o777, uid: stat.uid, area: areaOf(current, paths) });
-      if (!stat.isDirectory()) continue;
-      try {
-        for (const name of fs.readdirSync(current).sort().reverse()) pending.push(path.join(current, name));
-      } catch {
-        // An unreadable folder is reported by its own mode or owner.
-      }
-    }
-  }
-  return entries;
+  return walkEntries(roots, (file) => refused.has(file)).map((entry) => ({
+    ...entry,
+    area: areaOf(entry.path, paths),
+  }));
 }
 
 /** The data folder and workspace when they are not medbot's own (system, home, shared, another user's). */

@@ -16,7 +16,7 @@ export function checkAuditLog(paths: MedbotPaths): Finding[] {
     return [unreadable(paths, (error as Error).message)];
   }
   try {
-    const verdict = verifyAudit(db);
+    const verdict = verifyAudit(db, { signingKey: paths.auditSigningKey });
     if (verdict.ok) return [];
     return [
       {

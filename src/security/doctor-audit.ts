@@ -1,5 +1,6 @@
 // Doctor's audit check: the same verification as `medbot audit --verify` (chain, head file and, with
-// audit.signHead, its signature; append-only triggers), so a deployment whose history was edited, cut or rewritten is flagged on every doctor run.
+// audit.signHead, its signature; append-only triggers), so a deployment whose history was edited, cut or
+// rewritten is flagged on every doctor run.
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
 import type { MedbotPaths } from "../config/paths.js";

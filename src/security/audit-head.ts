@@ -2,6 +2,7 @@
 // re-hashed after an edit, a cut tail, or entries deleted and renumbered: the database holds everything it
 // would be checked against. A head file beside the database (count + last hash, 0600, written atomically)
 // remembers how far the chain reached, so `medbot audit --verify` and doctor see history cut or rewritten.
+// With audit.signHead the head is also signed (audit-signature.ts), so it cannot be forged without the key.
 import type { KeyObject } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -83,6 +84,7 @@ export function readAuditHead(file: string): AuditHead | undefined {
 export const AUDIT_ANCHOR_DELAY_MS = 1_000;
 
 const pending = new WeakMap<Db, NodeJS.Timeout>();
+const closeWrapped = new WeakSet<Db>();
 const signingKeys = new WeakMap<Db, string>();
 
 /**
@@ -94,7 +96,6 @@ const signingKeys = new WeakMap<Db, string>();
 export function signAuditHeadsWith(db: Db, keyFile: string): void {
   signingKeys.set(db, keyFile);
 }
-const closeWrapped = new WeakSet<Db>();
 
 /**
  * Moves the head at most AUDIT_ANCHOR_DELAY_MS after an append, once its transaction is over, and when the
@@ -155,7 +156,7 @@ export function anchorAuditHead(db: Db): void {
   const rows = db
     .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE seq >= ? ORDER BY seq`)
     .all(head?.seq ?? 0) as AuditEntry[];
-  const signer = headSigner(db, head, rows.length > 0);
+  const signer = headSigner(db, file, head, rows.length > 0);
   if (signer === null) return;
   let previous: AuditHead = head ? { seq: head.seq, hash: head.hash, at: head.at } : GENESIS_HEAD;
   if (head && head.seq > 0) {
@@ -183,13 +184,18 @@ export function anchorAuditHead(db: Db): void {
  * be continued (unsigned or signed otherwise while the key exists, or missing over existing entries; or
  * signed while the key is gone), so verify names it instead of medbot signing over it.
  */
-function headSigner(db: Db, head: AuditHead | undefined, hasEntries: boolean): KeyObject | undefined | null {
+function headSigner(
+  db: Db,
+  file: string,
+  head: AuditHead | undefined,
+  hasEntries: boolean,
+): KeyObject | undefined | null {
   const keyFile = signingKeys.get(db);
   if (!keyFile) return undefined;
   const key = loadSigningKey(keyFile);
   if (!key) return head?.signature === undefined ? createSigningKey(keyFile) : null;
   if (!head) return hasEntries ? null : key;
-  return headSignatureProblem(head, key, keyFile) === undefined ? key : null;
+  return headSignatureProblem(head, key, file) === undefined ? key : null;
 }
 
 function safeRead(file: string): AuditHead | undefined {

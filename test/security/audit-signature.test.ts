@@ -76,6 +76,16 @@ describe("the signed audit head", () => {
     reopened.close();
   });
 
+  it("does not start a new signed head over existing entries once the head file was removed", () => {
+    const { keyFile, database, head } = folder();
+    const db = openDatabase(database, { auditSigningKey: keyFile });
+    append(db, 2);
+    fs.rmSync(head);
+    append(db, 1);
+    db.close();
+    expect(fs.existsSync(head)).toBe(false);
+  });
+
   it("does not make a new key when a signed head's key is gone", () => {
     const { keyFile, database } = folder();
     openDatabase(database, { auditSigningKey: keyFile }).close();

@@ -110,6 +110,10 @@ export function checkHeadSignature(
   } catch (error) {
     return [(error as Error).message];
   }
+  if (!key && head.signature === undefined)
+    return [
+      `the audit signing key ${keyFile} is missing although audit.signHead is on, and the head is not signed: the next medbot command that opens the archive (medbot audit --verify) makes the key and signs the head as it stands, unless the key was removed`,
+    ];
   if (!key)
     return [
       `the audit signing key ${keyFile} is missing although audit.signHead is on: the head file's signature cannot be checked`,

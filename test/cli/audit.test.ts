@@ -320,6 +320,18 @@ describe("medbot audit with audit.signHead on", () => {
     expect(fs.existsSync(path.join(home, "audit-signing.key"))).toBe(false);
   });
 
+  it("turned on for an existing archive, signs its head as it stands at the next command", async () => {
+    const { home, database } = auditedInstance();
+    expect(headOf(database).signature).toBeUndefined();
+    writeConfig(home, {
+      ...JSON.parse(fs.readFileSync(path.join(home, "config.json"), "utf8")),
+      audit: { signHead: true },
+    });
+    expect(await verifyJson(home)).toMatchObject({ code: 0, problems: [] });
+    expect(headOf(database)).toMatchObject({ seq: 5, signature: expect.any(String) });
+    expect(fs.statSync(path.join(home, "audit-signing.key")).mode & 0o777).toBe(0o600);
+  });
+
   it("with audit.signHead off, a signed or an unsigned head is fine", async () => {
     const { home, database } = auditedInstance(true);
     writeConfig(home, { ...JSON.parse(fs.readFileSync(path.join(home, "config.json"), "utf8")), audit: {} });

@@ -87,6 +87,12 @@ describe("doctor: the audit log", () => {
     const missing = checkAuditLog(paths);
     expect(missing[0]?.what).toContain(`the audit signing key ${paths.auditSigningKey} is missing`);
     expect(JSON.stringify(missing)).not.toContain(key.split("\n")[1]);
+    // signHead just turned on, before any medbot command made the key: named as such.
+    const fresh = instance("turned-on", 1);
+    const turnedOn = resolvePaths({ configPath: fresh.configFile, signAuditHead: true }, {});
+    expect(checkAuditLog(turnedOn)[0]?.what).toContain(
+      "is missing although audit.signHead is on, and the head is not signed: the next medbot command",
+    );
     // The same archive with signHead off: its signed head is fine.
     expect(checkAuditLog(resolvePaths({ configPath: paths.configFile }, {}))).toEqual([]);
   });

@@ -10,7 +10,7 @@ export function createAgent(loaded: LoadedConfig, warn?: (message: string) => vo
   const { config, paths } = loaded;
   const resolved = resolveProvider(config);
   const provider = "problem" in resolved ? resolved : createProvider(resolved, config.agents.defaults);
-  const db = openDatabase(paths.database);
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   // The renderer needs the agent's archive; the agent calls it only after a commit, so it exists by then.
   let renderer: ViewRenderer | undefined;
   const agent = new Agent({

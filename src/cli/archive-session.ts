@@ -18,7 +18,7 @@ export interface ArchiveSession {
 
 /** Opens the instance's archive for a command; always call close() (in a finally). */
 export function openArchive(paths: MedbotPaths): ArchiveSession {
-  const db = openDatabase(paths.database);
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   const archive = new FamilyArchive(db);
   const renderer = new ViewRenderer(paths.workspace, archive, (message) =>
     process.stderr.write(`medbot: ${message}; run medbot family rebuild-views\n`),

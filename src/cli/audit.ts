@@ -33,9 +33,9 @@ export function registerAudit(program: Command): void {
     .action(async (_options, command: Command) => {
       const options = command.optsWithGlobals<AuditOptions>();
       const since = options.since === undefined ? undefined : sinceInstant(options.since);
-      const { text, broken } = await withArchive(options, ({ archive }) => {
+      const { text, broken } = await withArchive(options, ({ archive }, paths) => {
         if (options.verify) {
-          const verdict = verifyAudit(archive.db);
+          const verdict = verifyAudit(archive.db, { signingKey: paths.auditSigningKey });
           const text = options.json
             ? JSON.stringify(verdict, null, 2)
             : verdict.ok

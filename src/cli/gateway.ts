@@ -55,7 +55,7 @@ async function runGateway(loaded: LoadedConfig): Promise<void> {
   });
   for (const warning of startupWarnings(config)) logger.warn(warning);
   const agent = createAgent(loaded, (message) => logger.warn(message));
-  const db = openDatabase(paths.database);
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   for (const refusal of configuredTargetRefusals(config, db)) logger.warn(refusal);
   let routines: Routines | undefined;
   const gateway = new Gateway({

@@ -100,7 +100,7 @@ function withPairing<T>(
     if (!required) return undefined;
     throw new CliFailure(`No medbot database yet at ${loaded.paths.database}, so no pairing codes either.`);
   }
-  const db = openDatabase(loaded.paths.database);
+  const db = openDatabase(loaded.paths.database, { auditSigningKey: loaded.paths.auditSigningKey });
   try {
     return work(new PairingStore(db), loaded);
   } catch (error) {

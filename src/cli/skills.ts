@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import type { Command } from "commander";
 import { approvedSkillHashes, approveSkill, SkillApprovalError } from "../agent/skill-approvals.js";
 import { loadSkills, type Skill } from "../agent/skills.js";
+import type { MedbotPaths } from "../config/paths.js";
 import { openDatabase } from "../storage/db.js";
 import { table } from "./family.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
@@ -22,9 +23,7 @@ export function registerSkills(program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions & { json?: boolean }>();
       const { paths } = openInstance(options);
       // Listing must not create an archive: without a database nothing is approved yet.
-      const approved = fs.existsSync(paths.database)
-        ? readApprovals(paths.database)
-        : new Map<string, string>();
+      const approved = fs.existsSync(paths.database) ? readApprovals(paths) : new Map<string, string>();
       const found = loadSkills(paths.workspace, process.env, approved);
       process.stdout.write(
         `${options.json ? JSON.stringify(found.map(skillJson), null, 2) : listText(found)}\n`,
@@ -37,7 +36,7 @@ export function registerSkills(program: Command): void {
     .argument("<name>", "the skill's folder name under workspace/skills")
     .action((name: string, _options, command: Command) => {
       const { paths } = openInstance(command.optsWithGlobals<GlobalOptions>());
-      const db = openDatabase(paths.database);
+      const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
       try {
         const result = approveSkill(db, paths.workspace, name);
         process.stdout.write(
@@ -54,8 +53,8 @@ export function registerSkills(program: Command): void {
     });
 }
 
-function readApprovals(database: string): Map<string, string> {
-  const db = openDatabase(database);
+function readApprovals(paths: MedbotPaths): Map<string, string> {
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   try {
     return approvedSkillHashes(db);
   } finally {

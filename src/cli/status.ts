@@ -22,7 +22,7 @@ export function registerStatus(program: Command): void {
       let counts = { sessions: 0, messages: 0 };
       let approved = new Map<string, string>();
       if (fs.existsSync(paths.database)) {
-        const db = openDatabase(paths.database);
+        const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
         counts = new SessionStore(db).counts();
         approved = approvedSkillHashes(db);
         db.close();

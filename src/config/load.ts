@@ -48,7 +48,10 @@ export function resolveConfig(
   const fromFile = validateConfig(raw, file);
   const fromEnv = applyEnvOverrides(raw, fromFile, file, env);
   const config = fromEnv.size > 0 ? validateConfig(raw, file, fromEnv) : fromFile;
-  const paths = resolvePaths({ configPath: file, workspace: config.agents.defaults.workspace }, env);
+  const paths = resolvePaths(
+    { configPath: file, workspace: config.agents.defaults.workspace, signAuditHead: config.audit.signHead },
+    env,
+  );
   return { config, paths };
 }
 

@@ -1,6 +1,7 @@
 // Where an instance keeps its files: ~/.medbot by default, MEDBOT_HOME, or the folder of --config.
 import * as os from "node:os";
 import * as path from "node:path";
+import { AUDIT_SIGNING_KEY_FILE } from "../security/audit-signature.js";
 
 export interface MedbotPaths {
   /** The data folder (0700): config, workspace, logs. */
@@ -10,6 +11,8 @@ export interface MedbotPaths {
   database: string;
   memoryFile: string;
   logs: string;
+  /** The audit head's signing key in the data folder (never the workspace); set only when audit.signHead is on. */
+  auditSigningKey?: string;
 }
 
 export interface PathOptions {
@@ -17,6 +20,8 @@ export interface PathOptions {
   configPath?: string;
   /** agents.defaults.workspace from the config, if set. */
   workspace?: string;
+  /** audit.signHead from the config. */
+  signAuditHead?: boolean;
 }
 
 /** Resolves every path of one medbot instance. */
@@ -35,6 +40,7 @@ export function resolvePaths(options: PathOptions = {}, env: NodeJS.ProcessEnv =
     database: path.join(workspace, "medbot.db"),
     memoryFile: path.join(workspace, "memory", "MEMORY.md"),
     logs: path.join(home, "logs"),
+    ...(options.signAuditHead ? { auditSigningKey: path.join(home, AUDIT_SIGNING_KEY_FILE) } : {}),
   };
 }
 

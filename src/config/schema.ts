@@ -368,6 +368,16 @@ export const configSchema = z.strictObject({
         ),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      signHead: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Sign the audit head file with an Ed25519 key kept in the data folder (audit-signing.key, created on first need); verify and doctor then report an unsigned or wrongly signed head as tampering.",
+        ),
+    })
+    .prefault({}),
   reminders: z
     .strictObject({
       graceMinutes: z

@@ -2,12 +2,21 @@
 // re-hashed after an edit, a cut tail, or entries deleted and renumbered: the database holds everything it
 // would be checked against. A head file beside the database (count + last hash, 0600, written atomically)
 // remembers how far the chain reached, so `medbot audit --verify` and doctor see history cut or rewritten.
+// With audit.signHead the head is also signed (audit-signature.ts), so it cannot be forged without the key.
+import type { KeyObject } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Db } from "../storage/db.js";
 import { AUDIT_HEAD_STEP } from "../storage/migrations.js";
 import { writePrivateFile } from "../storage/private-fs.js";
 import { AUDIT_COLUMNS, type AuditEntry, auditEntryHash, GENESIS_HASH } from "./audit-chain.js";
+import {
+  checkHeadSignature,
+  createSigningKey,
+  headSignatureProblem,
+  loadSigningKey,
+  signHead,
+} from "./audit-signature.js";
 
 /** What the head file holds: the last entry the chain had reached, when it was anchored. */
 export interface AuditHead {
@@ -15,6 +24,9 @@ export interface AuditHead {
   hash: string;
   /** The entry's own time, so a renumbered entry is recognised at its new place. */
   at: string;
+  /** Present when audit.signHead is on (audit-signature.ts). */
+  key?: string;
+  signature?: string;
 }
 
 /** The head of an archive without entries yet. */
@@ -44,16 +56,24 @@ export function readAuditHead(file: string): AuditHead | undefined {
   } catch {
     head = undefined;
   }
-  const { seq, hash, at } = (head ?? {}) as Partial<AuditHead>;
+  const { seq, hash, at, key, signature } = (head ?? {}) as Partial<AuditHead>;
   if (
     !Number.isSafeInteger(seq) ||
     (seq as number) < 0 ||
     typeof hash !== "string" ||
     !/^[0-9a-f]{64}$/.test(hash) ||
-    typeof at !== "string"
+    typeof at !== "string" ||
+    (key !== undefined && typeof key !== "string") ||
+    (signature !== undefined && typeof signature !== "string")
   )
     throw new Error(`${file} is not an audit head file (expected {"seq", "hash", "at"})`);
-  return { seq: seq as number, hash, at };
+  return {
+    seq: seq as number,
+    hash,
+    at,
+    ...(key === undefined ? {} : { key }),
+    ...(signature === undefined ? {} : { signature }),
+  };
 }
 
 /**
@@ -65,6 +85,17 @@ export const AUDIT_ANCHOR_DELAY_MS = 1_000;
 
 const pending = new WeakMap<Db, NodeJS.Timeout>();
 const closeWrapped = new WeakSet<Db>();
+const signingKeys = new WeakMap<Db, string>();
+
+/**
+ * From now on every head written for `db` is signed with the key in `keyFile` (audit.signHead; openDatabase
+ * calls this). The key is created at the first head written without it, and that first head adopts the
+ * (unsigned) head it finds; once the key exists, a head that is unsigned or not signed by it is never
+ * continued, so medbot cannot sign a head someone else wrote.
+ */
+export function signAuditHeadsWith(db: Db, keyFile: string): void {
+  signingKeys.set(db, keyFile);
+}
 
 /**
  * Moves the head at most AUDIT_ANCHOR_DELAY_MS after an append, once its transaction is over, and when the
@@ -125,13 +156,16 @@ export function anchorAuditHead(db: Db): void {
   const rows = db
     .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE seq >= ? ORDER BY seq`)
     .all(head?.seq ?? 0) as AuditEntry[];
-  let previous = head ?? GENESIS_HEAD;
+  const signer = headSigner(db, file, head, rows.length > 0);
+  if (signer === null) return;
+  let previous: AuditHead = head ? { seq: head.seq, hash: head.hash, at: head.at } : GENESIS_HEAD;
   if (head && head.seq > 0) {
     const anchored = rows.shift();
     if (anchored?.seq !== head.seq || anchored.hash !== head.hash) return;
   }
   // A new archive gets a head at zero entries at once, so that from then on a missing head means removed.
-  if (rows.length === 0 && head) return;
+  // A head the new key adopts is written again, signed, even without new entries.
+  if (rows.length === 0 && head && (!signer || head.signature !== undefined)) return;
   for (const row of rows) {
     const { hash, ...rest } = row;
     if (row.seq !== previous.seq + 1 || row.prevHash !== previous.hash || auditEntryHash(rest) !== hash)
@@ -140,8 +174,28 @@ export function anchorAuditHead(db: Db): void {
   }
   // Another process may have moved it further meanwhile (the CLI beside the gateway): keep the further one.
   const now = safeRead(file);
-  if (now && now.seq >= previous.seq) return;
-  writePrivateFile(file, `${JSON.stringify(previous)}\n`);
+  if (now && (now.seq > previous.seq || (now.seq === previous.seq && (!signer || now.signature)))) return;
+  const signed = signer ? { ...previous, ...signHead(previous, signer) } : previous;
+  writePrivateFile(file, `${JSON.stringify(signed)}\n`);
+}
+
+/**
+ * The key heads of `db` are signed with: undefined when audit.signHead is off, null when the head must not
+ * be continued (unsigned or signed otherwise while the key exists, or missing over existing entries; or
+ * signed while the key is gone), so verify names it instead of medbot signing over it.
+ */
+function headSigner(
+  db: Db,
+  file: string,
+  head: AuditHead | undefined,
+  hasEntries: boolean,
+): KeyObject | undefined | null {
+  const keyFile = signingKeys.get(db);
+  if (!keyFile) return undefined;
+  const key = loadSigningKey(keyFile);
+  if (!key) return head?.signature === undefined ? createSigningKey(keyFile) : null;
+  if (!head) return hasEntries ? null : key;
+  return headSignatureProblem(head, key, file) === undefined ? key : null;
 }
 
 function safeRead(file: string): AuditHead | undefined {
@@ -153,7 +207,7 @@ function safeRead(file: string): AuditHead | undefined {
 }
 
 /** What the head file says about the database's chain: cut, rewritten or renumbered history. */
-export function checkAuditHead(db: Db): string[] {
+export function checkAuditHead(db: Db, signingKey?: string): string[] {
   const file = auditHeadFile(db);
   if (!file) return [];
   let head: AuditHead | undefined;
@@ -162,6 +216,11 @@ export function checkAuditHead(db: Db): string[] {
   } catch (error) {
     return [(error as Error).message];
   }
+  const signature = head && signingKey ? checkHeadSignature(head, signingKey, file) : [];
+  return [...signature, ...checkHeadAgainstChain(db, file, head)];
+}
+
+function checkHeadAgainstChain(db: Db, file: string, head: AuditHead | undefined): string[] {
   const last = db.prepare("SELECT seq, at FROM audit_log ORDER BY seq DESC LIMIT 1").get() as
     | { seq: number; at: string }
     | undefined;

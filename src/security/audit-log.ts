@@ -82,8 +82,9 @@ export interface AuditVerdict {
 /**
  * Recomputes the chain (an edited entry breaks its hash, a deleted one the link or the sequence), compares its
  * end with the head file (a cut tail, a re-hashed or renumbered chain) and checks the append-only triggers.
+ * With `signingKey` (audit.signHead on), the head must carry a valid signature by that key.
  */
-export function verifyAudit(db: Db): AuditVerdict {
+export function verifyAudit(db: Db, options: { signingKey?: string } = {}): AuditVerdict {
   const problems: string[] = [];
   let previous: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH };
   const rows = db
@@ -105,6 +106,6 @@ export function verifyAudit(db: Db): AuditVerdict {
     | undefined;
   if (highest && highest.seq > previous.seq)
     problems.push(`entries ${previous.seq + 1}..${highest.seq} were deleted`);
-  problems.push(...checkAuditHead(db), ...checkAuditTriggers(db));
+  problems.push(...checkAuditHead(db, options.signingKey), ...checkAuditTriggers(db));
   return { ok: problems.length === 0, entries, problems };
 }

@@ -1,5 +1,6 @@
-// Doctor's audit check: the same verification as `medbot audit --verify` (chain, head file, append-only
-// triggers), so a deployment whose history was edited, cut or rewritten is flagged on every doctor run.
+// Doctor's audit check: the same verification as `medbot audit --verify` (chain, head file and, with
+// audit.signHead, its signature; append-only triggers), so a deployment whose history was edited, cut or
+// rewritten is flagged on every doctor run.
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
 import type { MedbotPaths } from "../config/paths.js";
@@ -16,7 +17,7 @@ export function checkAuditLog(paths: MedbotPaths): Finding[] {
     return [unreadable(paths, (error as Error).message)];
   }
   try {
-    const verdict = verifyAudit(db);
+    const verdict = verifyAudit(db, { signingKey: paths.auditSigningKey });
     if (verdict.ok) return [];
     return [
       {
@@ -24,7 +25,7 @@ export function checkAuditLog(paths: MedbotPaths): Finding[] {
         severity: "high",
         what: `The audit log in ${paths.database} fails verification: ${verdict.problems.join("; ")}.`,
         why: "The audit log is how the household sees who changed or sent what; history that was edited, cut or rewritten can no longer be trusted.",
-        fix: "Find out who had access to the data folder (medbot audit --verify names what changed), restore medbot.db and its head file from a backup if you have one, and keep the folder private.",
+        fix: "Find out who had access to the data folder (medbot audit --verify names what changed), restore medbot.db and its head file (with audit.signHead, also audit-signing.key) from a backup if you have one, and keep the folder private.",
         fixable: false,
         paths: [paths.database],
       },

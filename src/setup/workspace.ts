@@ -91,7 +91,7 @@ export function onboard(
     created.push(relative);
   }
   ensurePrivateDir(path.join(instance.workspace, "skills"));
-  openDatabase(instance.database).close();
+  openDatabase(instance.database, { auditSigningKey: instance.auditSigningKey }).close();
   return { configWritten: true, paths: instance, created, kept };
 }
 

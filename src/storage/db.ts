@@ -1,17 +1,24 @@
 // The SQLite database (WAL): one file, private, migrated forward by numbered steps.
+
+import * as fs from "node:fs";
 import Database from "better-sqlite3";
-import { anchorQuietly } from "../security/audit-head.js";
+import { anchorQuietly, signAuditHeadsWith } from "../security/audit-head.js";
 import { markDatabaseCreated, refuseEmptiedDatabase } from "./db-marker.js";
 import { AUDIT_HEAD_STEP, MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";
 
 export type Db = Database.Database;
 
+/** How a database is opened: `auditSigningKey` (paths.auditSigningKey, audit.signHead) signs its audit heads. */
+export interface OpenOptions {
+  auditSigningKey?: string;
+}
+
 /**
  * Opens (creating 0600 if needed) and migrates the database at `file`; throws DatabaseDamagedError for an
  * empty file where a database was before.
  */
-export function openDatabase(file: string): Db {
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
   const onDisk = file !== ":memory:";
   if (onDisk) {
     refuseEmptiedDatabase(file);
@@ -25,8 +32,12 @@ export function openDatabase(file: string): Db {
   db.pragma("busy_timeout = 5000");
   const before = migrate(db);
   if (onDisk) markDatabaseCreated(file);
-  // An archive from before the head file existed gets one now, over its chain as it stands.
-  if (onDisk && before < AUDIT_HEAD_STEP) anchorQuietly(db);
+  const signing = onDisk && options.auditSigningKey !== undefined;
+  if (signing) signAuditHeadsWith(db, options.auditSigningKey as string);
+  // An archive from before the head file existed gets one now, over its chain as it stands; with signing just
+  // turned on, the key is created now and signs the head as it stands.
+  if (onDisk && (before < AUDIT_HEAD_STEP || (signing && !fs.existsSync(options.auditSigningKey as string))))
+    anchorQuietly(db);
   return db;
 }
 

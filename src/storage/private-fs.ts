@@ -57,6 +57,29 @@ export function writePrivateFile(file: string, data: string | Uint8Array): void 
 }
 
 /**
+ * Writes `file` like writePrivateFile, but only if it does not exist yet: of two processes creating it at
+ * once, one wins and the other's content is dropped (false). For a secret that must never be replaced.
+ */
+export function writePrivateFileOnce(file: string, data: string | Uint8Array): boolean {
+  const target = path.resolve(file);
+  const temp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
+  writePrivateFile(temp, data);
+  try {
+    fs.linkSync(temp, target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+  syncDir(path.dirname(target));
+  return true;
+}
+
+/**
  * Deletes temp files a killed writer left in `dir` (`.<name>.<pid>.<hex>.tmp` of a process that is gone):
  * they may hold health data the user has since corrected. Returns how many were removed.
  */

@@ -198,6 +198,7 @@ describe("what the sandbox holds", () => {
     "medbot.db-shm",
     "medbot.db-audit-head.json",
     ".medbot.db.created",
+    "audit-signing.key",
     "config.json",
     "gateway.env",
     "logs",
@@ -239,6 +240,7 @@ describe("what the sandbox holds", () => {
       "medbot.db-shm",
       "medbot.db-audit-head.json",
       ".medbot.db.created",
+      "audit-signing.key",
     ])
       fs.writeFileSync(path.join(root, file), "");
     const result = await run("ls -a", { ...context(), workspace: root });

@@ -125,6 +125,25 @@ describe("what the file tools never write", () => {
     expect(fs.existsSync(path.join(workspace, "family", "mom", "notes.md"))).toBe(false);
   });
 
+  it("never reads or writes the audit signing key, in the workspace or (unconfined) the data folder", async () => {
+    const inWorkspace = path.join(workspace, "audit-signing.key");
+    const inDataFolder = path.join(root, "audit-signing.key");
+    for (const file of [inWorkspace, inDataFolder]) fs.writeFileSync(file, "PRIVATE KEY\n");
+    for (const [target, context] of [
+      ["audit-signing.key", confined],
+      [inDataFolder, unconfined],
+      ["linked-key", confined],
+    ] as const) {
+      if (target === "linked-key") fs.symlinkSync(inWorkspace, path.join(workspace, target));
+      expect(await call("read_file", { path: target }, context)).toMatch(/^Error: .*audit signing key/);
+      expect(await call("write_file", { path: target, content: "x" }, context)).toMatch(
+        /^Error: .*audit signing key/,
+      );
+    }
+    for (const file of [inWorkspace, inDataFolder])
+      expect(fs.readFileSync(file, "utf8")).toBe("PRIVATE KEY\n");
+  });
+
   it("refuses family/ even through a symlink inside the workspace", async () => {
     fs.symlinkSync(path.join(workspace, "family"), path.join(workspace, "views"));
     expect(await call("write_file", { path: "views/mom/record.md", content: "tampered" })).toMatch(

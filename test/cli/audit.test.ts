@@ -1,7 +1,8 @@
 // `medbot audit`: who changed what and when, filtered by member and time; --verify finds an edited or a
 // deleted entry even when someone removed the append-only triggers to do it.
 
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -9,16 +10,24 @@ import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { resolvePaths } from "../../src/config/paths.js";
 import type { AuditEntry } from "../../src/security/audit-log.js";
+import { loadSigningKey, signHead } from "../../src/security/audit-signature.js";
 import { onboard } from "../../src/setup/workspace.js";
 import { openDatabase } from "../../src/storage/db.js";
-import { runMedbot, tempHome } from "../support/medbot-cli.js";
+import { runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 
-/** An instance whose audit log holds 5 entries: two members added, a fact, a symptom, a confirmation. */
-function auditedInstance(): { home: string; database: string } {
+/**
+ * An instance whose audit log holds 5 entries: two members added, a fact, a symptom, a confirmation. `signed`
+ * turns audit.signHead on in its config.json, as the household would.
+ */
+function auditedInstance(signed = false): { home: string; database: string } {
   const home = tempHome();
-  const paths = resolvePaths({ configPath: path.join(home, "config.json") }, {});
+  const paths = resolvePaths({ configPath: path.join(home, "config.json"), signAuditHead: signed }, {});
   onboard(paths, {}, false, {});
-  const db = openDatabase(paths.database);
+  if (signed) {
+    const config = JSON.parse(fs.readFileSync(paths.configFile, "utf8")) as Record<string, unknown>;
+    writeConfig(home, { ...config, audit: { signHead: true } });
+  }
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   const archive = new FamilyArchive(db);
   const owner = hostOwner();
   const caregiver = { person: "ann", channel: "telegram", messageId: "m-7", grants: ["mum"] };
@@ -219,5 +228,116 @@ describe("medbot audit", () => {
         "the log ends at entry 4 but the head file recorded 5 entries: 1 entry was deleted and the later ones renumbered",
       ],
     });
+  });
+});
+
+/** The head an attacker writes for the chain as it now stands: consistent with the database, unsigned. */
+function forgeHead(database: string, extra: Record<string, string> = {}): void {
+  const db = new Database(database, { readonly: true });
+  const last = db.prepare("SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1").get();
+  db.close();
+  fs.writeFileSync(`${database}-audit-head.json`, `${JSON.stringify({ ...(last as object), ...extra })}\n`);
+}
+
+const headOf = (database: string) =>
+  JSON.parse(fs.readFileSync(`${database}-audit-head.json`, "utf8")) as Record<string, unknown>;
+
+describe("medbot audit with audit.signHead on", () => {
+  it("signs the head with a 0600 key in the data folder, and --verify and doctor find it intact", async () => {
+    const { home, database } = auditedInstance(true);
+    const keyFile = path.join(home, "audit-signing.key");
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(path.dirname(database))).not.toContain("audit-signing.key");
+    expect(headOf(database)).toMatchObject({ seq: 5, key: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const result = await runMedbot(["audit", "--verify"], { home });
+    expect(result).toMatchObject({ code: 0, stdout: "audit log intact (5 entries)\n" });
+    const doctor = await runMedbot(["doctor", "--json"], { home });
+    const { findings } = JSON.parse(doctor.stdout) as { findings: { id: string }[] };
+    expect(findings.map((f) => f.id)).not.toContain("audit.broken");
+    const key = fs.readFileSync(keyFile, "utf8");
+    for (const output of [result.stdout, result.stderr, doctor.stdout, doctor.stderr])
+      expect(output).not.toContain(key.split("\n")[1]);
+  });
+
+  it("--verify and doctor report a chain re-hashed with a matching head written without the key", async () => {
+    const { home, database } = auditedInstance(true);
+    rewrite(database, "UPDATE audit_log SET actor = 'owner', channel = 'cli' WHERE seq = 3", 3);
+    forgeHead(database);
+    expect(await verifyJson(home)).toMatchObject({
+      code: 1,
+      problems: [
+        "the head file medbot.db-audit-head.json is not signed although audit.signHead is on: it may have been rewritten",
+      ],
+    });
+    const doctor = await runMedbot(["doctor", "--json"], { home });
+    expect(doctor.code).toBe(1);
+    const { findings } = JSON.parse(doctor.stdout) as {
+      findings: { id: string; severity: string; what: string }[];
+    };
+    expect(findings.find((f) => f.id === "audit.broken")).toMatchObject({
+      severity: "high",
+      what: expect.stringContaining("is not signed although audit.signHead is on"),
+    });
+  });
+
+  it("--verify reports a head signed by another key, an edited signed head, and a missing key", async () => {
+    const { home, database } = auditedInstance(true);
+    const original = headOf(database);
+    rewrite(database, "DELETE FROM audit_log WHERE seq > 3", 4);
+    // The attacker's own key: a well-formed signature, over the forged head, by a key that is not ours.
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const theirs = path.join(tempHome(), "theirs.key");
+    fs.writeFileSync(theirs, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const db = new Database(database, { readonly: true });
+    const last = db.prepare("SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1").get() as {
+      seq: number;
+      hash: string;
+      at: string;
+    };
+    db.close();
+    forgeHead(database, { ...signHead(last, loadSigningKey(theirs)!) });
+    const other = await verifyJson(home);
+    expect(other.code).toBe(1);
+    expect(other.problems).toEqual([
+      expect.stringMatching(
+        /^the head file medbot\.db-audit-head\.json is signed by another key \(.*\): it was rewritten$/,
+      ),
+    ]);
+    // Our signature kept, the counts edited to match the cut chain.
+    forgeHead(database, { key: original.key as string, signature: original.signature as string });
+    expect(await verifyJson(home)).toMatchObject({
+      code: 1,
+      problems: ["the head file medbot.db-audit-head.json does not match its signature: it was edited"],
+    });
+    fs.writeFileSync(`${database}-audit-head.json`, JSON.stringify(original));
+    fs.rmSync(path.join(home, "audit-signing.key"));
+    const missing = await verifyJson(home);
+    expect(missing.code).toBe(1);
+    expect(missing.problems[0]).toBe(
+      `the audit signing key ${path.join(home, "audit-signing.key")} is missing although audit.signHead is on: the head file's signature cannot be checked`,
+    );
+    // The signed head's key is not silently replaced by a new one that would sign whatever head is there.
+    expect(fs.existsSync(path.join(home, "audit-signing.key"))).toBe(false);
+  });
+
+  it("turned on for an existing archive, signs its head as it stands at the next command", async () => {
+    const { home, database } = auditedInstance();
+    expect(headOf(database).signature).toBeUndefined();
+    writeConfig(home, {
+      ...JSON.parse(fs.readFileSync(path.join(home, "config.json"), "utf8")),
+      audit: { signHead: true },
+    });
+    expect(await verifyJson(home)).toMatchObject({ code: 0, problems: [] });
+    expect(headOf(database)).toMatchObject({ seq: 5, signature: expect.any(String) });
+    expect(fs.statSync(path.join(home, "audit-signing.key")).mode & 0o777).toBe(0o600);
+  });
+
+  it("with audit.signHead off, a signed or an unsigned head is fine", async () => {
+    const { home, database } = auditedInstance(true);
+    writeConfig(home, { ...JSON.parse(fs.readFileSync(path.join(home, "config.json"), "utf8")), audit: {} });
+    expect(await verifyJson(home)).toMatchObject({ code: 0, problems: [] });
+    const { key: _key, signature: _signature, ...unsigned } = headOf(database);
+    fs.writeFileSync(`${database}-audit-head.json`, JSON.stringify(unsigned));
+    expect(await verifyJson(home)).toMatchObject({ code: 0, problems: [] });
   });
 });

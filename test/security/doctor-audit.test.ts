@@ -16,9 +16,9 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-audit-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 /** An instance whose audit log holds `entries` entries, closed (so its head file is up to date). */
-function instance(name: string, entries: number) {
-  const paths = resolvePaths({ configPath: path.join(scratch, name, "config.json") }, {});
-  const db = openDatabase(paths.database);
+function instance(name: string, entries: number, signAuditHead = false) {
+  const paths = resolvePaths({ configPath: path.join(scratch, name, "config.json"), signAuditHead }, {});
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   for (let i = 0; i < entries; i++)
     db.transaction(() => appendAudit(db, hostOwner("cli"), { action: "member.add" }))();
   db.close();
@@ -69,5 +69,31 @@ describe("doctor: the audit log", () => {
     raw.pragma(`user_version = ${AUDIT_HEAD_STEP - 1}`);
     raw.close();
     expect(checkAuditLog(paths)).toEqual([]);
+  });
+
+  it("with audit.signHead on, finds a signed head intact and reports a missing key or an unsigned head", () => {
+    const paths = instance("signed", 2, true);
+    expect(checkAuditLog(paths)).toEqual([]);
+    const head = `${paths.database}-audit-head.json`;
+    const { key: _key, signature: _signature, ...unsigned } = JSON.parse(fs.readFileSync(head, "utf8"));
+    const signed = fs.readFileSync(head);
+    fs.writeFileSync(head, JSON.stringify(unsigned));
+    const findings = checkAuditLog(paths);
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([["audit.broken", "high"]]);
+    expect(findings[0]?.what).toContain("is not signed although audit.signHead is on");
+    fs.writeFileSync(head, signed);
+    const key = fs.readFileSync(paths.auditSigningKey!, "utf8");
+    fs.rmSync(paths.auditSigningKey!);
+    const missing = checkAuditLog(paths);
+    expect(missing[0]?.what).toContain(`the audit signing key ${paths.auditSigningKey} is missing`);
+    expect(JSON.stringify(missing)).not.toContain(key.split("\n")[1]);
+    // signHead just turned on, before any medbot command made the key: named as such.
+    const fresh = instance("turned-on", 1);
+    const turnedOn = resolvePaths({ configPath: fresh.configFile, signAuditHead: true }, {});
+    expect(checkAuditLog(turnedOn)[0]?.what).toContain(
+      "is missing although audit.signHead is on, and the head is not signed: the next medbot command",
+    );
+    // The same archive with signHead off: its signed head is fine.
+    expect(checkAuditLog(resolvePaths({ configPath: paths.configFile }, {}))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { expandHome } from "../../config/paths.js";
+import { AUDIT_SIGNING_KEY_FILE } from "../../security/audit-signature.js";
 import { writePrivateFile } from "../../storage/private-fs.js";
 import { workspaceRefusal } from "../context.js";
 import { defineTool, type ToolContext, ToolError } from "./tool.js";
@@ -34,6 +35,10 @@ export function resolveToolPath(requested: string, context: ToolContext, purpose
     ? workspaceRefusal(context.actor, path.relative(workspace, real), purpose)
     : undefined;
   if (refusal) throw new ToolError(refusal);
+  // Wherever it lies (a workspace that is the data folder, tools not confined), the key stays unread.
+  if (path.basename(real) === AUDIT_SIGNING_KEY_FILE) {
+    throw new ToolError(`"${requested}" is the audit signing key; no tool reads or writes it.`);
+  }
   if (purpose === "write" && inside && isProtected(path.relative(workspace, real))) {
     throw new ToolError(
       `"${requested}" is managed by medbot (health archive or database); change records with the archive tools.`,

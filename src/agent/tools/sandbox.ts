@@ -35,11 +35,11 @@ const SYSTEM_ETC = [
 
 /**
  * Workspace entries that are never in the sandbox: the database, its audit head and created-marker files, and
- * the data folder's secrets and the bridge's socket folder (run/) for a workspace configured to be the data
- * folder (or the home holding .medbot).
+ * the data folder's secrets (the audit head's signing key among them) and the bridge's socket folder (run/)
+ * for a workspace configured to be the data folder (or the home holding .medbot).
  */
 const NEVER_SHOWN =
-  /^(medbot\.db(-wal|-shm|-journal|-audit-head\.json)?|\.medbot\.db\.created|config\.json|gateway\.env|logs|whatsapp-auth|run|\.medbot)$/;
+  /^(medbot\.db(-wal|-shm|-journal|-audit-head\.json)?|\.medbot\.db\.created|audit-signing\.key|config\.json|gateway\.env|logs|whatsapp-auth|run|\.medbot)$/;
 
 /** What medbot writes itself and what holds every member: read-only, and only for owners (they see all). */
 const OWNERS_READ_ONLY = new Set(["family", "media", "memory", "USER.md"]);

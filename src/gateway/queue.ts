@@ -4,7 +4,7 @@ import type { Actor } from "../access/actor.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
-import { type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
+import { crashDurableWrite, type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */
 export interface InboxRow {
@@ -102,14 +102,17 @@ export class MessageQueue {
   }
 
   /**
-   * Counts a turn starting for an inbox row, committed before the model is called so a crash mid-turn counts;
-   * returns the attempt number, or undefined when `maxAttempts` turns already started (set it aside).
+   * Counts a turn starting for an inbox row, committed before the model is called so a crash mid-turn counts
+   * (without an fsync of its own: a crash, not a power cut, is what it counts); returns the attempt number, or
+   * undefined when `maxAttempts` turns already started (set it aside).
    */
   beginTurn(inboxId: number, maxAttempts: number): number | undefined {
-    const row = statement(
-      this.db,
-      "UPDATE gateway_inbox SET attempts = attempts + 1 WHERE id = ? AND attempts < ? RETURNING attempts",
-    ).get(inboxId, maxAttempts) as { attempts: number } | undefined;
+    const row = crashDurableWrite(this.db, () =>
+      statement(
+        this.db,
+        "UPDATE gateway_inbox SET attempts = attempts + 1 WHERE id = ? AND attempts < ? RETURNING attempts",
+      ).get(inboxId, maxAttempts),
+    ) as { attempts: number } | undefined;
     return row?.attempts;
   }
 

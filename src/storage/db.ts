@@ -65,6 +65,20 @@ export function writeTransaction<T>(db: Db, work: () => T): T {
   return db.transaction(work).immediate();
 }
 
+/**
+ * Runs `work` (one small write) committed without waiting for the disk. In WAL mode a commit at
+ * synchronous=NORMAL survives a crash of medbot though not a power cut, and the next FULL commit makes it
+ * durable too. Only for bookkeeping about crashes (a turn's attempt count), never for what the family said.
+ */
+export function crashDurableWrite<T>(db: Db, work: () => T): T {
+  db.pragma("synchronous = NORMAL");
+  try {
+    return work();
+  } finally {
+    db.pragma("synchronous = FULL");
+  }
+}
+
 /** ISO-8601 UTC timestamp for rows. */
 export function nowIso(clock: () => Date = () => new Date()): string {
   return clock().toISOString();

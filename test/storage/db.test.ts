@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/storage/db.js";
+import { crashDurableWrite, openDatabase } from "../../src/storage/db.js";
 import { creationMarker, DatabaseDamagedError } from "../../src/storage/db-marker.js";
 
 describe("openDatabase", () => {
@@ -75,5 +75,32 @@ describe("openDatabase", () => {
     openDatabase(fresh).close();
     fs.truncateSync(fresh, 0);
     expect(() => openDatabase(fresh)).toThrow(DatabaseDamagedError);
+  });
+});
+
+describe("crashDurableWrite", () => {
+  it("commits the write, and leaves the connection at synchronous=FULL afterwards, also when the write throws", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-db-sync-"));
+    const db = openDatabase(path.join(dir, "medbot.db"));
+    try {
+      const FULL = 2;
+      expect(db.pragma("synchronous", { simple: true })).toBe(FULL);
+      crashDurableWrite(db, () =>
+        db
+          .prepare("INSERT INTO sessions (key, created_at, updated_at) VALUES ('cli:a:b', 'now', 'now')")
+          .run(),
+      );
+      expect(db.pragma("synchronous", { simple: true })).toBe(FULL);
+      expect(() =>
+        crashDurableWrite(db, () => {
+          throw new Error("refused");
+        }),
+      ).toThrow("refused");
+      expect(db.pragma("synchronous", { simple: true })).toBe(FULL);
+      expect(db.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

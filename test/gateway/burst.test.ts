@@ -3,23 +3,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeOpenAI, type RecordedRequest } from "../support/fake-openai.js";
 import { FakeTelegram } from "../support/fake-telegram.js";
-import { freePort, type GatewayProcess, health, spawnGateway } from "../support/gateway-process.js";
+import { freePort, health, spawnGateway } from "../support/gateway-process.js";
+import { gatewayTestScope } from "../support/gateway-scope.js";
 import { fakeProviderConfig, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const CHATS = 10;
 const PER_CHAT = 20;
 const SENDERS = Array.from({ length: CHATS }, (_, i) => ({ id: 601 + i, first_name: `Relative${i}` }));
 
-const processes: GatewayProcess[] = [];
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const running of processes.splice(0))
-    if (running.child.exitCode === null) running.child.kill("SIGKILL");
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { processes, cleanups } = gatewayTestScope();
 
 /** The token of a burst message, "m-<chat>-<n>", found in a text. */
 function tokenIn(text: string): string | undefined {

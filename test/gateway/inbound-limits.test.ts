@@ -3,20 +3,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeOpenAI } from "../support/fake-openai.js";
 import { FakeTelegram } from "../support/fake-telegram.js";
-import { freePort, type GatewayProcess, spawnGateway } from "../support/gateway-process.js";
+import { freePort, spawnGateway } from "../support/gateway-process.js";
+import { gatewayTestScope } from "../support/gateway-scope.js";
 import { fakeProviderConfig, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const ANNA = { id: 811, first_name: "Anna" };
-const processes: GatewayProcess[] = [];
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const running of processes.splice(0))
-    if (running.child.exitCode === null) running.child.kill("SIGKILL");
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { processes, cleanups } = gatewayTestScope();
 
 /** A running gateway with Telegram (its channel settings merged in), fake Telegram and a model that says "noted". */
 async function startTelegramGateway(telegramSettings: Record<string, unknown> = {}) {

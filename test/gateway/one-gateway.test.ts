@@ -2,18 +2,13 @@
 // health port, is refused naming the running one; after the first is killed with SIGKILL the kernel has
 // released its lock and a new gateway starts.
 import * as fs from "node:fs";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeTelegram } from "../support/fake-telegram.js";
-import { freePort, type GatewayProcess, health, spawnGateway } from "../support/gateway-process.js";
+import { freePort, health, spawnGateway } from "../support/gateway-process.js";
+import { gatewayTestScope } from "../support/gateway-scope.js";
 import { fakeProviderConfig, tempHome, writeConfig } from "../support/medbot-cli.js";
 
-const processes: GatewayProcess[] = [];
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const running of processes.splice(0))
-    if (running.child.exitCode === null) running.child.kill("SIGKILL");
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { processes, cleanups } = gatewayTestScope();
 
 async function untilHealthy(port: number): Promise<void> {
   await vi.waitFor(async () => expect(await health(port)).toMatchObject({ status: "ok" }), {

@@ -6,12 +6,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { appendAudit, verifyAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { FakeOpenAI, type RecordedRequest } from "../support/fake-openai.js";
 import { FakeTelegram } from "../support/fake-telegram.js";
-import { freePort, type GatewayProcess, health, spawnGateway } from "../support/gateway-process.js";
+import { freePort, health, spawnGateway } from "../support/gateway-process.js";
+import { gatewayTestScope } from "../support/gateway-scope.js";
 import { fakeProviderConfig, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -23,13 +24,7 @@ const SENDERS = Array.from({ length: CHATS }, (_, i) => ({ id: 701 + i, first_na
 
 const SOMEONE = { person: "unknown", channel: "telegram", grants: [] as string[] };
 
-const processes: GatewayProcess[] = [];
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const running of processes.splice(0))
-    if (running.child.exitCode === null) running.child.kill("SIGKILL");
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { processes, cleanups } = gatewayTestScope();
 
 /** Runs test/support/metric-writer.ts (the `medbot metrics add` code path, COUNT times); its stdout lines. */
 function runMetricWriter(home: string, count: number): Promise<string[]> {

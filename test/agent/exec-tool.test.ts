@@ -192,13 +192,17 @@ describe("limits", () => {
 });
 
 describe("what the sandbox holds", () => {
-  const secretsOfTheDataFolder = [
+  /** The files of the database and the audit key. */
+  const archiveFiles = [
     "medbot.db",
     "medbot.db-wal",
     "medbot.db-shm",
     "medbot.db-audit-head.json",
     ".medbot.db.created",
     "audit-signing.key",
+  ];
+  const secretsOfTheDataFolder = [
+    ...archiveFiles,
     "config.json",
     "gateway.env",
     "logs",
@@ -234,15 +238,7 @@ describe("what the sandbox holds", () => {
   it("leaves them out too when the workspace is the data folder itself", async () => {
     fs.writeFileSync(path.join(root, "notes.txt"), "shopping list\n");
     fs.mkdirSync(path.join(root, "run", "whatsapp"), { recursive: true });
-    for (const file of [
-      "medbot.db",
-      "medbot.db-wal",
-      "medbot.db-shm",
-      "medbot.db-audit-head.json",
-      ".medbot.db.created",
-      "audit-signing.key",
-    ])
-      fs.writeFileSync(path.join(root, file), "");
+    for (const file of archiveFiles) fs.writeFileSync(path.join(root, file), "");
     const result = await run("ls -a", { ...context(), workspace: root });
     for (const name of secretsOfTheDataFolder) expect(result).not.toMatch(new RegExp(`^${name}$`, "m"));
     expect(result).toMatch(/^notes.txt$/m);

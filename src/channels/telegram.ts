@@ -56,9 +56,17 @@ function proxyAgent(proxy: string): HttpsProxyAgent<string> {
   return new HttpsProxyAgent(url.href);
 }
 
-/** Whether Telegram said the token is wrong or the bot was deleted: retrying cannot help. */
-function isFatal(error: unknown): boolean {
-  return error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404);
+/**
+ * Why retrying cannot help, if Telegram said so: the token is wrong, the bot was deleted, or (409) another
+ * process polls the same token, so each getUpdates would cut the other off for ever.
+ */
+function fatalProblem(error: unknown): string | undefined {
+  if (!(error instanceof GrammyError)) return undefined;
+  if (error.error_code === 409)
+    return `another process is polling this bot token (Telegram ${describe(error)}). Only one medbot gateway (or other bot) may poll a token: stop the other one or give this medbot its own bot token, then restart the gateway`;
+  if (error.error_code === 401 || error.error_code === 404)
+    return `Telegram refused the bot token (${describe(error)}); check channels.telegram.token, then restart the gateway`;
+  return undefined;
 }
 
 export class TelegramAdapter implements ChannelAdapter {
@@ -66,6 +74,8 @@ export class TelegramAdapter implements ChannelAdapter {
   readonly capabilities: ChannelCapabilities = { maxTextLength: 4096, documents: true };
   private readonly bot: Bot;
   private current: ChannelState = "stopped";
+  /** Why the channel stopped for good, if it did (see fatalProblem). */
+  private fatal: string | undefined;
   private me: UserFromGetMe | undefined;
   private offset = 0;
   private polling: Promise<void> | undefined;
@@ -89,14 +99,20 @@ export class TelegramAdapter implements ChannelAdapter {
     return this.current;
   }
 
+  problem(): string | undefined {
+    return this.fatal;
+  }
+
   /** Checks the token (getMe), then polls in the background; rejects on a wrong token. */
   async start(context: ChannelContext): Promise<void> {
     this.current = "starting";
+    this.fatal = undefined;
     this.aborter = new AbortController();
     try {
       this.me = await this.withRetry(() => this.bot.api.getMe(this.aborter.signal as ApiSignal));
     } catch (error) {
       this.current = "failed";
+      this.fatal = fatalProblem(error);
       throw new Error(
         `Telegram getMe failed (${describe(error)}); check channels.telegram.token and apiRoot`,
       );
@@ -148,8 +164,9 @@ export class TelegramAdapter implements ChannelAdapter {
       } catch (error) {
         if (signal.aborted) break;
         failures++;
-        if (isFatal(error) || failures >= this.timing.failuresUntilFailed) this.current = "failed";
-        if (isFatal(error)) return;
+        this.fatal = fatalProblem(error);
+        if (this.fatal || failures >= this.timing.failuresUntilFailed) this.current = "failed";
+        if (this.fatal) return;
         await sleep(this.retryDelayMs(error, failures), signal);
         continue;
       }

@@ -104,4 +104,9 @@ export interface ChannelAdapter {
   send(message: OutboundMessage): Promise<void>;
   /** Transport liveness, for /healthz and the supervisor: not how quiet the chat is. */
   state(): ChannelState;
+  /**
+   * Why the channel stopped for good (a wrong token, another process polling the same bot): restarting
+   * cannot help, so the gateway does not, and logs this instead. Undefined while it may recover.
+   */
+  problem?(): string | undefined;
 }

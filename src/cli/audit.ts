@@ -6,8 +6,8 @@ import { hostOwner } from "../access/actor.js";
 import { parseRecordDate } from "../archive/dates.js";
 import { type AuditEntry, listAudit, verifyAudit } from "../security/audit-log.js";
 import { withArchive } from "./archive-session.js";
-import { table } from "./family.js";
 import { CliFailure, type GlobalOptions } from "./startup.js";
+import { table } from "./table.js";
 
 interface AuditOptions extends GlobalOptions {
   member?: string;

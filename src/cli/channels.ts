@@ -59,7 +59,7 @@ export function registerChannels(program: Command): void {
         return;
       }
       const lines = rows.map((row) => {
-        const state = row.live ? `, ${row.live}` : "";
+        const state = row.live ? `, ${row.live}${row.problem ? `: ${row.problem}` : ""}` : "";
         const refused = row.refused ? `, ${row.refused} refused since start (see the gateway log)` : "";
         const link = row.name === "whatsapp" ? (row.linked ? ", linked" : ", not linked") : "";
         return `${row.name.padEnd(9)} ${row.enabled ? "enabled " : "disabled"}  ${row.allowFrom.summary}${link}${state}${refused}`;
@@ -86,6 +86,8 @@ interface ChannelRow {
   live?: string;
   /** Messages the running gateway refused on this channel since it started. */
   refused?: number;
+  /** Why the running gateway stopped this channel for good (a token problem, another poller). */
+  problem?: string;
 }
 
 function channelStatus(
@@ -110,6 +112,7 @@ function channelStatus(
     ...(name === "whatsapp" ? { linked } : {}),
     ...(live?.channels[name] ? { live: live.channels[name] } : {}),
     ...(live?.refused?.[name] !== undefined ? { refused: live.refused[name] } : {}),
+    ...(live?.problems?.[name] ? { problem: live.problems[name] } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { withArchive } from "./archive-session.js";
 import { registerRebuildViews } from "./export.js";
 import { type ReviewOptions, review } from "./family-review.js";
 import { CliFailure, type GlobalOptions } from "./startup.js";
+import { table } from "./table.js";
 
 const RECENT_SYMPTOMS = 20;
 
@@ -264,17 +265,4 @@ function recordText(archive: FamilyArchive, record: MemberRecord): string {
 function factText(fact: Entry<"facts">): string {
   const details = fact.details ? ` — ${fact.details}` : "";
   return `${fact.text}${details}${fact.since ? ` (since ${fact.since})` : ""} [${fact.status}]`;
-}
-
-/** Rows as left-aligned columns. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
 }

@@ -6,8 +6,8 @@ import { listedInAllowFrom } from "../access/allow-list.js";
 import { PairingError, PairingStore } from "../access/pairing.js";
 import type { LoadedConfig } from "../config/load.js";
 import { openDatabase } from "../storage/db.js";
-import { table } from "./family.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
+import { table } from "./table.js";
 
 /** Registers `medbot pairing`. */
 export function registerPairing(program: Command): void {

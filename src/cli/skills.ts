@@ -6,8 +6,8 @@ import { approvedSkillHashes, approveSkill, SkillApprovalError } from "../agent/
 import { loadSkills, type Skill } from "../agent/skills.js";
 import type { MedbotPaths } from "../config/paths.js";
 import { openDatabase } from "../storage/db.js";
-import { table } from "./family.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
+import { table } from "./table.js";
 
 /** Registers `medbot skills list | approve`. */
 export function registerSkills(program: Command): void {

@@ -100,6 +100,8 @@ export class Gateway {
   private readonly stoppedTurns = new Set<string>();
   /** Refused messages per channel since start, for /healthz. */
   private readonly refusedCounts = new Map<string, number>();
+  /** Channels that stopped for good, with the reason already logged. */
+  private readonly problems = new Map<string, string>();
   /** Senders whose refusal was explained to the owner already (once per sender, bounded). */
   private readonly explained = new Set<string>();
   private readonly abort = new AbortController();
@@ -194,7 +196,19 @@ export class Gateway {
     const status = this.state === "running" ? (healthy ? "ok" : "degraded") : "stopping";
     const refused: HealthReport["refused"] = {};
     for (const name of this.channels.keys()) refused[name] = this.refusedCounts.get(name) ?? 0;
-    return { status, channels, refused, queue: this.queue.counts(), ...(storage ? { storage } : {}) };
+    const problems: HealthReport["problems"] = {};
+    for (const channel of this.channels.values()) {
+      const problem = channel.problem?.();
+      if (problem) problems[channel.name] = problem;
+    }
+    return {
+      status,
+      channels,
+      refused,
+      queue: this.queue.counts(),
+      ...(Object.keys(problems).length ? { problems } : {}),
+      ...(storage ? { storage } : {}),
+    };
   }
 
   /**
@@ -377,6 +391,7 @@ export class Gateway {
       this.log.info({ channel: channel.name }, "channel running");
       this.replies.sendUnsent(channel.name);
     } catch (error) {
+      if (this.givenUp(channel)) return;
       this.log.warn({ channel: channel.name, error: errorText(error) }, "channel failed to start");
       this.scheduleRestart(channel);
     } finally {
@@ -402,6 +417,20 @@ export class Gateway {
     this.restarts.set(channel.name, timer);
   }
 
+  /**
+   * Whether the channel stopped for good (ChannelAdapter.problem): then it is not restarted, and the reason
+   * is logged once at error level, since the owner has to act.
+   */
+  private givenUp(channel: ChannelAdapter): boolean {
+    const problem = channel.problem?.();
+    if (!problem) return false;
+    if (this.problems.get(channel.name) !== problem) {
+      this.problems.set(channel.name, problem);
+      this.log.error({ channel: channel.name }, `${channel.name} stopped: ${problem}`);
+    }
+    return true;
+  }
+
   /** Restarts failed channels; resets the backoff of channels that stayed up; retries unsent replies. */
   private watch(): void {
     this.options.onWatch?.();
@@ -410,6 +439,7 @@ export class Gateway {
     for (const channel of this.channels.values()) {
       if (this.starting.has(channel.name) || this.restarts.has(channel.name)) continue;
       const state = channel.state();
+      if (state === "failed" && this.givenUp(channel)) continue;
       if (state === "failed") {
         this.log.warn({ channel: channel.name }, "channel failed; restarting");
         this.upSince.delete(channel.name);

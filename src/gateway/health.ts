@@ -11,6 +11,8 @@ export interface HealthReport {
   /** Messages refused per channel since the gateway started (not allowed, or, for email, not proven). */
   refused: Record<string, number>;
   queue: { pending: number; unsent: number };
+  /** Channels that stopped for good, with why (no personal data: a token problem, a second poller). */
+  problems?: Record<string, string>;
   /** Why the database cannot store anything now (disk full, read-only); absent while it can. */
   storage?: string;
 }

@@ -1,6 +1,7 @@
 // `medbot family add|list|show|review`: members and their records from the command line, with the ids
 // people use to confirm or reject what was recorded; bad input is refused naming the flag, storing nothing.
 import * as path from "node:path";
+import stringWidth from "string-width";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
@@ -134,6 +135,17 @@ describe("medbot family list and show", () => {
         counts: { facts: 1, symptoms: 0, medications: 0, metrics: 0, awaitingReview: 1 },
       },
     ]);
+  });
+
+  it("list aligns its columns by display width, so a CJK name does not shift its row", async () => {
+    const result = await runMedbot(["family", "list"], { home });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    const relationColumn = (line: string, relation: string) =>
+      stringWidth(line.slice(0, line.indexOf(relation)));
+    const mum = lines.find((line) => line.includes("mother"))!;
+    const dad = lines.find((line) => line.includes("father"))!;
+    expect(relationColumn(dad, "father")).toBe(relationColumn(mum, "mother"));
   });
 
   it("show finds a member by alias and lists the record with ids and statuses", async () => {

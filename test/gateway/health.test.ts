@@ -2,6 +2,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Writable } from "node:stream";
+import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { restartDelay } from "../../src/gateway/gateway.js";
 import { assertHealthHost, isLoopbackHost } from "../../src/gateway/health.js";
@@ -121,5 +123,39 @@ describe("gateway log", () => {
     expect(log).toContain("message stored");
     expect(log).toContain("reply sent");
     expect(log).not.toContain("HbA1c");
+  });
+});
+
+describe("gateway log on a terminal", () => {
+  it("shows readable lines on a terminal and JSON elsewhere, while the file keeps JSON", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-log-"));
+    const file = path.join(dir, "logs", "gateway.log");
+    const capture = (isTTY: boolean) => {
+      const lines: string[] = [];
+      const stream = Object.assign(
+        new Writable({
+          write(chunk, _encoding, done) {
+            lines.push(String(chunk));
+            done();
+          },
+        }),
+        { isTTY },
+      );
+      return { lines, stream };
+    };
+    const terminal = capture(true);
+    createLogger({ file, level: "info", console: terminal.stream }).info(
+      { channel: "telegram" },
+      "channel running",
+    );
+    const pipe = capture(false);
+    createLogger({ level: "info", console: pipe.stream }).info({ channel: "telegram" }, "channel running");
+
+    const shown = stripVTControlCharacters(terminal.lines.join(""));
+    expect(shown).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] .*INFO.*: .*channel running/);
+    expect(shown).toMatch(/channel: .*"telegram"/);
+    expect(() => JSON.parse(shown)).toThrow();
+    expect(JSON.parse(pipe.lines.join(""))).toMatchObject({ level: 30, msg: "channel running" });
+    expect(JSON.parse(fs.readFileSync(file, "utf8"))).toMatchObject({ level: 30, channel: "telegram" });
   });
 });

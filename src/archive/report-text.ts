@@ -44,18 +44,26 @@ function tooManyCharacters(length: string, limits: ReportLimits): ReportReadResu
   return { refused: `has ${length} characters of text; medbot reads at most ${count(limits.characters)}` };
 }
 
-/** The text layer of a PDF, page by page, stopping at the first limit it breaks. */
+/**
+ * The text layer of a PDF, page by page, stopping at the first limit it breaks. unpdf carries a build of
+ * PDF.js without a native canvas (text only), which keeps the install small.
+ */
 async function pdfText(bytes: Uint8Array, limits: ReportLimits): Promise<ReportReadResult> {
-  const { PDFParse } = await import("pdf-parse");
-  const parser = new PDFParse({ data: bytes });
+  const { getDocumentProxy } = await import("unpdf");
+  let pdf: Awaited<ReturnType<typeof getDocumentProxy>> | undefined;
   try {
-    const first = await parser.getText({ partial: [1], pageJoiner: "" });
-    if (first.total > limits.pages) {
-      return { refused: `has ${count(first.total)} pages; medbot reads at most ${count(limits.pages)}` };
+    // PDF.js takes the buffer over; a copy keeps the caller's bytes intact.
+    pdf = await getDocumentProxy(new Uint8Array(bytes), { isEvalSupported: false });
+    if (pdf.numPages > limits.pages) {
+      return { refused: `has ${count(pdf.numPages)} pages; medbot reads at most ${count(limits.pages)}` };
     }
-    let text = first.text;
-    for (let page = 2; page <= first.total; page++) {
-      text += (await parser.getText({ partial: [page], pageJoiner: "" })).text;
+    let text = "";
+    for (let page = 1; page <= pdf.numPages; page++) {
+      const content = await (await pdf.getPage(page)).getTextContent();
+      for (const item of content.items) {
+        if ("str" in item) text += item.str + (item.hasEOL ? "\n" : "");
+      }
+      text += "\n";
       if (text.length > limits.characters) {
         return tooManyCharacters(`more than ${count(limits.characters)}`, limits);
       }
@@ -65,7 +73,7 @@ async function pdfText(bytes: Uint8Array, limits: ReportLimits): Promise<ReportR
   } catch (error) {
     return { refused: `could not be read as a PDF (${(error as Error).message})` };
   } finally {
-    await parser.destroy().catch(() => {});
+    await pdf?.destroy().catch(() => {});
   }
 }
 

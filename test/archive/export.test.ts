@@ -28,13 +28,8 @@ const cjkFont = [
 ].some((file) => fs.existsSync(file));
 
 async function pdfText(file: string): Promise<string> {
-  const { PDFParse } = await import("pdf-parse");
-  const parser = new PDFParse({ data: fs.readFileSync(file) });
-  try {
-    return (await parser.getText()).text;
-  } finally {
-    await parser.destroy();
-  }
+  const { extractText } = await import("unpdf");
+  return (await extractText(new Uint8Array(fs.readFileSync(file)), { mergePages: true })).text;
 }
 
 const exportsDir = (member: string) => path.join(workspace, "family", member);

@@ -70,6 +70,7 @@ export function registerFamilyRecord(family: Command): void {
     .option("--severity <text>", "symptom: e.g. mild")
     .option("--notes <text>", "symptom: notes")
     .option("--at <when>", "symptom end: when it ended (default today)")
+    .addHelpText("after", EXAMPLES)
     .action(
       async (
         ref: string,
@@ -102,6 +103,18 @@ export function registerFamilyRecord(family: Command): void {
 }
 
 const ACTIONS = { add, correct, stop, end, remove };
+
+const EXAMPLES = `
+Examples:
+  medbot family record dad allergy add penicillin --details rash --since 2019
+  medbot family record dad condition add "type 2 diabetes" --since 2018
+  medbot family record dad medication add metformin --dose "500 mg" --frequency "twice daily" --times 08:00,20:00
+  medbot family record dad medication correct medication:5 --dose "1000 mg"
+  medbot family record dad medication stop medication:6 --reason "stomach upset"
+  medbot family record mum symptom add headache --onset "2026-12-01 08:00" --severity mild
+  medbot family record mum symptom end symptom:3 --at "2026-12-01 14:00"
+  medbot family record dad allergy remove fact:12 --reason "entered for the wrong person"
+Ids are the ones medbot family show prints. What you record here is confirmed, and audited on channel cli.`;
 
 function add(r: Request): string {
   const name = r.subject?.trim();

@@ -96,6 +96,8 @@ export function registerFamily(program: Command): void {
     .description("list what awaits review (reported or unreviewed), or confirm / reject one item by its id")
     .option("--confirm <id>", "confirm an item, e.g. fact:12")
     .option("--reject <id>", "reject an item (removed, kept in its history), e.g. symptom:3")
+    .option("--confirm-all", "confirm everything awaiting review (of MEMBER, of --kind)")
+    .option("--kind <kind>", "only fact, allergy, condition, medication, symptom, metric or report")
     .option("--json", "machine-readable list")
     .action(async (ref: string | undefined, _options, command: Command) => {
       const options = command.optsWithGlobals<ReviewOptions>();

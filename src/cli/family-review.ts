@@ -1,9 +1,10 @@
-// `medbot family review [MEMBER] [--confirm ID | --reject ID]`: what was reported or auto-captured and not yet
-// confirmed, with ids like fact:12; confirming sets it confirmed, rejecting removes it (kept in the history).
+// `medbot family review [MEMBER] [--kind K] [--confirm ID | --reject ID | --confirm-all]`: what was reported or
+// auto-captured and not yet confirmed, with ids like fact:12; confirming sets it confirmed, rejecting removes it
+// (kept in the history). --confirm-all confirms every listed item in one transaction, each audited on its own.
 import { type Actor, hostOwner } from "../access/actor.js";
 import { entryLine } from "../agent/tools/family-record.js";
 import { ENTRY_NOUN, type FamilyArchive } from "../archive/archive.js";
-import { type EntryTable, getEntry } from "../archive/entries.js";
+import { type Entry, type EntryTable, type FactCategory, getEntry } from "../archive/entries.js";
 import type { Member } from "../archive/members.js";
 import {
   describeReading,
@@ -12,11 +13,15 @@ import {
   memberTimeZone,
   removeMetric,
 } from "../archive/metrics.js";
+import { listReports, removeReport } from "../archive/reports.js";
+import { writeTransaction } from "../storage/db.js";
 import { CliFailure, type GlobalOptions } from "./startup.js";
 
 export interface ReviewOptions extends GlobalOptions {
   confirm?: string;
   reject?: string;
+  confirmAll?: boolean;
+  kind?: string;
   json?: boolean;
 }
 
@@ -27,38 +32,105 @@ export interface PendingItem {
   member: string;
   status: string;
   text: string;
+  /** A fact's category (an allergy, a condition...), for --kind. */
+  category?: FactCategory;
 }
 
-const TABLES: Record<string, EntryTable | "metrics"> = {
+type ReviewTable = EntryTable | "metrics" | "reports";
+const TABLES: Record<string, ReviewTable> = {
   fact: "facts",
   symptom: "symptoms",
   medication: "medications",
   metric: "metrics",
+  report: "reports",
 };
-const REF = /^(fact|symptom|medication|metric)[:#](\d+)$/i;
+const REF = /^(fact|symptom|medication|metric|report)[:#](\d+)$/i;
+/** What --kind may name: the archive's entry kinds, with allergies and conditions picked out of the facts. */
+const REVIEW_KINDS = ["fact", "allergy", "condition", "medication", "symptom", "metric", "report"] as const;
+const ALLERGIES: readonly string[] = ["drug_allergy", "food_allergy"];
 const REJECTED = "rejected in review";
 const SHOWN_READINGS = 20;
 
 /** The review command's output: the list of what awaits review, or the result of one confirm / reject. */
 export function review(archive: FamilyArchive, ref: string | undefined, options: ReviewOptions): string {
   if (options.confirm && options.reject) throw new CliFailure("Give either --confirm or --reject, not both.");
+  if ((options.confirm || options.reject) && options.confirmAll)
+    throw new CliFailure("Give one of --confirm, --reject or --confirm-all.");
   const flag = options.confirm ? "--confirm" : options.reject ? "--reject" : undefined;
+  if (flag && options.kind !== undefined) {
+    throw new CliFailure(
+      `--kind goes with the list or --confirm-all, not with ${flag} (the id names its kind).`,
+    );
+  }
+  const kind = options.kind === undefined ? undefined : reviewKind(options.kind);
   const target = flag ? parseRef(flag, (options.confirm ?? options.reject)!) : undefined;
   const actor = hostOwner("cli");
   const member = ref === undefined ? undefined : archive.member(actor, ref);
   if (target) return settle(archive, actor, member, target, options.confirm ? "confirm" : "reject");
-  const items = (member ? [member] : archive.members(actor)).flatMap((m) => pendingItems(archive, m));
-  if (options.json) return JSON.stringify(items, null, 2);
-  if (items.length === 0) return `Nothing awaits review${member ? ` for ${member.displayName}` : ""}.`;
+  const items = (member ? [member] : archive.members(actor))
+    .flatMap((m) => pendingItems(archive, m))
+    .filter((item) => !kind || isOfKind(item, kind));
+  if (options.json && !options.confirmAll) return JSON.stringify(items, null, 2);
+  if (items.length === 0) {
+    const what = kind ? ` of kind ${kind}` : "";
+    return `Nothing${what} awaits review${member ? ` for ${member.displayName}` : ""}.`;
+  }
+  if (options.confirmAll) return confirmAll(archive, actor, items, options.json === true);
   return [
     `${items.length} item(s) await review:`,
-    ...shownItems(items).map((i) => `  ${i.ref.padEnd(16)} ${i.member}: ${i.text}`),
-    "Confirm with --confirm ID, reject with --reject ID (e.g. medbot family review --confirm fact:12).",
+    ...shownItems(items, "medbot family review --json lists them all").map(itemLine),
+    "Confirm with --confirm ID, reject with --reject ID (e.g. medbot family review --confirm fact:12), or all with --confirm-all.",
+  ].join("\n");
+}
+
+function itemLine(item: PendingItem): string {
+  return `  ${item.ref.padEnd(16)} ${item.member}: ${item.text}`;
+}
+
+function reviewKind(text: string): (typeof REVIEW_KINDS)[number] {
+  const kind = REVIEW_KINDS.find((k) => k === text.trim().toLowerCase());
+  if (!kind) {
+    throw new CliFailure(
+      `--kind "${text}" must be one of ${REVIEW_KINDS.slice(0, -1).join(", ")} or ${REVIEW_KINDS.at(-1)}.`,
+    );
+  }
+  return kind;
+}
+
+function isOfKind(item: PendingItem, kind: (typeof REVIEW_KINDS)[number]): boolean {
+  if (kind === "allergy") return item.category !== undefined && ALLERGIES.includes(item.category);
+  if (kind === "condition") return item.category === "condition";
+  return item.ref.startsWith(`${kind}:`);
+}
+
+/**
+ * Confirms every item in one transaction (all or none), each with its own audit entry as a single --confirm
+ * would make; prints what it confirmed.
+ */
+function confirmAll(archive: FamilyArchive, actor: Actor, items: PendingItem[], json: boolean): string {
+  writeTransaction(archive.db, () => {
+    for (const item of items) {
+      const target = parseRef("--confirm-all", item.ref);
+      if (target.table === "metrics") settleReading(archive, actor, item.memberId, target.id, "confirm");
+      else if (target.table === "reports") confirmReport(archive, actor, item.memberId, target.id);
+      else archive.review(actor, item.memberId, target.table, target.id, "confirm");
+    }
+  });
+  // Confirming changes only the status, so each line is the listed one with its new status.
+  const confirmed = items.map((i) => ({
+    ...i,
+    status: "confirmed",
+    text: i.text.replace(new RegExp(` \\[${i.status}\\]$`), " [confirmed]"),
+  }));
+  if (json) return JSON.stringify(confirmed, null, 2);
+  return [
+    `Confirmed ${items.length} item(s):`,
+    ...shownItems(confirmed, "medbot family review --json lists each one").map(itemLine),
   ].join("\n");
 }
 
 /** Every entry, but at most SHOWN_READINGS readings per member and a count of the rest (years of imports). */
-function shownItems(items: PendingItem[]): PendingItem[] {
+function shownItems(items: PendingItem[], more: string): PendingItem[] {
   const readings = new Map<string, number>();
   const shown: PendingItem[] = [];
   for (const item of items) {
@@ -66,19 +138,19 @@ function shownItems(items: PendingItem[]): PendingItem[] {
     if (n) readings.set(item.memberId, n);
     if (n <= SHOWN_READINGS) shown.push(item);
     if (n === SHOWN_READINGS + 1) {
-      const more = items.filter((i) => i.memberId === item.memberId && i.ref.startsWith("metric:")).length;
-      const text = `... and ${more - SHOWN_READINGS} more readings (medbot family review --json lists them all)`;
+      const count = items.filter((i) => i.memberId === item.memberId && i.ref.startsWith("metric:")).length;
+      const text = `... and ${count - SHOWN_READINGS} more readings (${more})`;
       shown.push({ ...item, ref: "", text });
     }
   }
   return shown;
 }
 
-function parseRef(flag: string, text: string): { noun: string; table: EntryTable | "metrics"; id: number } {
+function parseRef(flag: string, text: string): { noun: string; table: ReviewTable; id: number } {
   const match = REF.exec(text.trim());
   if (!match) {
     throw new CliFailure(
-      `${flag} "${text}" is not an item id: use one like fact:12, symptom:3, medication:5 or metric:7 (see medbot family review).`,
+      `${flag} "${text}" is not an item id: use one like fact:12, symptom:3, medication:5, metric:7 or report:2 (see medbot family review).`,
     );
   }
   const noun = match[1]!.toLowerCase();
@@ -89,8 +161,8 @@ function parseRef(flag: string, text: string): { noun: string; table: EntryTable
 export function pendingItems(archive: FamilyArchive, member: Member): PendingItem[] {
   const db = archive.db;
   const items: PendingItem[] = [];
-  const item = (ref: string, status: string, text: string) =>
-    items.push({ ref, memberId: member.id, member: member.displayName, status, text });
+  const item = (ref: string, status: string, text: string, category?: FactCategory) =>
+    items.push({ ref, memberId: member.id, member: member.displayName, status, text, category });
   for (const table of ["facts", "medications", "symptoms"] as const) {
     const rows = db
       .prepare(
@@ -100,7 +172,8 @@ export function pendingItems(archive: FamilyArchive, member: Member): PendingIte
       .all(member.id) as { id: number }[];
     for (const { id } of rows) {
       const entry = getEntry(db, table, id)!;
-      item(`${ENTRY_NOUN[table]}:${id}`, entry.status, entryLine(table, entry));
+      const category = table === "facts" ? (entry as Entry<"facts">).category : undefined;
+      item(`${ENTRY_NOUN[table]}:${id}`, entry.status, entryLine(table, entry), category);
     }
   }
   const readings = db
@@ -113,6 +186,10 @@ export function pendingItems(archive: FamilyArchive, member: Member): PendingIte
   for (const r of readings) {
     item(`metric:${r.id}`, r.status, `${describeReading(r, kindOf(db, r.kind).label, zone)} [${r.status}]`);
   }
+  const reports = listReports(db, member.id).filter((r) => r.status !== "confirmed");
+  for (const r of reports.sort((a, b) => a.id - b.id)) {
+    item(`report:${r.id}`, r.status, `${r.title}${r.reportDate ? ` (${r.reportDate})` : ""} [${r.status}]`);
+  }
   return items;
 }
 
@@ -121,7 +198,7 @@ function settle(
   archive: FamilyArchive,
   actor: Actor,
   member: Member | undefined,
-  target: { noun: string; table: EntryTable | "metrics"; id: number },
+  target: { noun: string; table: ReviewTable; id: number },
   verdict: "confirm" | "reject",
 ): string {
   const ref = `${target.noun}:${target.id}`;
@@ -134,7 +211,8 @@ function settle(
   if (verdict === "confirm" && row.status === "confirmed")
     throw new CliFailure(`${ref} is already confirmed.`);
   const owner = archive.member(actor, row.memberId);
-  if (target.table === "metrics") settleReading(archive, actor, owner, target.id, verdict);
+  if (target.table === "metrics") settleReading(archive, actor, owner.id, target.id, verdict);
+  else if (target.table === "reports") settleReport(archive, actor, owner.id, target.id, verdict);
   else archive.review(actor, owner.id, target.table, target.id, verdict);
   return verdict === "confirm"
     ? `Confirmed ${ref} in ${owner.displayName}'s record.`
@@ -144,20 +222,43 @@ function settle(
 function settleReading(
   archive: FamilyArchive,
   actor: Actor,
-  member: Member,
+  memberId: string,
   id: number,
   verdict: "confirm" | "reject",
 ): void {
   if (verdict === "reject") {
-    removeMetric(archive, actor, member.id, id, REJECTED);
+    removeMetric(archive, actor, memberId, id, REJECTED);
     return;
   }
   const removed = archive.db.prepare("SELECT removed_at AS at FROM metrics WHERE id = ?").get(id) as {
     at: string | null;
   };
   if (removed.at) throw new CliFailure(`metric:${id} was removed; it cannot be confirmed.`);
-  const event = { action: "metric.confirm", memberId: member.id, entity: "metrics", entityId: id };
+  const event = { action: "metric.confirm", memberId, entity: "metrics", entityId: id };
   archive.change(actor, event, () =>
     archive.db.prepare("UPDATE metrics SET status = 'confirmed' WHERE id = ?").run(id),
+  );
+}
+
+function settleReport(
+  archive: FamilyArchive,
+  actor: Actor,
+  memberId: string,
+  id: number,
+  verdict: "confirm" | "reject",
+): void {
+  if (verdict === "reject") removeReport(archive, actor, memberId, id, REJECTED);
+  else confirmReport(archive, actor, memberId, id);
+}
+
+/** Marks a report's summary and key values as checked by the owner; audited like any confirmation. */
+function confirmReport(archive: FamilyArchive, actor: Actor, memberId: string, id: number): void {
+  const removed = archive.db.prepare("SELECT removed_at AS at FROM reports WHERE id = ?").get(id) as {
+    at: string | null;
+  };
+  if (removed.at) throw new CliFailure(`report:${id} was removed; it cannot be confirmed.`);
+  const event = { action: "report.confirm", memberId, entity: "reports", entityId: id };
+  archive.change(actor, event, () =>
+    archive.db.prepare("UPDATE reports SET status = 'confirmed' WHERE id = ?").run(id),
   );
 }

@@ -9,6 +9,7 @@ import { describeReading, kindOf, memberTimeZone, summariseMetrics } from "../ar
 import { CATEGORY_TITLE } from "../archive/record-text.js";
 import { withArchive } from "./archive-session.js";
 import { registerRebuildViews } from "./export.js";
+import { registerFamilyRecord } from "./family-record.js";
 import { type ReviewOptions, review } from "./family-review.js";
 import { CliFailure, type GlobalOptions } from "./startup.js";
 import { table } from "./table.js";
@@ -96,12 +97,15 @@ export function registerFamily(program: Command): void {
     .description("list what awaits review (reported or unreviewed), or confirm / reject one item by its id")
     .option("--confirm <id>", "confirm an item, e.g. fact:12")
     .option("--reject <id>", "reject an item (removed, kept in its history), e.g. symptom:3")
+    .option("--confirm-all", "confirm everything awaiting review (of MEMBER, of --kind)")
+    .option("--kind <kind>", "only fact, allergy, condition, medication, symptom, metric or report")
     .option("--json", "machine-readable list")
     .action(async (ref: string | undefined, _options, command: Command) => {
       const options = command.optsWithGlobals<ReviewOptions>();
       process.stdout.write(`${await withArchive(options, ({ archive }) => review(archive, ref, options))}\n`);
     });
 
+  registerFamilyRecord(family);
   registerRebuildViews(family);
 }
 

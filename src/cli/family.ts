@@ -186,7 +186,12 @@ export function recordCounts(archive: FamilyArchive, memberId: string) {
     symptoms: count(`SELECT COUNT(*) AS n ${live("symptoms")}`),
     medications: count(`SELECT COUNT(*) AS n ${live("medications")}`),
     metrics: count(`SELECT COUNT(*) AS n ${metricsLive}`),
-    awaitingReview: pending + count(`SELECT COUNT(*) AS n ${metricsLive} AND status <> 'confirmed'`),
+    awaitingReview:
+      pending +
+      count(`SELECT COUNT(*) AS n ${metricsLive} AND status <> 'confirmed'`) +
+      count(
+        "SELECT COUNT(*) AS n FROM reports WHERE member_id = ? AND removed_at IS NULL AND status <> 'confirmed'",
+      ),
   };
 }
 

@@ -112,6 +112,9 @@ describe("medbot family review lists reports too", () => {
     const home = await household();
     const list = await review(home, "dad");
     expect(list.stdout).toMatch(/^ {2}report:1 +Dad: Blood panel \[unreviewed\]$/m);
+    const pendingItems = list.stdout.match(/^ {2}\S+:\d+ /gm)?.length;
+    const members = JSON.parse((await runMedbot(["family", "list", "--json"], { home })).stdout);
+    expect(members.find((m: { id: string }) => m.id === "dad").counts.awaitingReview).toBe(pendingItems);
     const allergies = await review(home, "--kind", "allergy");
     expect([...allergies.stdout.matchAll(/^ {2}(\S+) +(\S+):/gm)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
       "fact:1 Dad",

@@ -118,6 +118,18 @@ function toColumns<T extends EntryTable>(table: T, fields: EntryFields[T]): Reco
   return values;
 }
 
+/**
+ * A stopped medication's reason: why it stopped joins why it was taken ("blood pressure; stopped: ankle
+ * swelling"), as the MedBot import records it, so neither is lost.
+ */
+export function stoppedReason(
+  takenFor: string | null | undefined,
+  whyStopped: string | null | undefined,
+): string | undefined {
+  const why = whyStopped?.trim();
+  return why ? [takenFor, `stopped: ${why}`].filter(Boolean).join("; ") : undefined;
+}
+
 export interface NewVersion {
   memberId: string;
   status: ReviewStatus;

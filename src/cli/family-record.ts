@@ -13,6 +13,7 @@ import {
   type EntryTable,
   type FactCategory,
   getEntry,
+  stoppedReason,
 } from "../archive/entries.js";
 import type { Member } from "../archive/members.js";
 import { withArchive } from "./archive-session.js";
@@ -235,9 +236,7 @@ function stop(r: Request): string {
   if (old.startDate && isBefore(stopDate, old.startDate)) {
     throw new CliFailure(`--date ${stopDate} is before the medication's start (${old.startDate}).`);
   }
-  // Why it stopped joins why it was taken, as the MedBot import records it ("for X; stopped: Y").
-  const why = optionalText(r.flags.reason);
-  const reason = why ? [old.reason, `stopped: ${why}`].filter(Boolean).join("; ") : undefined;
+  const reason = stoppedReason(old.reason, optionalText(r.flags.reason));
   const patch = { state: "stopped", stopDate, ...(reason ? { reason } : {}) } as const;
   const how = { kind: "update", status: "confirmed" } as const;
   const { entry } = r.archive.revise(actor, r.member.id, "medications", old.id, patch, how);

@@ -87,6 +87,8 @@ describe("family_record", () => {
       reason: "ankle swelling",
     });
     expect(stopped).toMatch(/Stopped for 妈妈: .*stopped 2026-11-21/);
+    const [now] = archive.history(hostOwner(), "mum", "medications", newId).slice(-1);
+    expect(now?.reason).toBe("blood pressure; stopped: ankle swelling");
     const history = await call({ action: "history", member: "mum", kind: "medication", id });
     expect(history.split("\n")).toHaveLength(3);
     expect(history).toContain("5 mg");

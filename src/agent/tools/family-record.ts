@@ -10,6 +10,7 @@ import {
   type EntryTable,
   FACT_CATEGORIES,
   REVIEW_STATUSES,
+  stoppedReason,
 } from "../../archive/entries.js";
 import type { Member } from "../../archive/members.js";
 import { defineTool } from "./tool.js";
@@ -237,7 +238,9 @@ function changeEntry(archive: FamilyArchive, actor: Actor, args: Args): string {
     if (table !== "medications") throw new ArchiveError("Only a medication can be stopped.");
     const member = archive.member(actor, ref);
     const stopDate = day(args.date, "date") ?? todayIn(member.timezone ?? hostTimeZone(), archive.clock());
-    const patch = { state: "stopped", stopDate, ...(args.reason ? { reason: args.reason } : {}) } as const;
+    const old = archive.current(actor, member.id, table).find((m) => m.id === id);
+    const reason = stoppedReason(old?.reason, args.reason);
+    const patch = { state: "stopped", stopDate, ...(reason ? { reason } : {}) } as const;
     const { entry } = archive.revise(actor, member.id, table, id, patch, { kind: "update" });
     return `Stopped for ${member.displayName}: medication #${entry.id} ${entryLine(table, entry)}.`;
   }

@@ -1,4 +1,5 @@
 // Builds an Agent for one instance: database, provider, tools.
+import { useHouseholdUnits } from "../archive/metric-units.js";
 import { ViewRenderer } from "../archive/render.js";
 import type { LoadedConfig } from "../config/load.js";
 import { openDatabase } from "../storage/db.js";
@@ -11,6 +12,7 @@ export function createAgent(loaded: LoadedConfig, warn?: (message: string) => vo
   const resolved = resolveProvider(config);
   const provider = "problem" in resolved ? resolved : createProvider(resolved, config.agents.defaults);
   const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
+  useHouseholdUnits(db, config.archive.units);
   // The renderer needs the agent's archive; the agent calls it only after a commit, so it exists by then.
   let renderer: ViewRenderer | undefined;
   const agent = new Agent({

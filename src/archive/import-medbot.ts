@@ -11,6 +11,7 @@ import type { MedbotMember, SourceProblem } from "./medbot-format.js";
 import { readMedbotFamily } from "./medbot-workspace.js";
 import { allMembers, type Member, nameKey } from "./members.js";
 import { findKind, parseReading } from "./metric-kinds.js";
+import { contextOrNote } from "./metric-units.js";
 import { parseMeasuredAt, recordMetric, zoneOf } from "./metrics.js";
 import { ingestReport } from "./reports.js";
 
@@ -166,7 +167,9 @@ function importMember(
         continue;
       }
       const input = { kind: reading.kind, value: reading.value, unit: reading.unit, at: reading.at };
-      recordMetric(archive, actor, member.id, { ...input, note: reading.note, status: "reported" });
+      const said = contextOrNote(findKind(archive.db, reading.kind), reading.context);
+      const note = [reading.note, said.note].filter(Boolean).join("; ") || undefined;
+      recordMetric(archive, actor, member.id, { ...input, note, context: said.context, status: "reported" });
       if (key) known.add(key);
       metrics++;
     } catch (error) {

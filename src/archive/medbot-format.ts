@@ -29,6 +29,8 @@ export interface MedbotMetric {
   unit?: string;
   at: string;
   note?: string;
+  /** "meal_context" / "context" / "meal": for glucose, when it was taken relative to meals. */
+  context?: string;
   file: string;
   line: number;
 }
@@ -326,13 +328,14 @@ function metricFromLine(text: string, stem: string): Omit<MedbotMetric, "file" |
         ? (normaliseDateTime(time) ?? time.trim())
         : undefined;
   if (!at) return "no time (timestamp) for this reading";
-  const note = ["notes", "note", "meal_context", "context", "position", "source"].map(str).filter(Boolean);
+  const note = ["notes", "note", "position", "source"].map(str).filter(Boolean);
   return {
     kind: str("type") ?? str("metric") ?? str("kind") ?? stem,
     value,
     unit: str("unit"),
     at,
     note: note.join("; ") || undefined,
+    context: str("meal_context") ?? str("context") ?? str("meal"),
   };
 }
 

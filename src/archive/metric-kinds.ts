@@ -3,11 +3,14 @@
 import type { Db } from "../storage/db.js";
 import { ArchiveError } from "./archive.js";
 
-/** A unit accepted for a kind: how it is shown, how people spell it, and how it converts to the canonical unit. */
-interface UnitDef {
+/** A unit accepted for a kind: how it is shown, how people spell it, and how it converts to and from the canonical unit. */
+export interface UnitDef {
   unit: string;
   spellings: readonly string[];
   toCanonical: (value: number) => number;
+  fromCanonical: (value: number) => number;
+  /** Decimals a converted value is shown with ("110 mg/dL", "6.1 mmol/L"); null: two. */
+  decimals: number | null;
 }
 
 export interface MetricKindDef {
@@ -36,11 +39,13 @@ const KG_PER_LB = 0.45359237;
 const MMHG_PER_KPA = 7.50062;
 
 const same = (value: number) => value;
-const unit = (shown: string, spellings: string[], toCanonical = same): UnitDef => ({
-  unit: shown,
-  spellings,
-  toCanonical,
-});
+const unit = (
+  shown: string,
+  spellings: string[],
+  decimals: number | null,
+  toCanonical = same,
+  fromCanonical = same,
+): UnitDef => ({ unit: shown, spellings, toCanonical, fromCanonical, decimals });
 
 function builtin(def: Omit<MetricKindDef, "custom">): MetricKindDef {
   return { ...def, custom: false };
@@ -51,7 +56,16 @@ export const BUILTIN_KINDS: readonly MetricKindDef[] = [
     kind: "blood_pressure",
     label: "blood pressure",
     unit: "mmHg",
-    units: [unit("mmHg", ["mmhg"]), unit("kPa", ["kpa"], (v) => v * MMHG_PER_KPA)],
+    units: [
+      unit("mmHg", ["mmhg"], 0),
+      unit(
+        "kPa",
+        ["kpa"],
+        1,
+        (v) => v * MMHG_PER_KPA,
+        (v) => v / MMHG_PER_KPA,
+      ),
+    ],
     min: 50,
     max: 300,
     trendThreshold: 5,
@@ -62,8 +76,14 @@ export const BUILTIN_KINDS: readonly MetricKindDef[] = [
     label: "glucose",
     unit: "mmol/L",
     units: [
-      unit("mmol/L", ["mmol/l", "mmol"]),
-      unit("mg/dL", ["mg/dl", "mgdl"], (v) => v / GLUCOSE_MG_PER_MMOL),
+      unit("mmol/L", ["mmol/l", "mmol"], 1),
+      unit(
+        "mg/dL",
+        ["mg/dl", "mgdl"],
+        0,
+        (v) => v / GLUCOSE_MG_PER_MMOL,
+        (v) => v * GLUCOSE_MG_PER_MMOL,
+      ),
     ],
     min: 0.5,
     max: 60,
@@ -75,9 +95,21 @@ export const BUILTIN_KINDS: readonly MetricKindDef[] = [
     label: "weight",
     unit: "kg",
     units: [
-      unit("kg", ["kg", "kgs", "kilogram", "kilograms"]),
-      unit("lb", ["lb", "lbs", "pound", "pounds"], (v) => v * KG_PER_LB),
-      unit("g", ["g", "gram", "grams"], (v) => v / 1000),
+      unit("kg", ["kg", "kgs", "kilogram", "kilograms"], 1),
+      unit(
+        "lb",
+        ["lb", "lbs", "pound", "pounds"],
+        1,
+        (v) => v * KG_PER_LB,
+        (v) => v / KG_PER_LB,
+      ),
+      unit(
+        "g",
+        ["g", "gram", "grams"],
+        0,
+        (v) => v / 1000,
+        (v) => v * 1000,
+      ),
     ],
     min: 0.3,
     max: 400,
@@ -89,8 +121,14 @@ export const BUILTIN_KINDS: readonly MetricKindDef[] = [
     label: "temperature",
     unit: "°C",
     units: [
-      unit("°C", ["c", "celsius", "degc"]),
-      unit("°F", ["f", "fahrenheit", "degf"], (v) => ((v - 32) * 5) / 9),
+      unit("°C", ["c", "celsius", "degc"], 1),
+      unit(
+        "°F",
+        ["f", "fahrenheit", "degf"],
+        1,
+        (v) => ((v - 32) * 5) / 9,
+        (v) => (v * 9) / 5 + 32,
+      ),
     ],
     min: 25,
     max: 45,
@@ -101,7 +139,7 @@ export const BUILTIN_KINDS: readonly MetricKindDef[] = [
     kind: "heart_rate",
     label: "heart rate",
     unit: "bpm",
-    units: [unit("bpm", ["bpm", "beats/min", "/min", "1/min"])],
+    units: [unit("bpm", ["bpm", "beats/min", "/min", "1/min"], 0)],
     min: PULSE_RANGE.min,
     max: PULSE_RANGE.max,
     trendThreshold: 5,
@@ -111,7 +149,7 @@ export const BUILTIN_KINDS: readonly MetricKindDef[] = [
     kind: "spo2",
     label: "SpO2",
     unit: "%",
-    units: [unit("%", ["%", "percent", "pct"])],
+    units: [unit("%", ["%", "percent", "pct"], 0)],
     min: 50,
     max: 100,
     trendThreshold: 2,
@@ -186,11 +224,12 @@ export function builtinKind(name: string): MetricKindDef | undefined {
 export function customKind(row: { kind: string; label: string; unit: string }): MetricKindDef {
   const canonical = unitKey(row.unit);
   const family = CONVERTIBLE[canonical];
-  const units: UnitDef[] = [unit(row.unit, [canonical])];
+  const units: UnitDef[] = [unit(row.unit, [canonical], null)];
   if (family) {
-    for (const [spelling, [other, toBase]] of Object.entries(CONVERTIBLE)) {
+    for (const [spelling, [other, toBase, fromBase]] of Object.entries(CONVERTIBLE)) {
       if (other === family[0] && spelling !== canonical) {
-        units.push(unit(spelling, [spelling], (v) => family[2](toBase(v))));
+        const toCanonical = (v: number) => family[2](toBase(v));
+        units.push(unit(spelling, [spelling], null, toCanonical, (v) => fromBase(family[1](v))));
       }
     }
   }
@@ -246,11 +285,13 @@ export function unitConverter(def: MetricKindDef, spelling: string): UnitDef {
   );
 }
 
-/** A reading converted to its kind's canonical unit. */
+/** A reading converted to its kind's canonical unit, with what was said when it was in another unit. */
 export interface ParsedReading {
   value: number;
   value2: number | null;
   pulse: number | null;
+  /** The value(s) and unit as measured, when the unit was not the canonical one. */
+  original: { value: number; value2: number | null; unit: string } | null;
 }
 
 const NUMBER = String.raw`[-+]?\d+(?:[.,]\d+)?`;
@@ -284,10 +325,13 @@ export function parseReading(def: MetricKindDef, value: string | number, unitTex
     );
   }
   const converter = unitConverter(def, chooseUnit(def, match[2]!, unitText));
-  const canonical = converter === def.units[0] ? number : round(converter.toCanonical(number), def.decimals);
+  const converted = converter !== def.units[0];
+  const canonical = converted ? round(converter.toCanonical(number), def.decimals) : number;
   const given = `${text}${match[2] ? "" : ` ${converter.unit}`}`;
+  if (!match[2]!.trim() && !unitText?.trim()) checkUnitlessValue(def, number);
   checkRange(def.label, canonical, def, given);
-  return { value: canonical, value2: null, pulse: null };
+  const original = converted ? { value: number, value2: null, unit: converter.unit } : null;
+  return { value: canonical, value2: null, pulse: null, original };
 }
 
 function parseBloodPressure(def: MetricKindDef, text: string, unitText?: string): ParsedReading {
@@ -298,8 +342,9 @@ function parseBloodPressure(def: MetricKindDef, text: string, unitText?: string)
     );
   }
   const converter = unitConverter(def, chooseUnit(def, match[4]!, unitText));
+  const converted = converter !== def.units[0];
   const convert = (n: string) =>
-    converter === def.units[0] ? toNumber(n) : round(converter.toCanonical(toNumber(n)), def.decimals);
+    converted ? round(converter.toCanonical(toNumber(n)), def.decimals) : toNumber(n);
   const systolic = convert(match[1]!);
   const diastolic = convert(match[2]!);
   const pulse = match[3] === undefined ? null : toNumber(match[3]);
@@ -311,7 +356,32 @@ function parseBloodPressure(def: MetricKindDef, text: string, unitText?: string)
       `Blood pressure ${formatNumber(systolic)}/${formatNumber(diastolic)} mmHg is not plausible: the systolic (first) number must be higher than the diastolic (second).`,
     );
   }
-  return { value: systolic, value2: diastolic, pulse };
+  const original = converted
+    ? { value: toNumber(match[1]!), value2: toNumber(match[2]!), unit: converter.unit }
+    : null;
+  return { value: systolic, value2: diastolic, pulse, original };
+}
+
+/**
+ * A value given without a unit that a body cannot produce in the canonical unit but can in another one
+ * (glucose 110, temperature 98.6) is refused with the unit it most likely was in.
+ */
+function checkUnitlessValue(def: MetricKindDef, value: number): void {
+  const { min, max } = def;
+  if (min === null || max === null || (value >= min && value <= max)) return;
+  const fits = def.units
+    .slice(1)
+    .map((u) => ({ u, canonical: u.toCanonical(value) }))
+    .filter(({ canonical }) => canonical >= min && canonical <= max);
+  if (fits.length === 0) return;
+  const canonicalUnit = def.units[0]!;
+  const hints = fits.map(
+    ({ u, canonical }) =>
+      `\`--unit ${u.unit.replace(/^°/, "")}\` (${formatNumber(canonical, canonicalUnit.decimals ?? 2)} ${def.unit})`,
+  );
+  throw new ArchiveError(
+    `${capitalise(def.label)} ${formatNumber(value, 3)} ${def.unit} is not plausible (accepted ${min}–${max} ${def.unit}); did you mean ${hints.join(" or ")}? Nothing was saved.`,
+  );
 }
 
 /** The unit the reading is in: the unit argument, a unit written after the number, or the canonical unit. */

@@ -1,9 +1,9 @@
 // Health readings (blood pressure, glucose, weight, ... and custom kinds): validated, converted to one unit
-// per kind, stored through the audited archive, and summarised with SQL aggregates so years of data stay fast.
+// per kind (the value as said kept beside it), stored through the audited archive, and summarised with SQL
+// aggregates (glucose per meal context) so years of data stay fast.
 import type { Actor } from "../access/actor.js";
 import type { Db } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
-import { hostTimeZone, wallClock, wallToInstant } from "./dates.js";
 import { REVIEW_STATUSES, type ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
 import {
@@ -17,6 +17,16 @@ import {
   newCustomKind,
   parseReading,
 } from "./metric-kinds.js";
+import { formatLocalTime, parseMeasuredAt, rangeBounds, zoneOf } from "./metric-times.js";
+import {
+  contextLabel,
+  GLUCOSE_CONTEXTS,
+  readingContext,
+  shownStatistic,
+  shownSummaryUnit,
+  shownUnitOf,
+  shownValues,
+} from "./metric-units.js";
 
 export interface MetricInput {
   kind: string;
@@ -25,6 +35,8 @@ export interface MetricInput {
   at?: string;
   note?: string;
   status?: ReviewStatus;
+  /** Glucose only: fasting, before_meal, after_meal, bedtime, random (or an alias such as 空腹). */
+  context?: string;
 }
 
 export interface MetricReading {
@@ -38,12 +50,27 @@ export interface MetricReading {
   measuredAt: string;
   note: string | null;
   status: ReviewStatus;
+  // The fields below are set on every reading read from the archive; values built elsewhere (chart points,
+  // test data) may leave them out and then show as their value and unit.
+  /** The value(s) and unit as measured, when not the canonical unit (NULL: the same as value/unit). */
+  originalValue?: number | null;
+  originalValue2?: number | null;
+  originalUnit?: string | null;
+  /** A glucose reading's meal context (see GLUCOSE_CONTEXTS). */
+  context?: string | null;
+  /** The unit the member's household or the member prefers to see this kind in. */
+  shownUnit?: string;
 }
 
 export interface MetricSummary {
   kind: string;
+  /** The kind's label, with the meal context for glucose ("glucose (fasting)"). */
   label: string;
+  /** The glucose meal context summarised (null: readings without one); absent on summaries built elsewhere. */
+  context?: string | null;
   unit: string;
+  /** The unit the statistics are shown in (the preference); the numbers themselves stay canonical. */
+  shownUnit?: string;
   count: number;
   from: string;
   to: string;
@@ -63,15 +90,18 @@ export interface MetricRange {
 }
 
 const MAX_NOTE = 500;
-const READING = `id, member_id AS memberId, kind, value, value2, pulse, unit, measured_at AS measuredAt, note, status`;
+const READING = `id, member_id AS memberId, kind, value, value2, pulse, unit, measured_at AS measuredAt, note, status,
+  original_value AS originalValue, original_value2 AS originalValue2, original_unit AS originalUnit, context`;
 const LIVE_IN_RANGE = `member_id = @memberId AND removed_at IS NULL AND measured_at >= @since AND measured_at <= @until`;
 
 /** Statements prepared once per database: recording a reading must stay well under a millisecond. */
 function prepareStatements(db: Db) {
   return {
     insert: db.prepare(
-      `INSERT INTO metrics (member_id, kind, value, value2, pulse, unit, measured_at, note, status, created_at, audit_seq)
-       VALUES (@memberId, @kind, @value, @value2, @pulse, @unit, @measuredAt, @note, @status, @createdAt, @auditSeq)`,
+      `INSERT INTO metrics (member_id, kind, value, value2, pulse, unit, measured_at, note, status, created_at, audit_seq,
+         original_value, original_value2, original_unit, context)
+       VALUES (@memberId, @kind, @value, @value2, @pulse, @unit, @measuredAt, @note, @status, @createdAt, @auditSeq,
+         @originalValue, @originalValue2, @originalUnit, @context)`,
     ),
     insertKind: db.prepare(
       "INSERT INTO metric_kinds (kind, label, unit, min, max) VALUES (?, ?, ?, NULL, NULL)",
@@ -84,19 +114,26 @@ function prepareStatements(db: Db) {
        ORDER BY measured_at, id`),
     latestOfKind: db.prepare(`SELECT ${READING} FROM metrics WHERE ${LIVE_IN_RANGE} AND kind = @kind
        ORDER BY measured_at DESC, id DESC LIMIT @limit`),
+    latestInContext: db.prepare(`SELECT ${READING} FROM metrics WHERE ${LIVE_IN_RANGE} AND kind = @kind
+       AND context IS @context ORDER BY measured_at DESC, id DESC LIMIT 1`),
     latestAll: db.prepare(`SELECT ${READING} FROM metrics WHERE ${LIVE_IN_RANGE}
        ORDER BY measured_at DESC, id DESC LIMIT @limit`),
     // x = days since the kind's first reading in range, so the least-squares sums stay well conditioned.
-    aggregates: db.prepare(`WITH r AS (SELECT kind, value, value2, julianday(measured_at) AS t, measured_at
+    // Glucose is summarised per meal context (NULL for every other kind and for glucose said without one).
+    aggregates:
+      db.prepare(`WITH r AS (SELECT kind, context, value, value2, julianday(measured_at) AS t, measured_at
          FROM metrics WHERE ${LIVE_IN_RANGE}),
-       base AS (SELECT kind, min(t) AS t0 FROM r GROUP BY kind)
-       SELECT r.kind AS kind, count(*) AS n, min(measured_at) AS first, max(measured_at) AS last,
+       base AS (SELECT kind, context, min(t) AS t0 FROM r GROUP BY kind, context)
+       SELECT r.kind AS kind, r.context AS context, count(*) AS n, min(measured_at) AS first, max(measured_at) AS last,
          min(value) AS min, max(value) AS max, avg(value) AS mean,
          min(value2) AS min2, max(value2) AS max2, avg(value2) AS mean2,
          sum(t - t0) AS sx, sum((t - t0) * (t - t0)) AS sxx, sum((t - t0) * value) AS sxy, sum(value) AS sy
-       FROM r JOIN base ON base.kind = r.kind GROUP BY r.kind`),
+       FROM r JOIN base ON base.kind = r.kind AND base.context IS r.context GROUP BY r.kind, r.context`),
   };
 }
+
+// Time helpers live in metric-times.ts; callers keep importing them from here, where readings are.
+export { formatLocalTime, parseMeasuredAt, rangeBounds, zoneOf };
 
 const cache = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
 
@@ -136,7 +173,8 @@ export function recordMetric(
     }
     def = newCustomKind(input.kind, unit);
   }
-  const parsed = parseReading(def, input.value, input.unit);
+  const { original, ...parsed } = parseReading(def, input.value, input.unit);
+  const context = readingContext(def, input.context);
   const now = archive.clock();
   const measuredAt = input.at?.trim()
     ? parseMeasuredAt(input.at, zoneOf(member.timezone), now)
@@ -155,9 +193,14 @@ export function recordMetric(
     { action: "metric.record", memberId: member.id, entity: "metrics" },
     (auditSeq, createdAt) => {
       if (isNewKind) s.insertKind.run(kindDef.kind, kindDef.label, kindDef.unit);
-      const values = { memberId: member.id, kind: kindDef.kind, ...parsed, unit: kindDef.unit };
+      const values = { memberId: member.id, kind: kindDef.kind, ...parsed, unit: kindDef.unit, context };
+      const said = {
+        originalValue: original?.value ?? null,
+        originalValue2: original?.value2 ?? null,
+        originalUnit: original?.unit ?? null,
+      };
       return Number(
-        s.insert.run({ ...values, measuredAt, note, status, createdAt, auditSeq }).lastInsertRowid,
+        s.insert.run({ ...values, ...said, measuredAt, note, status, createdAt, auditSeq }).lastInsertRowid,
       );
     },
   );
@@ -192,7 +235,21 @@ function readingById(db: Db, id: number): MetricReading | undefined {
   const row = statements(db).byId.get(id) as (MetricReading & { removedAt?: string | null }) | undefined;
   if (!row) return undefined;
   delete row.removedAt;
-  return row;
+  return shownIn(db, row.memberId, [row])[0];
+}
+
+/** Readings of one member as read from SQL, each with the unit its member prefers to see its kind in. */
+function shownIn(db: Db, memberId: string, rows: unknown[]): MetricReading[] {
+  const units = new Map<string, string>();
+  return (rows as MetricReading[]).map((row) => {
+    let shown = units.get(row.kind);
+    if (shown === undefined) {
+      shown = shownUnitOf(db, memberId, row.kind) || row.unit;
+      units.set(row.kind, shown);
+    }
+    row.shownUnit = shown;
+    return row;
+  });
 }
 
 /** The kind definition of a stored kind name (built-in, custom, or unknown data kept as-is). */
@@ -215,7 +272,7 @@ function bounds(db: Db, memberId: string, range: MetricRange = {}) {
 /** A member's readings of one kind, oldest first, removed ones excluded. */
 export function metricSeries(db: Db, memberId: string, kind: string, range?: MetricRange): MetricReading[] {
   const def = requireKind(db, kind);
-  return statements(db).series.all({ ...bounds(db, memberId, range), kind: def.kind }) as MetricReading[];
+  return shownIn(db, memberId, statements(db).series.all({ ...bounds(db, memberId, range), kind: def.kind }));
 }
 
 /** A member's newest readings (of one kind, or of all), newest first. */
@@ -226,15 +283,15 @@ export function latestReadings(
 ): MetricReading[] {
   const params = { ...bounds(db, memberId, options), limit: options.limit ?? 10 };
   const s = statements(db);
-  return (
-    options.kind
-      ? s.latestOfKind.all({ ...params, kind: requireKind(db, options.kind).kind })
-      : s.latestAll.all(params)
-  ) as MetricReading[];
+  const rows = options.kind
+    ? s.latestOfKind.all({ ...params, kind: requireKind(db, options.kind).kind })
+    : s.latestAll.all(params);
+  return shownIn(db, memberId, rows);
 }
 
 interface AggregateRow {
   kind: string;
+  context: string | null;
   n: number;
   first: string;
   last: string;
@@ -250,7 +307,10 @@ interface AggregateRow {
   sy: number;
 }
 
-/** One summary per kind with readings in the range: count, latest, min/max/mean (both BP numbers) and trend. */
+/**
+ * One summary per kind with readings in the range (glucose: per meal context): count, latest, min/max/mean
+ * (both BP numbers) and trend.
+ */
 export function summariseMetrics(db: Db, memberId: string, range?: MetricRange): MetricSummary[] {
   const params = bounds(db, memberId, range);
   const s = statements(db);
@@ -265,14 +325,27 @@ export function summariseMetrics(db: Db, memberId: string, range?: MetricRange):
     const index = BUILTIN_KINDS.findIndex((def) => def.kind === kind);
     return index < 0 ? BUILTIN_KINDS.length : index;
   };
-  rows.sort((a, b) => order(a.kind) - order(b.kind) || a.kind.localeCompare(b.kind));
+  const contextOrder = (context: string | null) =>
+    context === null ? GLUCOSE_CONTEXTS.length : GLUCOSE_CONTEXTS.indexOf(context as never);
+  rows.sort(
+    (a, b) =>
+      order(a.kind) - order(b.kind) ||
+      a.kind.localeCompare(b.kind) ||
+      contextOrder(a.context) - contextOrder(b.context),
+  );
+  const withContext = new Set(rows.filter((row) => row.context !== null).map((row) => row.kind));
   return rows.map((row) => {
     const def = builtinKind(row.kind) ?? custom.get(row.kind) ?? kindOf(db, row.kind);
-    const latest = s.latestOfKind.get({ ...params, kind: row.kind, limit: 1 }) as MetricReading;
+    const found = s.latestInContext.get({ ...params, kind: row.kind, context: row.context });
+    const latest = shownIn(db, memberId, [found])[0]!;
+    // Beside per-context summaries, the readings said without a context are named as such.
+    const context = row.context ?? (withContext.has(row.kind) ? "context not given" : null);
     return {
       kind: row.kind,
-      label: def.label,
+      label: contextLabel(def.label, context),
+      context: row.context,
       unit: def.unit || latest.unit,
+      shownUnit: latest.shownUnit ?? latest.unit,
       count: row.n,
       from: row.first,
       to: row.last,
@@ -309,91 +382,29 @@ export function formatMetricValue(reading: Pick<MetricReading, "value" | "value2
     : `${formatNumber(reading.value)}/${formatNumber(reading.value2)}`;
 }
 
-/** One reading in words: "blood pressure 142/90 mmHg, pulse 71 at 2026-11-22 08:00". */
+/**
+ * One reading in words, in the preferred unit with the value as measured beside it when that differs:
+ * "blood pressure 142/90 mmHg, pulse 71 at 2026-11-22 08:00", "glucose (fasting) 6.11 mmol/L (110 mg/dL as measured) at …".
+ */
 export function describeReading(reading: MetricReading, label: string, timeZone: string): string {
   const pulse = reading.pulse === null ? "" : `, pulse ${formatNumber(reading.pulse)}`;
-  return `${label} ${formatMetricValue(reading)} ${reading.unit}${pulse} at ${formatLocalTime(reading.measuredAt, timeZone)}`;
+  const shown = shownValues(reading, 3);
+  const measured = shown.measured ? ` (${shown.measured} as measured)` : "";
+  const what = contextLabel(label, reading.context);
+  return `${what} ${shown.value} ${shown.unit}${measured}${pulse} at ${formatLocalTime(reading.measuredAt, timeZone)}`;
 }
 
 /** One kind's summary in a line: "blood pressure mmHg: 12 readings 2026-10-01..2026-11-22; latest 142/90 (...); ...". */
 export function describeSummary(s: MetricSummary, zone: string): string {
   const span = `${formatLocalTime(s.from, zone).slice(0, 10)}..${formatLocalTime(s.to, zone).slice(0, 10)}`;
-  const range = (min: number, max: number, mean: number) =>
-    `min ${formatNumber(min)}, max ${formatNumber(max)}, mean ${formatNumber(mean)}`;
+  const n = (value: number) => shownStatistic(s, value);
+  const range = (min: number, max: number, mean: number) => `min ${n(min)}, max ${n(max)}, mean ${n(mean)}`;
   const stats =
     s.min2 === null || s.max2 === null || s.mean2 === null
       ? range(s.min, s.max, s.mean)
       : `systolic ${range(s.min, s.max, s.mean)}; diastolic ${range(s.min2, s.max2, s.mean2)}`;
-  const latest = `${formatMetricValue(s.latest)} (${formatLocalTime(s.latest.measuredAt, zone)})`;
-  return `${s.label} ${s.unit}: ${s.count} reading${s.count === 1 ? "" : "s"} ${span}; latest ${latest}; ${stats}; trend ${s.trend}`;
-}
-
-// Times: stored as ISO UTC; entered and shown as wall-clock time in the member's zone (else the host's).
-
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
-const DAY_MS = 86_400_000;
-/** A usable IANA zone: the given one if valid, else the host's. */
-export function zoneOf(timeZone?: string | null): string {
-  if (timeZone) {
-    try {
-      wallClock(0, timeZone);
-      return timeZone;
-    } catch {
-      // An invalid stored zone falls back to the host's rather than failing every reading.
-    }
-  }
-  return hostTimeZone();
-}
-
-/** "2026-11-22 08:00" in `timeZone`. */
-export function formatLocalTime(iso: string, timeZone: string): string {
-  return new Date(wallClock(Date.parse(iso), timeZone)).toISOString().slice(0, 16).replace("T", " ");
-}
-
-function parseInstant(text: string, timeZone: string, what: string): { ms: number; dateOnly: boolean } {
-  const m = DATE_TIME.exec(text.trim());
-  const n = (i: number) => Number(m?.[i] ?? 0);
-  const wall = m
-    ? Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6), Number((m[7] ?? "0").padEnd(3, "0")))
-    : NaN;
-  const real =
-    m && new Date(wall).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}` && n(4) < 24 && n(5) < 60;
-  if (!m || !real || n(6) >= 60) {
-    throw new ArchiveError(
-      `${what} "${text}" must be a real date like 2026-03-14 or an ISO date-time like 2026-03-14T08:30.`,
-    );
-  }
-  const zone = m[8]?.toUpperCase();
-  if (!zone) return { ms: wallToInstant(wall, timeZone), dateOnly: m[4] === undefined };
-  const offset =
-    zone === "Z" ? 0 : (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
-  return { ms: wall - offset * 60_000, dateOnly: false };
-}
-
-/** When a reading was taken, as ISO UTC; refuses times in the future (beyond a few minutes) and before 1900. */
-export function parseMeasuredAt(text: string, timeZone: string, now: Date): string {
-  const { ms } = parseInstant(text, timeZone, "The measurement time");
-  if (ms > now.getTime() + FUTURE_TOLERANCE_MS) {
-    throw new ArchiveError(
-      `The measurement time "${text}" is in the future (it is now ${formatLocalTime(now.toISOString(), timeZone)} ${timeZone}); give when it was measured.`,
-    );
-  }
-  if (ms < Date.UTC(1900, 0, 1)) throw new ArchiveError(`The measurement time "${text}" is before 1900.`);
-  return new Date(ms).toISOString();
-}
-
-/** ISO bounds for a query: a date alone means its whole day (since its start, until its end). */
-export function rangeBounds(range: MetricRange, timeZone: string): { since: string; until: string } {
-  const since = range.since?.trim()
-    ? parseInstant(range.since, timeZone, "since").ms
-    : Date.parse("0001-01-01T00:00:00Z");
-  let until = Date.UTC(9999, 11, 31);
-  if (range.until?.trim()) {
-    const end = parseInstant(range.until, timeZone, "until");
-    until = end.dateOnly ? wallToInstant(wallClock(end.ms, timeZone) + DAY_MS, timeZone) - 1 : end.ms;
-  }
-  if (since > until) throw new ArchiveError(`"since" (${range.since}) is after "until" (${range.until}).`);
-  return { since: new Date(since).toISOString(), until: new Date(until).toISOString() };
+  const shown = shownValues(s.latest, 3);
+  const measured = shown.measured ? `; ${shown.measured} as measured` : "";
+  const latest = `${shown.value} (${formatLocalTime(s.latest.measuredAt, zone)}${measured})`;
+  return `${s.label} ${shownSummaryUnit(s)}: ${s.count} reading${s.count === 1 ? "" : "s"} ${span}; latest ${latest}; ${stats}; trend ${s.trend}`;
 }

@@ -4,7 +4,8 @@ import type { Db } from "../storage/db.js";
 import { type Adherence, adherenceText } from "./doses.js";
 import type { Entry, FactCategory, ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
-import { formatLocalTime, type MetricReading, type MetricSummary, zoneOf } from "./metrics.js";
+import { type ShownReading, shownReading, shownStatistic, shownSummaryUnit } from "./metric-units.js";
+import { formatLocalTime, type MetricSummary, zoneOf } from "./metrics.js";
 import { listReports } from "./reports.js";
 
 /** A report as the record shows it (the reports table, removed ones left out). */
@@ -194,10 +195,9 @@ export function formatValue(value: number, decimals = 2): string {
   return String(Number(value.toFixed(decimals)));
 }
 
-/** "130/85 mmHg, pulse 72" or "6.1 mmol/L". */
-export function formatReading(r: Pick<MetricReading, "value" | "value2" | "pulse" | "unit">): string {
-  const value = r.value2 === null ? formatValue(r.value) : `${formatValue(r.value)}/${formatValue(r.value2)}`;
-  return `${value} ${r.unit}${r.pulse === null ? "" : `, pulse ${formatValue(r.pulse)}`}`;
+/** "130/85 mmHg, pulse 72", "6.1 mmol/L", or in the preferred unit with what was measured: "6.11 mmol/L (110 mg/dL as measured)". */
+export function formatReading(r: ShownReading): string {
+  return shownReading(r);
 }
 
 /** "Blood pressure" from "blood pressure". */
@@ -213,13 +213,13 @@ export function metricSummaryLine(s: MetricSummary, timeZone: string): string {
   return `**${inline(capitalise(s.label))}**: ${formatReading(s.latest)} (${when}); ${count}`;
 }
 
-/** "110–150 mmHg, mean 128.3" or, for two-part readings, each part's range. */
+/** "110–150 mmHg, mean 128.3" or, for two-part readings, each part's range; in the preferred unit. */
 export function metricRange(s: MetricSummary): string {
-  const range = (min: number, max: number, mean: number) =>
-    `${formatValue(min)}–${formatValue(max)}, mean ${formatValue(mean, 1)}`;
-  if (s.min2 === null || s.max2 === null || s.mean2 === null)
-    return `${range(s.min, s.max, s.mean)} ${s.unit}`;
-  return `systolic ${range(s.min, s.max, s.mean)}; diastolic ${range(s.min2, s.max2, s.mean2)} ${s.unit}`;
+  const n = (value: number, decimals = 2) => shownStatistic(s, value, decimals);
+  const range = (min: number, max: number, mean: number) => `${n(min)}–${n(max)}, mean ${n(mean, 1)}`;
+  const unit = shownSummaryUnit(s);
+  if (s.min2 === null || s.max2 === null || s.mean2 === null) return `${range(s.min, s.max, s.mean)} ${unit}`;
+  return `systolic ${range(s.min, s.max, s.mean)}; diastolic ${range(s.min2, s.max2, s.mean2)} ${unit}`;
 }
 
 /** "2026-02-01 **Blood panel**". */

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import { ArchiveError, FamilyArchive } from "../archive/archive.js";
 import { MemberLookupError } from "../archive/members.js";
+import { useHouseholdUnits } from "../archive/metric-units.js";
 import { ViewRenderer } from "../archive/render.js";
 import type { MedbotPaths } from "../config/paths.js";
 import { type Db, openDatabase } from "../storage/db.js";
@@ -16,9 +17,10 @@ export interface ArchiveSession {
   close(): void;
 }
 
-/** Opens the instance's archive for a command; always call close() (in a finally). */
-export function openArchive(paths: MedbotPaths): ArchiveSession {
+/** Opens the instance's archive for a command (readings shown in the household's `units`); always call close(). */
+export function openArchive(paths: MedbotPaths, units?: Record<string, string>): ArchiveSession {
   const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
+  useHouseholdUnits(db, units);
   const archive = new FamilyArchive(db);
   const renderer = new ViewRenderer(paths.workspace, archive, (message) =>
     process.stderr.write(`medbot: ${message}; run medbot family rebuild-views\n`),
@@ -47,13 +49,13 @@ export async function withArchive<T>(
   work: (session: ArchiveSession, paths: MedbotPaths) => T | Promise<T>,
   create = false,
 ): Promise<T> {
-  const { paths } = openInstance(options);
+  const { paths, config } = openInstance(options);
   if (!create && !fs.existsSync(paths.database)) {
     throw new CliFailure(
       `No family archive yet at ${paths.database}; add a member first (medbot family add).`,
     );
   }
-  const session = openArchive(paths);
+  const session = openArchive(paths, config.archive.units);
   try {
     return await work(session, paths);
   } catch (error) {

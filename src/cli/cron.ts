@@ -155,7 +155,7 @@ async function withJobs<T>(
     if (typeof missing === "function") return missing();
     throw new CliFailure(`No medbot database yet at ${loaded.paths.database}, so no jobs either.`);
   }
-  const session = openArchive(loaded.paths);
+  const session = openArchive(loaded.paths, loaded.config.archive.units);
   try {
     return work(new CronJobStore(session.db), loaded);
   } catch (error) {

@@ -1,7 +1,10 @@
+// `medbot metrics add|list|chart|units`: readings from the terminal, as the model's record_metric and
+// query_metrics tools keep and show them.
 import * as path from "node:path";
 import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { metricChartSvg } from "../archive/charts.js";
+import { memberUnits, setMemberUnits } from "../archive/metric-units.js";
 import {
   describeReading,
   describeSummary,
@@ -19,6 +22,7 @@ interface AddOptions extends GlobalOptions {
   unit?: string;
   at?: string;
   note?: string;
+  context?: string;
 }
 
 interface ListOptions extends GlobalOptions {
@@ -28,9 +32,9 @@ interface ListOptions extends GlobalOptions {
   json?: boolean;
 }
 
-/** Adds `medbot metrics add|list|chart`. */
+/** Adds `medbot metrics add|list|chart|units`. */
 export function registerMetrics(program: Command): void {
-  const metrics = program.command("metrics").description("health readings: add, list, chart");
+  const metrics = program.command("metrics").description("health readings: add, list, chart, units");
 
   metrics
     .command("add <member> <kind> <value>")
@@ -40,10 +44,15 @@ export function registerMetrics(program: Command): void {
     .option("--unit <unit>", "unit of the value (converted to the kind's unit)")
     .option("--at <time>", "when it was measured (ISO date-time or date; default now)")
     .option("--note <text>", "a note kept with the reading")
+    .option(
+      "--context <when>",
+      "glucose: fasting, before_meal, after_meal, bedtime or random (空腹, 餐前, 餐后, 睡前)",
+    )
     .action(async (member: string, kind: string, value: string, _options, command: Command) => {
       const options = command.optsWithGlobals<AddOptions>();
       const line = await withArchive(options, ({ archive }) => {
-        const input = { kind, value, unit: options.unit, at: options.at, note: options.note };
+        const { unit, at, note, context } = options;
+        const input = { kind, value, unit, at, note, context };
         const saved = recordMetric(archive, hostOwner("cli"), member, input);
         const zone = memberTimeZone(archive.db, saved.member.id);
         const label = kindOf(archive.db, saved.reading.kind).label;
@@ -70,7 +79,12 @@ export function registerMetrics(program: Command): void {
         if (options.kind) metricSeries(db, who.id, options.kind, range);
         const kinds = summariseMetrics(db, who.id, range)
           .filter((summary) => !only || summary.kind === only)
-          .map((summary) => ({ ...summary, readings: metricSeries(db, who.id, summary.kind, range) }));
+          .map((summary) => ({
+            ...summary,
+            readings: metricSeries(db, who.id, summary.kind, range).filter(
+              (r) => r.context === summary.context,
+            ),
+          }));
         if (options.json) {
           const body = { member: { id: who.id, displayName: who.displayName }, timeZone: zone, kinds };
           return JSON.stringify(body, null, 2);
@@ -81,10 +95,39 @@ export function registerMetrics(program: Command): void {
           ...kinds.flatMap((k) => [
             describeSummary(k, zone),
             ...k.readings.map(
-              (r) => `  #${r.id} ${describeReading(r, k.label, zone)}${r.note ? ` (${r.note})` : ""}`,
+              (r) =>
+                `  #${r.id} ${describeReading(r, kindOf(db, r.kind).label, zone)}${r.note ? ` (${r.note})` : ""}`,
             ),
           ]),
         ].join("\n");
+      });
+      process.stdout.write(`${text}\n`);
+    });
+
+  metrics
+    .command("units <member> [preferences...]")
+    .description(
+      "the units a member's readings are shown and exported in, e.g. `glucose=mg/dL weight=lb`; `glucose=default` clears one; none: show them",
+    )
+    .action(async (member: string, preferences: string[], _options, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const text = await withArchive(options, ({ archive }) => {
+        const owner = hostOwner("cli");
+        const pairs = preferences.map((pair) => {
+          const match = /^([^=\s]+)=(\S+)$/.exec(pair.trim());
+          if (!match)
+            throw new CliFailure(`"${pair}" must be KIND=UNIT, like glucose=mg/dL or weight=default.`);
+          return [match[1]!, match[2]!] as const;
+        });
+        const who = archive.member(owner, member);
+        const units = pairs.length
+          ? setMemberUnits(archive, owner, who.id, Object.fromEntries(pairs)).units
+          : memberUnits(archive.db, who.id);
+        const shown = Object.entries(units).map(([kind, unit]) => `${kind}=${unit}`);
+        const what = shown.length
+          ? shown.join(" ")
+          : "none (the household's archive.units, else each kind's own unit)";
+        return `${pairs.length ? "Saved for" : "Units for"} ${who.displayName}: ${what}`;
       });
       process.stdout.write(`${text}\n`);
     });

@@ -1,6 +1,7 @@
 // The one config schema: every key, its default and its doc. Strict: an unknown key is an error.
 import { z } from "zod";
 import { isTimeZone } from "../archive/dates.js";
+import { unitPreferenceProblem } from "../archive/metric-units.js";
 import { allowHostProblem } from "../security/web-hosts.js";
 
 const httpUrl = z
@@ -375,6 +376,22 @@ export const configSchema = z.strictObject({
         .default(false)
         .describe(
           "Sign the audit head file with an Ed25519 key kept in the data folder (audit-signing.key, created on first need); verify and doctor then report an unsigned or wrongly signed head as tampering.",
+        ),
+    })
+    .prefault({}),
+  archive: z
+    .strictObject({
+      units: z
+        .record(z.string(), z.string())
+        .default({})
+        .superRefine((units, ctx) => {
+          for (const [kind, unit] of Object.entries(units)) {
+            const problem = unitPreferenceProblem(kind, unit);
+            if (problem) ctx.addIssue({ code: "custom", message: problem, path: [kind] });
+          }
+        })
+        .describe(
+          'Units readings are shown and exported in, per kind (e.g. {"glucose": "mg/dL", "weight": "lb", "temperature": "F"}); a member\'s own preference (medbot metrics units) wins. Stored values stay canonical.',
         ),
     })
     .prefault({}),

@@ -184,6 +184,14 @@ export const MIGRATIONS: readonly string[] = [
   // database (src/security/audit-head.ts); openDatabase writes it when an older database reaches this step,
   // so a head file missing later means it was removed, not that it never existed.
   AUDIT_HEAD_MARKER,
+  // Readings keep what was said (src/archive/metric-units.ts): the value(s) and unit as measured when they
+  // differ from the canonical ones (NULL: the same), a glucose reading's meal context, and each member's
+  // preferred display unit per kind (JSON {"glucose": "mg/dL"}; NULL: the household's, else canonical).
+  `ALTER TABLE metrics ADD COLUMN original_value REAL;
+   ALTER TABLE metrics ADD COLUMN original_value2 REAL;
+   ALTER TABLE metrics ADD COLUMN original_unit TEXT;
+   ALTER TABLE metrics ADD COLUMN context TEXT;
+   ALTER TABLE members ADD COLUMN unit_preferences TEXT;`,
 ];
 
 /** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */

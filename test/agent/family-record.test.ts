@@ -5,6 +5,7 @@ import { BUILTIN_SKILLS_DIR } from "../../src/agent/skills.js";
 import { familyRecord } from "../../src/agent/tools/family-record.js";
 import { runToolCall, type ToolContext } from "../../src/agent/tools/tool.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
+import { recordMetric } from "../../src/archive/metrics.js";
 import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 
@@ -158,5 +159,20 @@ describe("family_record", () => {
     expect(shown).toMatch(
       /^爸爸 \(id 爸爸; father; aka Dad\)\nmale\nfacts:\n {2}#\d+ condition: gout, since 2020-05-01 \[reported\]$/,
     );
+  });
+
+  it("show summarises the readings of a member who has readings but no facts", async () => {
+    for (let day = 1; day <= 18; day++) {
+      const at = `2026-11-${String(day).padStart(2, "0")}T07:00Z`;
+      recordMetric(archive, hostOwner("test"), "Mum", { kind: "glucose", value: 5 + day / 10, at });
+    }
+    const shown = await call({ action: "show", member: "Mum" });
+    expect(shown).not.toMatch(/Nothing recorded yet/);
+    expect(shown).toMatch(
+      /^readings:\n {2}glucose mmol\/L: 18 readings 2026-11-01\.\.2026-11-18; latest 6\.8 \(2026-11-18 \d\d:\d\d\); min 5\.1, max 6\.8, /m,
+    );
+    expect(
+      await call({ action: "show", member: "Mum" }, { person: "ann", channel: "telegram", grants: ["爸爸"] }),
+    ).toMatch(/No family member called "Mum"/);
   });
 });

@@ -283,7 +283,7 @@ describe("record_metric and query_metrics tools", () => {
     );
     const glucose = { member: "Mum", kind: "glucose", value: 110, unit: "mg/dL", at: "2026-11-22T07:30Z" };
     expect(await call("record_metric", glucose)).toBe(
-      "Saved for 妈妈: glucose 6.11 mmol/L at 2026-11-22 07:30 (entered 110 mg/dL); reading #2.",
+      "Saved for 妈妈: glucose 6.11 mmol/L (110 mg/dL as measured) at 2026-11-22 07:30; reading #2.",
     );
   });
 

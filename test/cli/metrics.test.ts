@@ -55,7 +55,9 @@ describe("medbot metrics", () => {
     ];
     const glucose = await runMedbot(args, { home });
     expect(glucose.code).toBe(0);
-    expect(glucose.stdout).toBe("Saved for 爸爸: glucose 6.11 mmol/L at 2026-03-01 00:00 (reading #2).\n");
+    expect(glucose.stdout).toBe(
+      "Saved for 爸爸: glucose 6.11 mmol/L (110 mg/dL as measured) at 2026-03-01 00:00 (reading #2).\n",
+    );
     await runMedbot(["metrics", "add", "dad", "bp", "142/90", "--at", "2026-03-02T08:00"], { home });
   });
 
@@ -84,8 +86,8 @@ describe("medbot metrics", () => {
       "blood pressure mmHg: 2 readings 2026-03-01..2026-03-02; latest 142/90 (2026-03-02 08:00); systolic min 130, max 142, mean 136; diastolic min 85, max 90, mean 87.5; trend too few readings",
       "  #1 blood pressure 130/85 mmHg, pulse 72 at 2026-03-01 08:00",
       "  #3 blood pressure 142/90 mmHg at 2026-03-02 08:00",
-      "glucose mmol/L: 1 reading 2026-03-01..2026-03-01; latest 6.11 (2026-03-01 00:00); min 6.11, max 6.11, mean 6.11; trend too few readings",
-      "  #2 glucose 6.11 mmol/L at 2026-03-01 00:00 (fasting)",
+      "glucose mmol/L: 1 reading 2026-03-01..2026-03-01; latest 6.11 (2026-03-01 00:00; 110 mg/dL as measured); min 6.11, max 6.11, mean 6.11; trend too few readings",
+      "  #2 glucose 6.11 mmol/L (110 mg/dL as measured) at 2026-03-01 00:00 (fasting)",
       "",
     ]);
     const json = await runMedbot(

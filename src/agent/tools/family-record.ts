@@ -13,6 +13,7 @@ import {
   stoppedReason,
 } from "../../archive/entries.js";
 import type { Member } from "../../archive/members.js";
+import { describeSummary, memberTimeZone, summariseMetrics } from "../../archive/metrics.js";
 import { defineTool } from "./tool.js";
 
 const TABLE = { fact: "facts", symptom: "symptoms", medication: "medications" } as const;
@@ -306,6 +307,12 @@ function showRecord(archive: FamilyArchive, actor: Actor, ref: string): string {
     if (entries.length === 0) continue;
     lines.push(`${ENTRY_NOUN[table]}s:`);
     for (const entry of entries) lines.push(`  #${entry.id} ${entryLine(table, entry)}`);
+  }
+  // Readings are summarised per kind (count, latest, range): listing years of them would crowd the turn.
+  const readings = summariseMetrics(archive.db, member.id);
+  if (readings.length) {
+    const zone = memberTimeZone(archive.db, member.id);
+    lines.push("readings:", ...readings.map((s) => `  ${describeSummary(s, zone)}`));
   }
   if (lines.length === 1 || (lines.length === 2 && profile.length)) lines.push("Nothing recorded yet.");
   return lines.join("\n");

@@ -1,7 +1,6 @@
 // record_metric and query_metrics: health readings of one member, checked against the person's grants.
 import { z } from "zod";
 import { REVIEW_STATUSES } from "../../archive/entries.js";
-import { unitKey } from "../../archive/metric-kinds.js";
 import {
   describeReading,
   describeSummary,
@@ -18,7 +17,7 @@ import { defineTool } from "./tool.js";
 export const recordMetricTool = defineTool({
   name: "record_metric",
   description:
-    'Save a reading: bp "130/85" or "130/85/pulse", glucose, weight, temperature, heart_rate, spo2, or a new kind with its unit. at: ISO time measured.',
+    'Save a reading: bp "130/85" or "130/85/pulse", glucose, weight, temperature, heart_rate, spo2, or a new kind with its unit. at: ISO time measured. context (glucose): fasting, before_meal, after_meal, bedtime, random.',
   parameters: z.object({
     member: z.string().min(1),
     kind: z.string().min(1),
@@ -27,16 +26,13 @@ export const recordMetricTool = defineTool({
     at: z.string().optional(),
     note: z.string().optional(),
     status: z.enum(REVIEW_STATUSES).optional(),
+    context: z.string().optional(),
   }),
   run({ member: ref, ...input }, { archive, actor }) {
     const { member, reading } = recordMetric(archive, actor, ref, input);
     const label = kindOf(archive.db, reading.kind).label;
     const zone = memberTimeZone(archive.db, member.id);
-    const entered =
-      input.unit && unitKey(input.unit) !== unitKey(reading.unit)
-        ? ` (entered ${input.value} ${input.unit})`
-        : "";
-    return `Saved for ${member.displayName}: ${describeReading(reading, label, zone)}${entered}; reading #${reading.id}.`;
+    return `Saved for ${member.displayName}: ${describeReading(reading, label, zone)}; reading #${reading.id}.`;
   },
 });
 

@@ -8,7 +8,7 @@ import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { localDateTime, localDay } from "../../src/archive/dates.js";
 import { collectDoctorExport, exportMedicalRecord } from "../../src/archive/export/index.js";
-import { recordMetric } from "../../src/archive/metrics.js";
+import { latestReadings, recordMetric, summariseMetrics } from "../../src/archive/metrics.js";
 import { readMemberRecord, recordView } from "../../src/archive/render.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
@@ -95,6 +95,14 @@ describe("a UTC+8 member's morning readings", () => {
     expect(text).toContain("2026-02-09");
     expect(text).toContain("2026-02-12 07:30");
     expect(text).not.toContain("2026-02-08");
+  });
+
+  it("are cut by the local day when readings are asked for since or until a date", () => {
+    const day = (range: { since?: string; until?: string }) =>
+      latestReadings(db, "wang", { ...range, limit: 10 }).map((r) => r.value);
+    expect(day({ since: "2026-02-12" })).toEqual([132]);
+    expect(day({ until: "2026-02-09" })).toEqual([129]);
+    expect(summariseMetrics(db, "wang", { since: "2026-02-10", until: "2026-02-11" })[0]?.count).toBe(2);
   });
 
   it("cut the symptom window at the local midnight, and show entered times as entered", () => {

@@ -12,6 +12,7 @@ import {
   type DoctorExport,
   exportMedicalRecord,
   measurementKeys,
+  readingsOfSummary,
 } from "../../src/archive/export/index.js";
 import { blocksToMarkdown, doctorExportBlocks } from "../../src/archive/export/markdown.js";
 import { isFamilyWord } from "../../src/archive/export/patient.js";
@@ -188,6 +189,13 @@ describe("summaries that share a kind (glucose per meal context)", () => {
       summary: { ...glucose!.summary, label: `blood glucose (${context})` },
       points: glucose!.points.map((p) => ({ ...p, value: p.value + i * 3 })),
     }));
+    // A summary that names its meal context covers only that context's readings.
+    const series = glucose!.points.map((p, i) => ({ ...p, context: i === 1 ? "after meal" : "fasting" }));
+    const fasting = { ...glucose!.summary, context: "fasting" };
+    const unsaid = { ...glucose!.summary, context: null };
+    expect(readingsOfSummary(fasting, series).map((r) => r.value)).toEqual([5.4, 5.6]);
+    expect(readingsOfSummary(unsaid, series)).toEqual([]);
+    expect(readingsOfSummary(glucose!.summary, series)).toHaveLength(3);
     const keys = measurementKeys(contexts.map((c) => c.summary));
     const split: DoctorExport = {
       ...data,

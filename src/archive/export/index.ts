@@ -96,13 +96,19 @@ export function stoppedOn(m: Entry<"medications">): string {
   return m.stopDate ?? m.createdAt;
 }
 
-/**
- * A summary's readings in the window, oldest first. Summaries are assumed to be one per kind, except that
- * glucose may be summarised per meal context (several summaries of kind "glucose", told apart by label);
- * those share the kind's series until readings carry their context.
- */
+/** A summary's readings in the window, oldest first. */
 function summaryReadings(db: Db, member: Member, summary: MetricSummary, since: string): MetricReading[] {
-  return metricSeries(db, member.id, summary.kind, { since });
+  return readingsOfSummary(summary, metricSeries(db, member.id, summary.kind, { since }));
+}
+
+/**
+ * The readings a summary covers, from its kind's series. Glucose may be summarised per meal context: a
+ * summary that carries a `context` (null: readings said without one) takes only the readings in it.
+ */
+export function readingsOfSummary(summary: MetricSummary, series: MetricReading[]): MetricReading[] {
+  const context = "context" in summary ? summary.context : undefined;
+  if (context === undefined) return series;
+  return series.filter((r) => ("context" in r ? (r.context ?? null) : null) === context);
 }
 
 /** The kind where it is the only summary of its kind, else kind and label ("glucose_blood_glucose_fasting"). */

@@ -19,6 +19,7 @@ import { isFamilyWord } from "../../src/archive/export/patient.js";
 import { doctorExportPdf } from "../../src/archive/export/pdf.js";
 import { recordMetric } from "../../src/archive/metrics.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { pdfText } from "../support/pdf-text.js";
 import { medicationFields } from "../support/records.js";
 
 const owner = hostOwner();
@@ -27,16 +28,6 @@ let root: string;
 let workspace: string;
 let db: Db;
 let archive: FamilyArchive;
-
-async function pdfText(data: Buffer): Promise<string> {
-  const { PDFParse } = await import("pdf-parse");
-  const parser = new PDFParse({ data });
-  try {
-    return (await parser.getText()).text;
-  } finally {
-    await parser.destroy();
-  }
-}
 
 async function exportText(member: string, days?: number): Promise<string> {
   const { files } = await exportMedicalRecord(archive, owner, member, { workspace, format: "md", days });

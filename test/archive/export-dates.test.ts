@@ -11,6 +11,7 @@ import { collectDoctorExport, exportMedicalRecord } from "../../src/archive/expo
 import { latestReadings, recordMetric, summariseMetrics } from "../../src/archive/metrics.js";
 import { readMemberRecord, recordView } from "../../src/archive/render.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { pdfText } from "../support/pdf-text.js";
 
 const owner = hostOwner();
 /** 20:00 in Shanghai, 07:00 in New York (EST, UTC-5: no daylight saving in February). */
@@ -19,16 +20,6 @@ let root: string;
 let workspace: string;
 let db: Db;
 let archive: FamilyArchive;
-
-async function pdfText(file: string): Promise<string> {
-  const { PDFParse } = await import("pdf-parse");
-  const parser = new PDFParse({ data: fs.readFileSync(file) });
-  try {
-    return (await parser.getText()).text;
-  } finally {
-    await parser.destroy();
-  }
-}
 
 const symptom = (member: string, name: string, onset: string) =>
   archive.add(
@@ -91,7 +82,7 @@ describe("a UTC+8 member's morning readings", () => {
 
   it("are dated on the local day under the PDF's chart", async () => {
     const { files } = await exportMedicalRecord(archive, owner, "wang", { workspace, format: "pdf" });
-    const text = await pdfText(files[0]!);
+    const text = await pdfText(fs.readFileSync(files[0]!));
     expect(text).toContain("2026-02-09");
     expect(text).toContain("2026-02-12 07:30");
     expect(text).not.toContain("2026-02-08");
@@ -141,7 +132,7 @@ describe("a UTC-5 member's evening readings", () => {
     const svg = fs.readFileSync(files[0]!.replace(/\.md$/, "_blood_pressure.svg"), "utf8");
     const labels = [...svg.matchAll(/<text class="date"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     expect([labels[0], labels.at(-1)]).toEqual(["2026-02-10", "2026-02-13"]);
-    const text = await pdfText(files[1]!);
+    const text = await pdfText(fs.readFileSync(files[1]!));
     expect(text).toContain("2026-02-13");
     expect(text).not.toContain("2026-02-14");
   });

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { runMedbot, tempHome } from "../support/medbot-cli.js";
+import { pdfText } from "../support/pdf-text.js";
 
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 const home = tempHome("medbot-readme-");
@@ -49,14 +50,8 @@ describe("the README quick start", () => {
     expect(md).toContain("| Measured (Asia/Shanghai) | Reading |");
     expect(md).toMatch(/^\| \d{4}-\d{2}-\d{2} \d{2}:\d{2} \| [\d.]+ (mmol\/L|mg\/dL)/m);
 
-    const { PDFParse } = await import("pdf-parse");
-    const parser = new PDFParse({ data: fs.readFileSync(exported[1]!) });
-    try {
-      const text = (await parser.getText()).text;
-      expect(text).toContain("Full name: Wang Jian");
-      expect(text).toContain("Birth date: 1956-03-14");
-    } finally {
-      await parser.destroy();
-    }
+    const text = await pdfText(fs.readFileSync(exported[1]!));
+    expect(text).toContain("Full name: Wang Jian");
+    expect(text).toContain("Birth date: 1956-03-14");
   });
 });

@@ -75,6 +75,27 @@ export function wallToInstant(wall: number, timeZone: string): number {
   return wall - (wallClock(first, timeZone) - Math.floor(first / 1000) * 1000);
 }
 
+const ZONED = /(Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * "YYYY-MM-DD HH:MM" of a stored date or date-time as `timeZone` shows it. A plain day stays a day; a
+ * date-time without an offset was entered as the member's wall clock and is shown as written; one with an
+ * offset (or Z) is converted. Text that is not a date comes back unchanged.
+ */
+export function localDateTime(stamp: string, timeZone: string): string {
+  const value = stamp.trim();
+  if (DAY.test(value) || !DATE_TIME.test(value)) return value;
+  if (!ZONED.test(value)) return value.replace("T", " ").slice(0, 16);
+  const ms = Date.parse(value.replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+  if (Number.isNaN(ms)) return value;
+  return new Date(wallClock(ms, timeZone)).toISOString().slice(0, 16).replace("T", " ");
+}
+
+/** The member's local day (YYYY-MM-DD) of a stored date or date-time: what windows are cut by. */
+export function localDay(stamp: string, timeZone: string): string {
+  return localDateTime(stamp, timeZone).slice(0, 10);
+}
+
 let hostZone: string | undefined;
 
 /** The host's IANA timezone (UTC if the runtime does not know it); read once. */

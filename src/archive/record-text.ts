@@ -1,11 +1,12 @@
 // How a member's record reads as text: one line per fact, medication, symptom, reading or report, shared by
 // the Markdown views and the doctor exports so both say the same thing the same way.
 import type { Db } from "../storage/db.js";
+import { localDateTime } from "./dates.js";
 import { type Adherence, adherenceText } from "./doses.js";
 import type { Entry, FactCategory, ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";
 import { type ShownReading, shownReading, shownStatistic, shownSummaryUnit } from "./metric-units.js";
-import { formatLocalTime, type MetricSummary, zoneOf } from "./metrics.js";
+import { kindOf, type MetricSummary, zoneOf } from "./metrics.js";
 import { listReports } from "./reports.js";
 
 /** A report as the record shows it (the reports table, removed ones left out). */
@@ -94,10 +95,12 @@ export function statusTag(entry: { id: number; status: ReviewStatus }, withId: b
   return shown.length ? ` (${shown.join(", ")})` : "";
 }
 
-/** "2026-03-14 08:30" in the member's timezone (the host's if it is not valid); a plain day stays as it is. */
+/**
+ * "2026-03-14 08:30" in the member's timezone (the host's if it is not valid); a plain day stays as it is,
+ * and a time entered without an offset is the member's own clock, shown as written.
+ */
 export function whenIn(iso: string, timeZone: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(iso) || Number.isNaN(Date.parse(iso))) return iso;
-  return formatLocalTime(iso, zoneOf(timeZone));
+  return localDateTime(iso, zoneOf(timeZone));
 }
 
 /** The member's timezone, or the host's. */
@@ -248,16 +251,16 @@ export function memberReports(db: Db, memberId: string): ReportSummary[] {
   }));
 }
 
-/** Unconfirmed readings per kind. */
-export function pendingMetricCounts(db: Db, memberId: string, summaries: MetricSummary[]) {
+/** Unconfirmed readings per kind (measured at or after `since`, an ISO instant, when given). */
+export function pendingMetricCounts(db: Db, memberId: string, since = "") {
   const rows = db
     .prepare(
       `SELECT kind, COUNT(*) AS count FROM metrics WHERE member_id = ? AND removed_at IS NULL
-       AND status <> 'confirmed' GROUP BY kind ORDER BY kind`,
+       AND status <> 'confirmed' AND measured_at >= ? GROUP BY kind ORDER BY kind`,
     )
-    .all(memberId) as { kind: string; count: number }[];
-  const labels = new Map(summaries.map((s) => [s.kind, s.label]));
-  return rows.map((row) => ({ ...row, label: labels.get(row.kind) ?? row.kind.replace(/_/g, " ") }));
+    .all(memberId, since) as { kind: string; count: number }[];
+  // Labelled by kind, not by summary: several summaries may share a kind (glucose per meal context).
+  return rows.map((row) => ({ ...row, label: kindOf(db, row.kind).label }));
 }
 
 /** What a person still has to confirm or reject: entries reported or auto-captured, readings counted. */

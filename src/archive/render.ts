@@ -6,11 +6,11 @@ import * as path from "node:path";
 import { type Db, writeTransaction } from "../storage/db.js";
 import { removeOrphanedTemps, writePrivateFile } from "../storage/private-fs.js";
 import type { FamilyArchive } from "./archive.js";
-import { todayIn } from "./dates.js";
+import { localDay, todayIn } from "./dates.js";
 import { ADHERENCE_DAYS, adherenceOf } from "./doses.js";
 import { currentEntries, type Entry } from "./entries.js";
 import { allMembers, type Member } from "./members.js";
-import { summariseMetrics } from "./metrics.js";
+import { rangeBounds, summariseMetrics } from "./metrics.js";
 import {
   adherenceLine,
   CATEGORY_TITLE,
@@ -73,7 +73,11 @@ export function readMemberRecord(db: Db, member: Member, now: Date, metricsSince
     metrics,
     adherence,
     reports: memberReports(db, member.id),
-    pendingMetrics: pendingMetricCounts(db, member.id, metrics),
+    pendingMetrics: pendingMetricCounts(
+      db,
+      member.id,
+      metricsSince ? rangeBounds({ since: metricsSince }, timeZone).since : undefined,
+    ),
   };
 }
 
@@ -105,7 +109,9 @@ export function recordView(record: MemberRecord): string {
       .map((f) => `- Food: ${factLine(f)}${statusTag(f, true)}`),
   ];
   const since = addDays(record.today, -RECENT_SYMPTOM_DAYS);
-  const recent = record.symptoms.filter((s) => s.onset.slice(0, 10) >= since).slice(0, RECENT_SYMPTOM_LIMIT);
+  const recent = record.symptoms
+    .filter((s) => localDay(s.onset, record.timeZone) >= since)
+    .slice(0, RECENT_SYMPTOM_LIMIT);
   const active = record.medications.filter((m) => m.state === "active");
   const lines = [
     ...header(record, "health record"),

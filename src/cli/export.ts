@@ -22,7 +22,7 @@ export function registerExport(program: Command): void {
       ).choices(EXPORT_FORMATS),
     )
     .option("-o, --output <path>", "write to this file instead of the member's folder (never overwrites)")
-    .option("--days <n>", "how many days of symptoms to include", "90")
+    .option("--days <n>", "how many days of symptoms and stopped medications to include", "90")
     .action(async (member: string, _options, command: Command) => {
       const options = command.optsWithGlobals<ExportOptions>();
       const days = Number(options.days);

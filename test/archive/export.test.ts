@@ -152,7 +152,7 @@ describe("what a doctor export contains", () => {
 
     expect(md).toMatch(/^# Medical summary: Grandpa Joe$/m);
     expect(md).toMatch(
-      /## Patient\n\n- Name: Grandpa Joe\n- Sex: male\n- Born: 1950-05-01 \(age 75\)\n- Blood type: A\+\n- Emergency contact: Ann, 555-0100/,
+      /## Patient\n\n- Full name: \*\*Grandpa Joe\*\*\n- Birth date: 1950-05-01 \(age 75\)\n- Sex: male\n- Blood type: A\+\n- Emergency contact: Ann, 555-0100/,
     );
     expect(md).toMatch(/## Allergies\n\n- Drug: \*\*penicillin\*\*\n- Food: \*\*shellfish\*\*/);
     expect(md).toMatch(/## Conditions\n\n- \*\*type 2 diabetes\*\*/);

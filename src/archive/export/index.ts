@@ -1,4 +1,4 @@
-// Doctor exports: family/<id>/doctor_export_YYYYMMDD.md (+ one SVG chart per kind of reading) and a PDF
+// Doctor exports: family/<id>/doctor_export_YYYYMMDD.md (+ one SVG chart per summary of readings) and a PDF
 // beside it. A second export on the same day gets _2, _3...; every document written is a row in `exports`
 // and an audit entry, written inside that change so no export goes unrecorded.
 
@@ -9,10 +9,10 @@ import type { Db } from "../../storage/db.js";
 import { writePrivateFile } from "../../storage/private-fs.js";
 import { ArchiveError, type FamilyArchive } from "../archive.js";
 import { metricChartSvg } from "../charts.js";
-import { todayIn } from "../dates.js";
+import { localDay, todayIn } from "../dates.js";
 import type { Entry } from "../entries.js";
-import type { Member } from "../members.js";
-import { type MetricReading, metricSeries } from "../metrics.js";
+import { idFromName, type Member } from "../members.js";
+import { type MetricReading, type MetricSummary, metricSeries } from "../metrics.js";
 import { type MemberRecord, memberTimeZone } from "../record-text.js";
 import { addDays, GENERATED_MARK, memberFolder, readMemberRecord } from "../render.js";
 import { blocksToMarkdown, doctorExportBlocks } from "./markdown.js";
@@ -27,38 +27,101 @@ const METRIC_DAYS = 365;
 const MAX_SYMPTOMS = 200;
 /** A chart shows at most this many points (means of equal runs of readings). */
 export const MAX_CHART_POINTS = 150;
+/** Individual readings listed under each summary (the newest). */
+export const RECENT_READINGS = 10;
+
+/** One summary of readings with what the export shows beside it. */
+export interface MeasurementSeries {
+  /** Unique within the export: names the chart (file and PDF drawing), even when summaries share a kind. */
+  key: string;
+  summary: MetricSummary;
+  /** Chart points (downsampled readings), oldest first. */
+  points: MetricReading[];
+  /** The newest readings, newest first, at most RECENT_READINGS. */
+  recent: MetricReading[];
+}
 
 /** Everything a doctor export shows. */
 export interface DoctorExport extends MemberRecord {
   symptomDays: number;
+  /** The member's local day the export window starts on (symptoms, stopped medications, review). */
+  windowStart: string;
   symptomsInWindow: number;
   /** The symptom events listed: inside the window, newest first, at most MAX_SYMPTOMS. */
   recentSymptoms: Entry<"symptoms">[];
+  /** Medications stopped on a local day inside the window, most recently stopped first. */
+  stoppedInWindow: Entry<"medications">[];
   metricsSince: string;
-  /** Chart points per kind (downsampled readings). */
+  measurements: MeasurementSeries[];
+  /** Chart points by measurement key. */
   charts: Map<string, MetricReading[]>;
 }
 
 /** Reads what a doctor export of `member` shows, as of `now`. */
 export function collectDoctorExport(db: Db, member: Member, now: Date, symptomDays: number): DoctorExport {
-  const metricsSince = addDays(todayIn(memberTimeZone(member), now), -METRIC_DAYS);
+  const timeZone = memberTimeZone(member);
+  const metricsSince = addDays(todayIn(timeZone, now), -METRIC_DAYS);
   const record = readMemberRecord(db, member, now, metricsSince);
-  const since = addDays(record.today, -symptomDays);
-  const inWindow = record.symptoms.filter((s) => s.onset.slice(0, 10) >= since);
-  const charts = new Map(
-    record.metrics.map((summary) => [
-      summary.kind,
-      downsample(metricSeries(db, member.id, summary.kind, { since: metricsSince }), MAX_CHART_POINTS),
-    ]),
-  );
+  const windowStart = addDays(record.today, -symptomDays);
+  const inWindow = (stamp: string) => localDay(stamp, timeZone) >= windowStart;
+  const symptoms = record.symptoms.filter((s) => inWindow(s.onset));
+  const stoppedInWindow = record.medications
+    .filter((m) => m.state === "stopped" && inWindow(stoppedOn(m)))
+    .sort((a, b) => localDay(stoppedOn(b), timeZone).localeCompare(localDay(stoppedOn(a), timeZone)));
+  const keys = measurementKeys(record.metrics);
+  const measurements = record.metrics.map((summary, i): MeasurementSeries => {
+    const readings = summaryReadings(db, member, summary, metricsSince);
+    return {
+      key: keys[i]!,
+      summary,
+      points: downsample(readings, MAX_CHART_POINTS),
+      recent: readings.slice(-RECENT_READINGS).reverse(),
+    };
+  });
   return {
     ...record,
     symptomDays,
-    symptomsInWindow: inWindow.length,
-    recentSymptoms: inWindow.slice(0, MAX_SYMPTOMS),
+    windowStart,
+    symptomsInWindow: symptoms.length,
+    recentSymptoms: symptoms.slice(0, MAX_SYMPTOMS),
+    stoppedInWindow,
     metricsSince,
-    charts,
+    measurements,
+    charts: new Map(measurements.map((m) => [m.key, m.points])),
   };
+}
+
+/** When a medication was stopped: its stop date, else when it was recorded as stopped. */
+export function stoppedOn(m: Entry<"medications">): string {
+  return m.stopDate ?? m.createdAt;
+}
+
+/** A summary's readings in the window, oldest first. */
+function summaryReadings(db: Db, member: Member, summary: MetricSummary, since: string): MetricReading[] {
+  return readingsOfSummary(summary, metricSeries(db, member.id, summary.kind, { since }));
+}
+
+/**
+ * The readings a summary covers, from its kind's series. Glucose may be summarised per meal context: a
+ * summary that carries a `context` (null: readings said without one) takes only the readings in it.
+ */
+function readingsOfSummary(summary: MetricSummary, series: MetricReading[]): MetricReading[] {
+  const context = "context" in summary ? summary.context : undefined;
+  if (context === undefined) return series;
+  return series.filter((r) => ("context" in r ? (r.context ?? null) : null) === context);
+}
+
+/** The kind where it is the only summary of its kind, else kind and label ("glucose_blood_glucose_fasting"). */
+export function measurementKeys(summaries: Pick<MetricSummary, "kind" | "label">[]): string[] {
+  const keys: string[] = [];
+  for (const { kind, label } of summaries) {
+    const shared = summaries.filter((s) => s.kind === kind).length > 1;
+    const wanted = shared ? `${kind}_${idFromName(label).replaceAll("-", "_")}` : kind;
+    let key = wanted;
+    for (let n = 2; keys.includes(key); n++) key = `${wanted}_${n}`;
+    keys.push(key);
+  }
+  return keys;
 }
 
 /** At most `max` points: each the mean of an equal run of consecutive readings, at the run's middle time. */
@@ -129,7 +192,9 @@ export async function exportMedicalRecord(
   const blocks = doctorExportBlocks(data);
   // pdfkit and its fonts load only when a PDF is asked for, keeping every other command light.
   const pdf =
-    format === "md" ? undefined : await (await import("./pdf.js")).doctorExportPdf(blocks, data.charts);
+    format === "md"
+      ? undefined
+      : await (await import("./pdf.js")).doctorExportPdf(blocks, data.charts, data.timeZone);
 
   const folder = memberFolder(request.workspace, member.id);
   const files: string[] = [];
@@ -161,7 +226,7 @@ export async function exportMedicalRecord(
   if (format !== "pdf") {
     record("md", (file) => {
       const charts = writeCharts(base!, data);
-      writePrivateFile(file, `${GENERATED_MARK}\n${blocksToMarkdown(blocks, (kind) => charts.get(kind))}`);
+      writePrivateFile(file, `${GENERATED_MARK}\n${blocksToMarkdown(blocks, (key) => charts.get(key))}`);
     });
   }
   if (pdf) record("pdf", (file) => writePrivateFile(file, pdf));
@@ -176,16 +241,14 @@ function freeBase(folder: string, stamp: string): string {
   for (let n = 2; ; n++) if (!taken(`${first}_${n}`)) return `${first}_${n}`;
 }
 
-/** One SVG per kind with at least two readings, beside the export; returns kind -> file name. */
+/** One SVG per measurement with at least two chart points, beside the export; returns key -> file name. */
 function writeCharts(base: string, data: DoctorExport): Map<string, string> {
-  const { charts, timeZone } = data;
   const written = new Map<string, string>();
-  for (const summary of data.metrics) {
-    const points = charts.get(summary.kind) ?? [];
+  for (const { key, summary, points } of data.measurements) {
     if (points.length < 2) continue;
-    const file = `${base}_${summary.kind}.svg`;
-    writePrivateFile(file, metricChartSvg(summary, points, { timeZone }));
-    written.set(summary.kind, path.basename(file));
+    const file = `${base}_${key}.svg`;
+    writePrivateFile(file, metricChartSvg(summary, points, { timeZone: data.timeZone }));
+    written.set(key, path.basename(file));
   }
   return written;
 }

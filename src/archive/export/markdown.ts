@@ -1,6 +1,7 @@
 // The doctor export as a list of blocks (headings, lines, a table, charts), and that list as Markdown. The
 // PDF lays out the same blocks, so both formats always carry the same content. Empty sections are left out.
 import type { Entry } from "../entries.js";
+import type { MetricReading } from "../metrics.js";
 import {
   adherenceLine,
   CATEGORY_TITLE,
@@ -8,17 +9,16 @@ import {
   capitalise,
   factLine,
   formatReading,
-  identityLines,
   inline,
   medicationDetails,
   metricRange,
-  pendingReview,
   reportTitle,
   STATUS_LABEL,
   symptomLine,
   whenIn,
 } from "../record-text.js";
 import type { DoctorExport } from "./index.js";
+import { patientLines } from "./patient.js";
 
 /** One piece of the document. Texts are Markdown-inline: **bold** and backslash escapes only. */
 export type Block =
@@ -28,13 +28,16 @@ export type Block =
   | { type: "text"; text: string }
   | { type: "item"; text: string }
   | { type: "table"; header: string[]; rows: string[][] }
-  | { type: "chart"; kind: string; caption: string };
+  | { type: "chart"; key: string; caption: string };
 
 function section(title: string, body: Block[], alert = false): Block[] {
   return body.length ? [{ type: "heading", text: title, alert }, ...body] : [];
 }
 
 const items = (texts: string[]): Block[] => texts.map((text) => ({ type: "item", text }));
+
+/** Unconfirmed symptom events listed one by one under "Not yet reviewed"; older ones are counted. */
+const PENDING_SYMPTOMS = 20;
 
 /** The export's content, section by section, from the member's record. */
 export function doctorExportBlocks(data: DoctorExport): Block[] {
@@ -51,7 +54,7 @@ export function doctorExportBlocks(data: DoctorExport): Block[] {
       type: "text",
       text: `Prepared by medbot on ${data.generatedAt} from the family's own health records. Entries listed under "Not yet reviewed" were told to medbot or captured from conversation and have not been confirmed.`,
     },
-    ...section("Patient", items(identityLines(member, data.today, false).map((line) => line.slice(2)))),
+    ...section("Patient", items(patientLines(member, data.today))),
     ...section(
       "Allergies",
       allergies.length ? items(allergies) : [{ type: "text", text: "No allergies recorded." }],
@@ -59,6 +62,7 @@ export function doctorExportBlocks(data: DoctorExport): Block[] {
     ),
     ...CLINICAL_FACT_ORDER.flatMap((category) => section(CATEGORY_TITLE[category], items(factsOf(category)))),
     ...section("Current medications", medicationTable(data.medications.filter((m) => m.state === "active"))),
+    ...section(`Medications stopped in the last ${data.symptomDays} days`, stoppedTable(data)),
     ...section("Medication adherence (as recorded)", adherenceItems(data)),
     ...section(symptomTitle(data), items(data.recentSymptoms.map((s) => symptomLine(s, data.timeZone)))),
     ...section("Measurements in the last 12 months", metricBlocks(data)),
@@ -106,8 +110,26 @@ function symptomTitle(data: DoctorExport): string {
   return `Symptoms in the last ${symptomDays} days (${shown}, newest first)`;
 }
 
+function stoppedTable(data: DoctorExport): Block[] {
+  if (data.stoppedInWindow.length === 0) return [];
+  return [
+    {
+      type: "table",
+      header: ["Medication", "Dose", "Stopped on", "Reason"],
+      rows: data.stoppedInWindow.map((m) => [
+        `**${inline(m.name)}**`,
+        inline(m.dose ?? ""),
+        m.stopDate
+          ? whenIn(m.stopDate, data.timeZone)
+          : `not recorded (marked stopped ${whenIn(m.createdAt, data.timeZone).slice(0, 10)})`,
+        inline(m.reason ?? ""),
+      ]),
+    },
+  ];
+}
+
 function metricBlocks(data: DoctorExport): Block[] {
-  return data.metrics.flatMap((summary): Block[] => {
+  return data.measurements.flatMap(({ key, summary, recent }): Block[] => {
     const label = inline(capitalise(summary.label));
     const span = `${whenIn(summary.from, data.timeZone).slice(0, 10)} to ${whenIn(summary.to, data.timeZone).slice(0, 10)}`;
     return [
@@ -120,16 +142,35 @@ function metricBlocks(data: DoctorExport): Block[] {
         ...(summary.trend === "too few readings" ? [] : [`Trend: ${summary.trend}`]),
       ]),
       ...(summary.count > 1
-        ? [
-            {
-              type: "chart" as const,
-              kind: summary.kind,
-              caption: `${label} (${inline(summary.unit)}) over time`,
-            },
-          ]
+        ? [{ type: "chart" as const, key, caption: `${label} (${inline(summary.unit)}) over time` }]
         : []),
+      ...readingsTable(recent, summary.count, data.timeZone),
     ];
   });
+}
+
+/** The newest individual readings of a summary, each with its local time and note. */
+function readingsTable(recent: MetricReading[], count: number, timeZone: string): Block[] {
+  if (recent.length === 0) return [];
+  const withNotes = recent.some((r) => r.note);
+  return [
+    {
+      type: "text",
+      text:
+        recent.length < count
+          ? `The latest ${recent.length} of ${count} readings, newest first:`
+          : "Each reading, newest first:",
+    },
+    {
+      type: "table",
+      header: [`Measured (${inline(timeZone)})`, "Reading", ...(withNotes ? ["Note"] : [])],
+      rows: recent.map((r) => [
+        whenIn(r.measuredAt, timeZone),
+        inline(formatReading(r)),
+        ...(withNotes ? [inline(r.note ?? "")] : []),
+      ]),
+    },
+  ];
 }
 
 function reportBlocks(data: DoctorExport): Block[] {
@@ -140,16 +181,28 @@ function reportBlocks(data: DoctorExport): Block[] {
   ]);
 }
 
+/**
+ * What nobody has confirmed yet, among what this export shows: one short line per entry (the full entry is
+ * in its own section above), symptoms from the window only, readings counted per kind.
+ */
 function reviewBlocks(data: DoctorExport): Block[] {
-  const pending = pendingReview(data);
+  const pending = <T extends { status: Entry<"facts">["status"] }>(entries: T[]) =>
+    entries.filter((e) => e.status !== "confirmed");
   const tag = (e: { status: Entry<"facts">["status"] }) => ` (${STATUS_LABEL[e.status]})`;
+  const symptoms = pending(data.recentSymptoms);
   const texts = [
-    ...pending.facts.map((f) => `${CATEGORY_TITLE[f.category]}: ${factLine(f)}${tag(f)}`),
-    ...pending.medications.map((m) => `Medication: **${inline(m.name)}**${tag(m)}`),
-    ...pending.symptoms.map((s) => `Symptom: ${symptomLine(s, data.timeZone)}${tag(s)}`),
-    ...(pending.moreSymptoms ? [`… and ${pending.moreSymptoms} older symptom events`] : []),
-    ...pending.reports.map((r) => `Report: ${reportTitle(r)}${tag(r)}`),
-    ...pending.metrics.map((m) => `${m.count} ${inline(m.label)} reading${m.count === 1 ? "" : "s"}`),
+    ...pending(data.facts).map((f) => `${CATEGORY_TITLE[f.category]}: **${inline(f.text)}**${tag(f)}`),
+    ...pending(data.medications)
+      .filter((m) => m.state === "active" || data.stoppedInWindow.includes(m))
+      .map((m) => `Medication: **${inline(m.name)}**${tag(m)}`),
+    ...symptoms
+      .slice(0, PENDING_SYMPTOMS)
+      .map((s) => `Symptom: ${whenIn(s.onset, data.timeZone)} **${inline(s.name)}**${tag(s)}`),
+    ...(symptoms.length > PENDING_SYMPTOMS
+      ? [`… and ${symptoms.length - PENDING_SYMPTOMS} older symptom events`]
+      : []),
+    ...pending(data.reports).map((r) => `Report: ${reportTitle(r)}${tag(r)}`),
+    ...data.pendingMetrics.map((m) => `${m.count} ${inline(m.label)} reading${m.count === 1 ? "" : "s"}`),
   ];
   return texts.length
     ? [
@@ -162,8 +215,8 @@ function reviewBlocks(data: DoctorExport): Block[] {
     : [];
 }
 
-/** The blocks as Markdown; `chartFile(kind)` names the SVG beside the export (no chart if undefined). */
-export function blocksToMarkdown(blocks: Block[], chartFile: (kind: string) => string | undefined): string {
+/** The blocks as Markdown; `chartFile(key)` names the SVG beside the export (no chart if undefined). */
+export function blocksToMarkdown(blocks: Block[], chartFile: (key: string) => string | undefined): string {
   const out: string[] = [];
   let previous: Block["type"] | undefined;
   for (const block of blocks) {
@@ -193,7 +246,7 @@ export function blocksToMarkdown(blocks: Block[], chartFile: (kind: string) => s
         );
         break;
       case "chart": {
-        const file = chartFile(block.kind);
+        const file = chartFile(block.key);
         if (file) out.push(`![${block.caption}](${encodeURI(file)})`, "");
         break;
       }

@@ -3,6 +3,7 @@
 // (pdfkit's Helvetica has no such glyphs); without one the PDF is still produced, with missing glyphs.
 import * as fs from "node:fs";
 import PDFDocument from "pdfkit";
+import { localDay } from "../dates.js";
 import type { MetricReading } from "../metrics.js";
 import type { Block } from "./markdown.js";
 
@@ -94,7 +95,10 @@ class PdfWriter {
   });
   private cjk: boolean;
 
-  constructor(fonts: FontFiles) {
+  constructor(
+    fonts: FontFiles,
+    private readonly timeZone: string,
+  ) {
     this.doc.registerFont("regular", fonts.regular);
     this.doc.registerFont("bold", fonts.bold);
     this.cjk = fonts.cjk !== undefined;
@@ -187,7 +191,7 @@ class PdfWriter {
         this.table(block.header, block.rows);
         break;
       case "chart":
-        this.chart(block.caption, charts.get(block.kind) ?? []);
+        this.chart(block.caption, charts.get(block.key) ?? []);
         break;
     }
     doc.x = this.left;
@@ -280,8 +284,10 @@ class PdfWriter {
     }
     const dateY = plot.y + plot.h + 4;
     doc.fillColor(COLOR.muted).fontSize(7);
-    doc.text(points[0]!.measuredAt.slice(0, 10), plot.x, dateY, { lineBreak: false });
-    doc.text(points.at(-1)!.measuredAt.slice(0, 10), plot.x + plot.w - 60, dateY, {
+    // Dates as the member's clock shows them, like every other date in the export.
+    const day = (p: MetricReading) => localDay(p.measuredAt, this.timeZone);
+    doc.text(day(points[0]!), plot.x, dateY, { lineBreak: false });
+    doc.text(day(points.at(-1)!), plot.x + plot.w - 60, dateY, {
       width: 60,
       align: "right",
       lineBreak: false,
@@ -291,12 +297,13 @@ class PdfWriter {
   }
 }
 
-/** The export's blocks as PDF bytes (collected in memory, for an atomic private write). */
+/** The export's blocks as PDF bytes, chart dates in `timeZone` (collected in memory, for an atomic private write). */
 export async function doctorExportPdf(
   blocks: Block[],
   charts: Map<string, MetricReading[]>,
+  timeZone: string,
 ): Promise<Buffer> {
-  const writer = new PdfWriter(findFonts());
+  const writer = new PdfWriter(findFonts(), timeZone);
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     writer.doc.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -174,6 +174,9 @@ export class Agent {
     this.running.get(message.sessionKey)?.abort();
     this.running.set(message.sessionKey, controller);
     const { signal } = controller;
+    // medbot's own text for the person (a draft to confirm): below the model's reply, whatever became of it.
+    const fromMedbot: string[] = [];
+    const shown = (reply: string) => [reply, ...fromMedbot].filter(Boolean).join("\n\n");
     try {
       const { config, paths } = this.options;
       const { actor } = message;
@@ -195,6 +198,7 @@ export class Agent {
         archive: this.archive,
         config,
         signal,
+        tellPerson: (text) => fromMedbot.push(text),
       };
       const cap = Math.min(config.agents.defaults.maxToolIterations, message.maxToolIterations ?? Infinity);
       let answer: string | undefined;
@@ -230,16 +234,17 @@ export class Agent {
       answer ??= message.quietFailures
         ? ""
         : `I stopped after ${cap} tool steps without finishing. Please try again, or ask for a smaller step.`;
+      answer = shown(answer);
       this.sessions.appendTurn(message.sessionKey, userText, answer, actor.grants);
       return answer;
     } catch (error) {
-      if (error instanceof TurnCancelled || signal.aborted) return "Stopped.";
+      if (error instanceof TurnCancelled || signal.aborted) return shown("Stopped.");
       if (error instanceof ProviderError) {
         this.warn(`model provider: ${error.message}`);
-        return message.quietFailures ? "" : error.userMessage;
+        return shown(message.quietFailures ? "" : error.userMessage);
       }
       this.warn(`turn failed: ${error instanceof Error ? error.message : String(error)}`);
-      return message.quietFailures ? "" : UNEXPECTED;
+      return shown(message.quietFailures ? "" : UNEXPECTED);
     } finally {
       if (this.running.get(message.sessionKey) === controller) this.running.delete(message.sessionKey);
     }

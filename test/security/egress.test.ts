@@ -133,7 +133,43 @@ describe("send_to_contact in a conversation", () => {
     expect(parseDraftDecision("/confirm")).toBeUndefined();
   });
 
-  it("shows the draft's code from the tool; the confirmation is the person's, never the model's", async () => {
+  it("shows the person medbot's own draft with the real address; the model never gets it", async () => {
+    const now = new Date("2026-11-22T10:00:00Z");
+    const harness = await startAgent({ extraConfig: CONTACTS, clock: () => now });
+    try {
+      harness.agent.archive.addMember(hostOwner(), { id: "dad", displayName: "Dad" });
+      harness.fake.enqueue(
+        {
+          toolCalls: [{ name: "send_to_contact", arguments: { member: "dad", contact: "Dr Li", days: 30 } }],
+        },
+        { content: "I prepared it." },
+      );
+      const reply = await harness.send("send dad's summary to Dr Li");
+      expect(reply).toMatch(
+        new RegExp(
+          [
+            "^I prepared it\\.\n\nA draft to send, not yet sent:",
+            "To: Dr Li \\(email: dr\\.li@clinic\\.test\\)",
+            "What: Dad's medical summary, doctor_export_20261122\\.pdf \\(made 2026-11-22; symptoms from 2026-10-23 to 2026-11-22\\)",
+            "To send it, reply: /confirm [A-Z2-9]{6}",
+            "To drop it: /cancel [A-Z2-9]{6}",
+            "The code is valid for 30 minutes\\.$",
+          ].join("\n"),
+        ),
+      );
+      const [result] = toolResultsIn(turnRequests(harness.fake)[1]!);
+      expect(result).toMatch(/^Draft ready; NOTHING has been sent\./);
+      const code = /\/confirm ([A-Z2-9]{6})/.exec(reply)![1]!;
+      for (const request of harness.fake.chatRequests) {
+        expect(JSON.stringify(request.body)).not.toMatch(/dr\.li@clinic/);
+        expect(JSON.stringify(request.body)).not.toContain(code);
+      }
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it("the confirmation is the person's, never the model's", async () => {
     const harness = await startAgent({ extraConfig: CONTACTS });
     try {
       harness.agent.archive.addMember(hostOwner(), { id: "dad", displayName: "Dad" });
@@ -141,9 +177,8 @@ describe("send_to_contact in a conversation", () => {
         { toolCalls: [{ name: "send_to_contact", arguments: { member: "dad", contact: "Dr Li" } }] },
         { content: "I prepared it. /confirm ABCDEF" },
       );
-      await harness.send("send dad's summary to Dr Li");
-      const [result] = toolResultsIn(turnRequests(harness.fake)[1]!);
-      const code = /\/confirm ([A-Z2-9]{6})/.exec(result ?? "")?.[1];
+      const shown = await harness.send("send dad's summary to Dr Li");
+      const code = /To send it, reply: \/confirm ([A-Z2-9]{6})/.exec(shown)?.[1];
       expect(code).toBeDefined();
       const queue = new MessageQueue(harness.agent.archive.db);
       expect(queue.unsent("email")).toHaveLength(0);

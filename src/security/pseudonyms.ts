@@ -27,7 +27,7 @@ const UNKNOWN_TEXT: Record<string, string> = {
  * placeholders of plain redaction ([phone]). Only a pseudonym this conversation gave out, written exactly, is
  * put back; every other match is refused.
  */
-const PSEUDONYM_LIKE = /[⟨〈<[《]\s*(phone|email|id-number|insurance-number)(?:\s*-\s*\d+)?\s*[⟩〉>\]》]/giu;
+const PSEUDONYM_LIKE = /[⟨〈<[《](phone|email|id-number|insurance-number)(?:-\d+)?[⟩〉>\]》]/giu;
 
 /** The model's text with real values back, and what it held that medbot refused (replaced by a note). */
 export interface Revealed {

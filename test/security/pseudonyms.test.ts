@@ -17,6 +17,7 @@ import {
   turnRequests,
 } from "../agent/harness.js";
 import type { RecordedRequest } from "../support/fake-openai.js";
+import { redactionShapes } from "../support/redaction-shapes.js";
 
 const LI_WEI = "+86 138 0013 8000";
 const GP = "021-87654321";
@@ -242,5 +243,18 @@ describe("Pseudonyms", () => {
       "[email]",
       "⟨Phone-1⟩",
     ]);
+  });
+
+  it("masks and reveals 1 MB of every hostile shape in under 2 s", async () => {
+    h = await startAgent();
+    for (const { shape, text } of redactionShapes(1_000_000)) {
+      const pseudonyms = new Pseudonyms(h.agent.archive.db, `bench:${shape}`);
+      const started = performance.now();
+      pseudonyms.reveal(pseudonyms.mask(text));
+      expect(performance.now() - started, shape).toBeLessThan(2_000);
+    }
+    const started = performance.now();
+    new Pseudonyms(h.agent.archive.db, ALICE).reveal(`<phone${" ".repeat(1_000_000)}⟨phone-1`.repeat(2));
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });

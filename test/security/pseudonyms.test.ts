@@ -195,6 +195,32 @@ describe("pseudonyms in a conversation", () => {
   });
 });
 
+describe("memory consolidation when the conversation outgrows its window", () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it("writes the real digits into MEMORY.md and keeps the pseudonyms for the turn under way", async () => {
+    h = await startAgent({
+      defaults: { contextWindowTokens: 6144, maxTokens: 512 },
+      workspaceFiles: { "memory/MEMORY.md": "# Household notes\n" },
+    });
+    h.fake.onRequest((request) => {
+      if (!isConsolidation(request)) return undefined;
+      const phone = /⟨phone-\d+⟩|\[phone\]/.exec(textOf(request))?.[0];
+      return { content: `# Household notes\n- Our GP's number: ${phone}` };
+    });
+    await h.send(`Our GP's number is ${GP}.`);
+    const diary = "morning blood pressure diary entry, ".repeat(45);
+    for (let turn = 1; turn <= 12 && !h.fake.chatRequests.some(isConsolidation); turn++) await h.send(diary);
+    expect(h.fake.chatRequests.some(isConsolidation)).toBe(true);
+    expect(fs.readFileSync(h.paths.memoryFile, "utf8")).toContain(`Our GP's number: ${GP}`);
+
+    h.fake.enqueue({ content: "Your GP is on ⟨phone-1⟩." });
+    expect(await h.send("What is our GP's number?")).toBe(`Your GP is on ${GP}.`);
+    for (const request of h.fake.chatRequests) expect(JSON.stringify(request.body)).not.toMatch(REAL_DIGITS);
+  });
+});
+
 describe("retired pseudonyms", () => {
   let h: Harness;
   afterEach(() => h.close());

@@ -9,7 +9,7 @@ import { FamilyArchive } from "../../src/archive/archive.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
 import { MessageQueue } from "../../src/gateway/queue.js";
 import { listAudit } from "../../src/security/audit-log.js";
-import { ContactSends, DRAFT_TTL_MS, EgressError } from "../../src/security/egress.js";
+import { ContactSends, DRAFT_TTL_MS, draftToConfirm, EgressError } from "../../src/security/egress.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { ALICE, startAgent, toolResultsIn, turnRequests } from "../agent/harness.js";
 
@@ -102,8 +102,13 @@ describe("ContactSends", () => {
   it("uses an existing export only from the member's own folder", async () => {
     const made = await sends.draft(son, { member: "dad", contact: "Dr Li" });
     const name = path.basename(made.file);
+    now = new Date("2026-11-25T10:00:00Z");
     const again = await sends.draft(son, { member: "dad", contact: "Dr Li", exportFile: name });
     expect(again.file).toBe(made.file);
+    // The draft says when the earlier export was made; its symptom window was not recorded.
+    expect(draftToConfirm(again, "Dad")).toContain(
+      `What: Dad's medical summary, ${name} (made 2026-11-22)\n`,
+    );
     for (const bad of [`../grandma/${name}`, "record.md", "doctor_export_19990101.pdf"]) {
       await expect(sends.draft(son, { member: "dad", contact: "Dr Li", exportFile: bad })).rejects.toThrow(
         /not an export PDF in dad's folder/,

@@ -8,7 +8,7 @@ import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { answerDoseReply } from "../scheduler/dose-replies.js";
 import { ContactSends, EgressError } from "../security/egress.js";
-import { redactIdentifiers } from "../security/redact.js";
+import { Pseudonyms, refusedPseudonymsError, retirePseudonyms } from "../security/pseudonyms.js";
 import type { Db } from "../storage/db.js";
 import { type DraftDecision, HELP_TEXT, parseCommand, parseDraftDecision } from "./commands.js";
 import { buildSystemPrompt, promptFingerprint, runtimeHeader, type TurnOrigin } from "./context.js";
@@ -17,7 +17,8 @@ import {
   type ChatMessage,
   type ChatProvider,
   ProviderError,
-  redactedProvider,
+  pseudonymisedProvider,
+  refusingUnknownPseudonyms,
   type ToolDefinition,
   TurnCancelled,
 } from "./provider.js";
@@ -82,11 +83,7 @@ export class Agent {
   private readonly warn: (message: string) => void;
 
   constructor(private readonly options: AgentOptions) {
-    const { provider, config } = options;
-    // The one place identifiers are masked: every request of every turn and summary goes through it.
-    if (!("problem" in provider) && config.privacy.redactIdentifiers) {
-      this.options = { ...options, provider: redactedProvider(provider, redactIdentifiers) };
-    }
+    const { config } = options;
     this.sessions = new SessionStore(options.db, options.clock);
     this.memory = new Memory(options.paths.memoryFile);
     this.memories = new Memories(options.paths.workspace, this.memory);
@@ -120,10 +117,23 @@ export class Agent {
     if (dose !== undefined) return dose;
     const { provider } = this.options;
     if ("problem" in provider) return message.quietFailures ? "" : provider.problem;
-    // Narrowed grants: what was said under the wider ones is neither shown again nor summarised by /new.
-    this.sessions.setAsideIfNarrowed(message.sessionKey, message.actor.grants);
-    if (command === "new") return this.startNewSession(provider, message);
-    return this.runTurn(provider, message);
+    // Narrowed grants: what was said under the wider ones is neither shown again nor summarised by /new,
+    // and the pseudonyms it used no longer stand for anything.
+    if (this.sessions.setAsideIfNarrowed(message.sessionKey, message.actor.grants))
+      retirePseudonyms(this.options.db, message.sessionKey, this.clock);
+    const model = this.conversationModel(provider, message.sessionKey);
+    if (command === "new") return this.startNewSession(model, message);
+    return this.runTurn(model, message);
+  }
+
+  /**
+   * The model as one conversation sees it. With privacy.redactIdentifiers on (the one place identifiers are
+   * masked: every request of the turn and its summaries goes through it) identifiers leave as that
+   * conversation's pseudonyms and come back as the real values.
+   */
+  private conversationModel(provider: ChatProvider, sessionKey: string): ChatProvider {
+    if (!this.options.config.privacy.redactIdentifiers) return provider;
+    return pseudonymisedProvider(provider, new Pseudonyms(this.options.db, sessionKey, this.clock));
   }
 
   /** Confirms or cancels a draft send to a contact: the person's own decision, never the model's. */
@@ -164,6 +174,9 @@ export class Agent {
     this.running.get(message.sessionKey)?.abort();
     this.running.set(message.sessionKey, controller);
     const { signal } = controller;
+    // medbot's own text for the person (a draft to confirm): below the model's reply, whatever became of it.
+    const fromMedbot: string[] = [];
+    const shown = (reply: string) => [reply, ...fromMedbot].filter(Boolean).join("\n\n");
     try {
       const { config, paths } = this.options;
       const { actor } = message;
@@ -185,12 +198,16 @@ export class Agent {
         archive: this.archive,
         config,
         signal,
+        tellPerson: (text) => fromMedbot.push(text),
       };
       const cap = Math.min(config.agents.defaults.maxToolIterations, message.maxToolIterations ?? Infinity);
       let answer: string | undefined;
       for (let round = 0; round < cap && answer === undefined; round++) {
         const reply = await provider.complete({ messages, tools: definitions, signal });
         if (reply.toolCalls.length === 0) {
+          // A pseudonym the conversation never gave out already reads "(unknown phone number)" in the text.
+          if (reply.refusedPseudonyms)
+            this.warn(`the reply held ${reply.refusedPseudonyms.length} unknown pseudonym(s)`);
           answer = reply.content.trim() || (message.quietFailures ? "" : "(I have nothing to add.)");
           break;
         }
@@ -208,23 +225,26 @@ export class Agent {
           messages.push({
             role: "tool",
             tool_call_id: call.id,
-            content: await runToolCall(this.tools, call, context),
+            content: call.refusedPseudonyms
+              ? refusedPseudonymsError(call.name, call.refusedPseudonyms)
+              : await runToolCall(this.tools, call, context),
           });
         }
       }
       answer ??= message.quietFailures
         ? ""
         : `I stopped after ${cap} tool steps without finishing. Please try again, or ask for a smaller step.`;
+      answer = shown(answer);
       this.sessions.appendTurn(message.sessionKey, userText, answer, actor.grants);
       return answer;
     } catch (error) {
-      if (error instanceof TurnCancelled || signal.aborted) return "Stopped.";
+      if (error instanceof TurnCancelled || signal.aborted) return shown("Stopped.");
       if (error instanceof ProviderError) {
         this.warn(`model provider: ${error.message}`);
-        return message.quietFailures ? "" : error.userMessage;
+        return shown(message.quietFailures ? "" : error.userMessage);
       }
       this.warn(`turn failed: ${error instanceof Error ? error.message : String(error)}`);
-      return message.quietFailures ? "" : UNEXPECTED;
+      return shown(message.quietFailures ? "" : UNEXPECTED);
     } finally {
       if (this.running.get(message.sessionKey) === controller) this.running.delete(message.sessionKey);
     }
@@ -284,7 +304,7 @@ export class Agent {
     // cost every turn a full round of retries; the messages stay in the context meanwhile.
     if ((this.summaryRetryAt.get(key) ?? 0) > this.clock().getTime()) return;
     try {
-      await summariseIntoMemory(provider, this.memories.of(actor), older, signal);
+      await summariseIntoMemory(refusingUnknownPseudonyms(provider), this.memories.of(actor), older, signal);
       this.sessions.archiveThrough(key, older.at(-1)!.id);
       this.summaryRetryAt.delete(key);
     } catch (error) {
@@ -299,12 +319,14 @@ export class Agent {
     const live = this.sessions.live(key);
     if (live.length === 0) return "Started a new conversation.";
     try {
-      await summariseIntoMemory(provider, this.memories.of(message.actor), live);
+      await summariseIntoMemory(refusingUnknownPseudonyms(provider), this.memories.of(message.actor), live);
     } catch (error) {
       this.warn(`/new could not summarise the session: ${(error as Error).message}`);
       return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";
     }
     this.sessions.archiveThrough(key, live.at(-1)!.id);
+    // The next conversation starts with fresh pseudonyms; this one's values are in memory and the archive.
+    retirePseudonyms(this.options.db, key, this.clock);
     return "Started a new conversation. I saved the key points of the last one to memory.";
   }
 }

@@ -10,11 +10,15 @@ export interface ToolCall {
   name: string;
   /** The raw JSON text the model produced; validated by the tool's schema before use. */
   arguments: string;
+  /** Pseudonyms in the arguments that this conversation never gave out: the call must not run. */
+  refusedPseudonyms?: readonly string[];
 }
 
 export interface ChatReply {
   content: string;
   toolCalls: ToolCall[];
+  /** Pseudonyms the text held that this conversation never gave out (the text has a note in their place). */
+  refusedPseudonyms?: readonly string[];
 }
 
 export interface ChatRequest {
@@ -29,40 +33,101 @@ export interface ChatProvider {
   complete(request: ChatRequest): Promise<ChatReply>;
 }
 
+/** Text bound for the model with identifiers as pseudonyms, and the model's text with the real values back. */
+export interface Pseudonymiser {
+  mask(text: string): string;
+  reveal(text: string): { text: string; refused: readonly string[] };
+}
+
 /**
- * The provider seen through `redact`: the text of every message (system prompt, history, user text, tool
- * results) is masked before it leaves; replies and the tool arguments they carry are the model's own and
- * stay as they are, so tools still get what the model asked for and the archive keeps the real values.
+ * The provider seen through one conversation's pseudonyms: every message's text and the tool arguments of
+ * earlier replies are masked before they leave; the reply comes back with the real values in its text and
+ * its tool arguments. A tool call holding a pseudonym medbot refused is marked so it is never run, and the
+ * reply says which pseudonyms its text held that were refused (they are replaced there by a note).
  */
-export function redactedProvider(inner: ChatProvider, redact: (text: string) => string): ChatProvider {
-  // The system prompt and the history are the same text turn after turn: each is masked once.
-  const masked = new Map<string, string>();
-  const cachedRedact = (text: string): string => {
-    let result = masked.get(text);
-    if (result === undefined) {
-      result = redact(text);
-      if (masked.size >= REDACTION_CACHE_ENTRIES) masked.delete(masked.keys().next().value as string);
-      masked.set(text, result);
-    }
-    return result;
-  };
+export function pseudonymisedProvider(inner: ChatProvider, pseudonyms: Pseudonymiser): ChatProvider {
   return {
     name: inner.name,
     model: inner.model,
-    complete: (request) =>
-      inner.complete({ ...request, messages: request.messages.map((m) => redactMessage(m, cachedRedact)) }),
+    async complete(request) {
+      const messages = request.messages.map((message) => maskMessage(message, pseudonyms));
+      return revealReply(await inner.complete({ ...request, messages }), pseudonyms);
+    },
   };
 }
 
-/** Masked texts remembered: a few conversations' worth of system prompts and history entries. */
-const REDACTION_CACHE_ENTRIES = 512;
+/**
+ * For replies stored as they come (memory summaries): a reply whose text held a pseudonym the conversation
+ * never gave out is refused as a whole (ProviderError), so no note is kept with a made-up value in it.
+ */
+export function refusingUnknownPseudonyms(inner: ChatProvider): ChatProvider {
+  return {
+    name: inner.name,
+    model: inner.model,
+    async complete(request) {
+      const reply = await inner.complete(request);
+      if (reply.refusedPseudonyms?.length)
+        throw new ProviderError(
+          `the reply held pseudonyms this conversation never gave out (${reply.refusedPseudonyms.join(", ")})`,
+          APOLOGY,
+        );
+      return reply;
+    },
+  };
+}
 
-function redactMessage(message: ChatMessage, redact: (text: string) => string): ChatMessage {
+function maskMessage(message: ChatMessage, pseudonyms: Pseudonymiser): ChatMessage {
+  const mask = (text: string) => pseudonyms.mask(text);
   const { content } = message;
-  if (typeof content === "string") return { ...message, content: redact(content) } as ChatMessage;
-  if (!Array.isArray(content)) return message;
-  const parts = content.map((part) => (part.type === "text" ? { ...part, text: redact(part.text) } : part));
-  return { ...message, content: parts } as ChatMessage;
+  let masked = message;
+  if (typeof content === "string") masked = { ...message, content: mask(content) } as ChatMessage;
+  else if (Array.isArray(content)) {
+    const parts = content.map((part) => (part.type === "text" ? { ...part, text: mask(part.text) } : part));
+    masked = { ...message, content: parts } as ChatMessage;
+  }
+  if (masked.role !== "assistant" || !masked.tool_calls) return masked;
+  const toolCalls = masked.tool_calls.map((call) =>
+    call.type === "function"
+      ? { ...call, function: { ...call.function, arguments: mapArguments(call.function.arguments, mask) } }
+      : call,
+  );
+  return { ...masked, tool_calls: toolCalls };
+}
+
+function revealReply(reply: ChatReply, pseudonyms: Pseudonymiser): ChatReply {
+  const content = pseudonyms.reveal(reply.content);
+  const toolCalls = reply.toolCalls.map((call): ToolCall => {
+    const refused: string[] = [];
+    const args = mapArguments(call.arguments, (text) => {
+      const revealed = pseudonyms.reveal(text);
+      refused.push(...revealed.refused);
+      return revealed.text;
+    });
+    return refused.length > 0 ? { ...call, refusedPseudonyms: refused } : { ...call, arguments: args };
+  });
+  return {
+    content: content.text,
+    toolCalls,
+    ...(content.refused.length > 0 ? { refusedPseudonyms: content.refused } : {}),
+  };
+}
+
+/** Tool arguments (JSON) with `change` applied to every string value; text that is not JSON as a whole. */
+function mapArguments(json: string, change: (text: string) => string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return change(json);
+  }
+  const walk = (value: unknown): unknown => {
+    if (typeof value === "string") return change(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === "object")
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, walk(inner)]));
+    return value;
+  };
+  return JSON.stringify(walk(parsed));
 }
 
 /** Provider facts as data: default endpoint, and whether a key is needed (local servers need none). */

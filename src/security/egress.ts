@@ -2,14 +2,17 @@
 // export, to whom) with a short code; the send happens when a person granted that member types
 // "/confirm CODE" themselves. The model never confirms: the command is read from the person's own message
 // before any model sees it. The file is fixed when drafted (its SHA-256 is kept), so what is confirmed is
-// exactly what leaves. Drafts expire; drafting, sending and cancelling are audited.
+// exactly what leaves. Drafts expire; drafting, sending and cancelling are audited. The draft the person
+// confirms is composed here from the stored contact, never from model text.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Actor, mayAccess } from "../access/actor.js";
 import type { FamilyArchive } from "../archive/archive.js";
-import { exportMedicalRecord } from "../archive/export/index.js";
-import { memberFolder } from "../archive/render.js";
+import { todayIn } from "../archive/dates.js";
+import { DEFAULT_SYMPTOM_DAYS, exportMedicalRecord } from "../archive/export/index.js";
+import { memberTimeZone } from "../archive/record-text.js";
+import { addDays, memberFolder } from "../archive/render.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../gateway/queue.js";
 import { nowIso, writeTransaction } from "../storage/db.js";
@@ -39,6 +42,14 @@ export interface ContactDraft {
   /** A pending draft past expiresAt can no longer be confirmed. */
   status: "pending" | "sent" | "cancelled";
   outboxId: number | null;
+}
+
+/** A new draft and what its export covers, for the text the person confirms. */
+export interface DraftedSend extends ContactDraft {
+  /** The day the export was made, in the member's timezone. */
+  made: string;
+  /** The first day of its symptom window; null for an earlier export (its window is not recorded). */
+  symptomsSince: string | null;
 }
 
 interface DraftRecord {
@@ -78,7 +89,7 @@ export class ContactSends {
   }
 
   /** Prepares a draft for a member the actor may see; nothing is sent. */
-  async draft(actor: Actor, request: DraftRequest): Promise<ContactDraft> {
+  async draft(actor: Actor, request: DraftRequest): Promise<DraftedSend> {
     const contact = this.contactNamed(request.contact);
     if (!DOCUMENT_CHANNELS.includes(contact.channel)) {
       throw new EgressError(
@@ -95,6 +106,9 @@ export class ContactSends {
       ? this.existingExport(member.id, request.exportFile)
       : await this.newExport(actor, member.id, request.days);
     const now = this.clock();
+    const zone = memberTimeZone(member);
+    const made = request.exportFile ? todayIn(zone, this.madeAt(member.id, file)) : todayIn(zone, now);
+    const symptomsSince = request.exportFile ? null : addDays(made, -(request.days ?? DEFAULT_SYMPTOM_DAYS));
     const draft: ContactDraft = {
       code: oneTimeCode(DRAFT_CODE_LENGTH),
       memberId: member.id,
@@ -126,7 +140,7 @@ export class ContactSends {
       );
       this.audit(actor, "contact.draft", draft);
     });
-    return draft;
+    return { ...draft, made, symptomsSince };
   }
 
   /** Sends a pending draft: queues the export for its contact, if the actor is granted its member. */
@@ -225,6 +239,14 @@ export class ContactSends {
     return file;
   }
 
+  /** When an earlier export was written: its `exports` row, else the file's time. */
+  private madeAt(memberId: string, file: string): Date {
+    const row = this.archive.db
+      .prepare("SELECT created_at FROM exports WHERE member_id = ? AND file = ? ORDER BY id DESC LIMIT 1")
+      .get(memberId, path.relative(this.workspace, file)) as { created_at: string } | undefined;
+    return row ? new Date(row.created_at) : fs.statSync(file).mtime;
+  }
+
   private async newExport(actor: Actor, memberId: string, days: number | undefined): Promise<string> {
     const result = await exportMedicalRecord(this.archive, actor, memberId, {
       workspace: this.workspace,
@@ -248,6 +270,24 @@ export class ContactSends {
       this.clock,
     );
   }
+}
+
+/**
+ * The draft a person confirms, composed by medbot from the stored draft: the contact's real name and
+ * address, which member, which export file and what it covers, and the code.
+ */
+export function draftToConfirm(draft: DraftedSend, memberName: string): string {
+  const covers = draft.symptomsSince
+    ? `made ${draft.made}; symptoms from ${draft.symptomsSince} to ${draft.made}`
+    : `made ${draft.made}`;
+  return [
+    "A draft to send, not yet sent:",
+    `To: ${draft.contact.name} (${draft.contact.channel}: ${draft.contact.address})`,
+    `What: ${memberName}'s medical summary, ${path.basename(draft.file)} (${covers})`,
+    `To send it, reply: /confirm ${draft.code}`,
+    `To drop it: /cancel ${draft.code}`,
+    `The code is valid for ${DRAFT_TTL_MS / 60_000} minutes.`,
+  ].join("\n");
 }
 
 /** What the contact reads above the attachment. */

@@ -192,6 +192,20 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE metrics ADD COLUMN original_unit TEXT;
    ALTER TABLE metrics ADD COLUMN context TEXT;
    ALTER TABLE members ADD COLUMN unit_preferences TEXT;`,
+  // Reversible redaction (src/security/pseudonyms.ts): which identifier each pseudonym the model saw stands
+  // for, per conversation. A retired row keeps its token (numbers are never reused) but loses its value.
+  // IF NOT EXISTS: a database taken back before the audit-head marker (its test) runs this step again.
+  `CREATE TABLE IF NOT EXISTS pseudonyms (
+     session_key TEXT NOT NULL,
+     token TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     value_key TEXT,
+     value TEXT,
+     created_at TEXT NOT NULL,
+     retired_at TEXT,
+     PRIMARY KEY (session_key, token)
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS pseudonyms_value ON pseudonyms (session_key, value_key) WHERE value_key IS NOT NULL;`,
 ];
 
 /** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */

@@ -319,7 +319,7 @@ describe("identifiers in what the model provider gets", () => {
 
   const GP_FACT = "GP Dr. Wu, 021-87654321, wu@clinic.example";
 
-  it("masks them in the user text, history, tool results and system prompt; the archive keeps them", async () => {
+  it("masks them as pseudonyms in the user text, history, tool calls and results and system prompt; the archive keeps them", async () => {
     h = await startAgent({
       workspaceFiles: { "USER.md": "# Household\n- Emergency contact: +86 139 1234 5678\n" },
     });
@@ -345,18 +345,18 @@ describe("identifiers in what the model provider gets", () => {
     await h.send(`Grandma's GP: ${GP_FACT}. Her insurance no. AB-1234567. BP 142/90 at 08:00.`);
     await h.send("thanks");
 
-    // Everything medbot wrote into the requests (the model's own tool arguments come back as it sent them).
-    const ours = h.fake.chatRequests.flatMap((r) => r.body.messages.filter((m) => m.role !== "assistant"));
+    // Everything in the requests, the model's earlier tool arguments included.
+    const ours = h.fake.chatRequests.flatMap((r) => r.body.messages);
     expect(ours.length).toBeGreaterThan(5);
     expect(JSON.stringify(ours)).not.toMatch(/87654321|wu@clinic|1234 5678|AB-1234567/);
     const [first, afterTools, next] = turnRequests(h.fake);
     expect(first!.body.messages.at(-1)?.content).toContain(
-      "Grandma's GP: GP Dr. Wu, [phone], [email]. Her insurance no. [insurance-number]. BP 142/90 at 08:00.",
+      "Grandma's GP: GP Dr. Wu, ⟨phone-2⟩, ⟨email-1⟩. Her insurance no. ⟨insurance-number-1⟩. BP 142/90 at 08:00.",
     );
-    expect(systemPromptOf(first!)).toContain("- Emergency contact: [phone]");
-    expect(toolResultsIn(afterTools!)[2]).toContain("clinician: GP Dr. Wu, [phone], [email]");
-    expect(textOf(next!)).toContain("insurance no. [insurance-number]");
-    // The model's own tool arguments reach the tool unchanged, and the archive and session keep real values.
+    expect(systemPromptOf(first!)).toContain("- Emergency contact: ⟨phone-1⟩");
+    expect(toolResultsIn(afterTools!)[2]).toContain("clinician: GP Dr. Wu, ⟨phone-2⟩, ⟨email-1⟩");
+    expect(textOf(next!)).toContain("insurance no. ⟨insurance-number-1⟩");
+    // Real values the model sent itself reach the tool unchanged, and the archive and session keep them.
     const [fact] = h.agent.archive.current(hostOwner(), "grandma", "facts");
     expect(fact).toMatchObject({ text: GP_FACT });
     expect(h.agent.sessions.live(ALICE)[0]?.content).toContain("021-87654321, wu@clinic.example");

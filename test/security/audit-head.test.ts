@@ -14,7 +14,7 @@ import {
 } from "../../src/security/audit-head.js";
 import { appendAudit, listAudit, verifyAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
-import { AUDIT_HEAD_STEP } from "../../src/storage/migrations.js";
+import { AUDIT_HEAD_STEP, MIGRATIONS } from "../../src/storage/migrations.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-audit-head-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -109,12 +109,17 @@ describe("the audit head file", () => {
   });
 
   it("is written for an archive from before it existed, over the chain as it stands", () => {
-    const { file, db, head } = freshArchive();
+    // An archive made by the medbot before the head file: only the steps before the marker have run.
+    const file = path.join(scratch, `a${++count}`, "medbot.db");
+    const head = `${file}-audit-head.json`;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    for (const step of MIGRATIONS.slice(0, AUDIT_HEAD_STEP - 1)) db.exec(step);
+    db.pragma(`user_version = ${AUDIT_HEAD_STEP - 1}`);
     append(db, 4);
     const four = lastEntry(db);
-    db.pragma(`user_version = ${AUDIT_HEAD_STEP - 1}`);
     db.close();
-    fs.rmSync(head);
+    fs.rmSync(head, { force: true });
     const upgraded = openDatabase(file);
     expect(readAuditHead(head)).toEqual(four);
     expect(verifyAudit(upgraded).ok).toBe(true);

@@ -9,7 +9,7 @@ import { FamilyArchive } from "../../src/archive/archive.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
 import { MessageQueue } from "../../src/gateway/queue.js";
 import { listAudit } from "../../src/security/audit-log.js";
-import { ContactSends, DRAFT_TTL_MS, EgressError } from "../../src/security/egress.js";
+import { ContactSends, DRAFT_TTL_MS, draftToConfirm, EgressError } from "../../src/security/egress.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { ALICE, startAgent, toolResultsIn, turnRequests } from "../agent/harness.js";
 
@@ -102,8 +102,13 @@ describe("ContactSends", () => {
   it("uses an existing export only from the member's own folder", async () => {
     const made = await sends.draft(son, { member: "dad", contact: "Dr Li" });
     const name = path.basename(made.file);
+    now = new Date("2026-11-25T10:00:00Z");
     const again = await sends.draft(son, { member: "dad", contact: "Dr Li", exportFile: name });
     expect(again.file).toBe(made.file);
+    // The draft says when the earlier export was made; its symptom window was not recorded.
+    expect(draftToConfirm(again, "Dad")).toContain(
+      `What: Dad's medical summary, ${name} (made 2026-11-22)\n`,
+    );
     for (const bad of [`../grandma/${name}`, "record.md", "doctor_export_19990101.pdf"]) {
       await expect(sends.draft(son, { member: "dad", contact: "Dr Li", exportFile: bad })).rejects.toThrow(
         /not an export PDF in dad's folder/,
@@ -133,7 +138,43 @@ describe("send_to_contact in a conversation", () => {
     expect(parseDraftDecision("/confirm")).toBeUndefined();
   });
 
-  it("shows the draft's code from the tool; the confirmation is the person's, never the model's", async () => {
+  it("shows the person medbot's own draft with the real address; the model never gets it", async () => {
+    const now = new Date("2026-11-22T10:00:00Z");
+    const harness = await startAgent({ extraConfig: CONTACTS, clock: () => now });
+    try {
+      harness.agent.archive.addMember(hostOwner(), { id: "dad", displayName: "Dad" });
+      harness.fake.enqueue(
+        {
+          toolCalls: [{ name: "send_to_contact", arguments: { member: "dad", contact: "Dr Li", days: 30 } }],
+        },
+        { content: "I prepared it." },
+      );
+      const reply = await harness.send("send dad's summary to Dr Li");
+      expect(reply).toMatch(
+        new RegExp(
+          [
+            "^I prepared it\\.\n\nA draft to send, not yet sent:",
+            "To: Dr Li \\(email: dr\\.li@clinic\\.test\\)",
+            "What: Dad's medical summary, doctor_export_20261122\\.pdf \\(made 2026-11-22; symptoms from 2026-10-23 to 2026-11-22\\)",
+            "To send it, reply: /confirm [A-Z2-9]{6}",
+            "To drop it: /cancel [A-Z2-9]{6}",
+            "The code is valid for 30 minutes\\.$",
+          ].join("\n"),
+        ),
+      );
+      const [result] = toolResultsIn(turnRequests(harness.fake)[1]!);
+      expect(result).toMatch(/^Draft ready; NOTHING has been sent\./);
+      const code = /\/confirm ([A-Z2-9]{6})/.exec(reply)![1]!;
+      for (const request of harness.fake.chatRequests) {
+        expect(JSON.stringify(request.body)).not.toMatch(/dr\.li@clinic/);
+        expect(JSON.stringify(request.body)).not.toContain(code);
+      }
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it("the confirmation is the person's, never the model's", async () => {
     const harness = await startAgent({ extraConfig: CONTACTS });
     try {
       harness.agent.archive.addMember(hostOwner(), { id: "dad", displayName: "Dad" });
@@ -141,9 +182,8 @@ describe("send_to_contact in a conversation", () => {
         { toolCalls: [{ name: "send_to_contact", arguments: { member: "dad", contact: "Dr Li" } }] },
         { content: "I prepared it. /confirm ABCDEF" },
       );
-      await harness.send("send dad's summary to Dr Li");
-      const [result] = toolResultsIn(turnRequests(harness.fake)[1]!);
-      const code = /\/confirm ([A-Z2-9]{6})/.exec(result ?? "")?.[1];
+      const shown = await harness.send("send dad's summary to Dr Li");
+      const code = /To send it, reply: \/confirm ([A-Z2-9]{6})/.exec(shown)?.[1];
       expect(code).toBeDefined();
       const queue = new MessageQueue(harness.agent.archive.db);
       expect(queue.unsent("email")).toHaveLength(0);

@@ -109,10 +109,11 @@ describe("hostile inbound content", () => {
     );
 
     const [refused, drafted] = toolResultsIn(turnRequests(h.fake).at(-1)!);
-    // The provider sees the address masked ([email]); the refusal is the first call's, for x@evil.test.
-    expect(refused).toMatch(/^Error: .*"\[email\]" is not a configured contact\. Contacts: Dr Li\./);
+    // The provider sees the address as a pseudonym; the refusal is the first call's, for x@evil.test.
+    expect(refused).toMatch(/^Error: .*"⟨email-\d+⟩" is not a configured contact\. Contacts: Dr Li\./);
     expect(drafted).toMatch(/NOTHING has been sent/);
-    // The model's reply even carries "/confirm CODE": it is text to mum, not a confirmation.
+    // The reply carries medbot's draft with "/confirm CODE" (the model never had the code): text to mum,
+    // not a confirmation.
     expect(reply).toMatch(/\/confirm [A-Z0-9]{6}/);
     expect(draftStatuses(h)).toEqual(["pending"]);
     expect(outboxRows(h)).toEqual([]);

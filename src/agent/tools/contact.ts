@@ -1,15 +1,17 @@
 // send_to_contact: prepares a draft to send a member's export to a configured contact. It sends nothing:
-// the person confirms with the code, in their own message, and only then does the export leave.
+// the person confirms with the code, in their own message, and only then does the export leave. What the
+// person confirms is medbot's own text from the stored draft (real name and address), shown below the
+// model's reply; the model only hears that a draft exists.
 import * as path from "node:path";
 import { z } from "zod";
-import { ContactSends, DRAFT_TTL_MS } from "../../security/egress.js";
+import { ContactSends, draftToConfirm } from "../../security/egress.js";
 import { defineTool, ToolError } from "./tool.js";
 
 export const sendToContact = defineTool({
   name: "send_to_contact",
   description:
     "Prepare (not send) a draft to send a member's doctor export PDF to a configured contact such as their doctor. " +
-    "Returns a code: show the draft to the user; it is sent only when they reply /confirm CODE themselves.",
+    "medbot shows the person the draft and its code; it is sent only when they reply /confirm CODE themselves.",
   parameters: z.object({
     member: z.string().min(1),
     contact: z.string().min(1).describe("contact name from the configuration"),
@@ -25,14 +27,14 @@ export const sendToContact = defineTool({
       ...(export_file ? { exportFile: export_file } : {}),
       ...(days ? { days } : {}),
     });
-    const name = sends.memberName(context.actor, draft.memberId);
-    return [
-      `Draft ready; NOTHING has been sent. Show the user exactly this:`,
-      `Send ${name}'s medical summary (${path.basename(draft.file)}) to ${draft.contact.name} ` +
-        `(${draft.contact.channel}: ${draft.contact.address})?`,
-      `To send it, reply: /confirm ${draft.code}`,
-      `To drop it: /cancel ${draft.code}`,
-      `The code is valid for ${DRAFT_TTL_MS / 60_000} minutes.`,
-    ].join("\n");
+    const shown = draftToConfirm(draft, sends.memberName(context.actor, draft.memberId));
+    // Without a person to tell (a tool run outside a conversation) the draft is the result itself.
+    if (!context.tellPerson) return shown;
+    context.tellPerson(shown);
+    return (
+      `Draft ready; NOTHING has been sent. medbot shows the person, below your reply, the draft of ` +
+      `${path.basename(draft.file)} for ${draft.contact.name} with its code: do not repeat the address or ` +
+      "the code; ask them to check the draft and to confirm or cancel it."
+    );
   },
 });

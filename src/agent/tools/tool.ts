@@ -21,6 +21,8 @@ export interface ToolContext {
   /** The loaded config, for tools with settings of their own (absent in some tests: defaults apply). */
   config?: MedbotConfig;
   signal?: AbortSignal;
+  /** Adds medbot's own text below the model's reply (a draft to confirm), never shown to the model first. */
+  tellPerson?: (text: string) => void;
 }
 
 export interface Tool<S extends z.ZodType = z.ZodType> {

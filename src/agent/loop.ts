@@ -10,7 +10,13 @@ import { answerDoseReply } from "../scheduler/dose-replies.js";
 import { ContactSends, EgressError } from "../security/egress.js";
 import { redactIdentifiers } from "../security/redact.js";
 import type { Db } from "../storage/db.js";
-import { type DraftDecision, HELP_TEXT, parseCommand, parseDraftDecision } from "./commands.js";
+import {
+  type DraftDecision,
+  HELP_TEXT,
+  newSessionKeptReply,
+  parseCommand,
+  parseDraftDecision,
+} from "./commands.js";
 import { buildSystemPrompt, promptFingerprint, runtimeHeader, type TurnOrigin } from "./context.js";
 import { Memories, Memory, summariseIntoMemory } from "./memory.js";
 import {
@@ -302,7 +308,7 @@ export class Agent {
       await summariseIntoMemory(provider, this.memories.of(message.actor), live);
     } catch (error) {
       this.warn(`/new could not summarise the session: ${(error as Error).message}`);
-      return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";
+      return newSessionKeptReply(error);
     }
     this.sessions.archiveThrough(key, live.at(-1)!.id);
     return "Started a new conversation. I saved the key points of the last one to memory.";

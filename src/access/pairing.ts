@@ -39,6 +39,12 @@ export interface PairedSender {
   senderId: string;
 }
 
+/** A sender let in by pairing: `sender` is the "channel:id" that `medbot pairing revoke` takes. */
+export interface ApprovedSender extends PairedSender {
+  sender: string;
+  approvedAt: string;
+}
+
 const REQUEST_COLUMNS =
   "channel, sender_id AS senderId, code, created_at AS createdAt, expires_at AS expiresAt";
 
@@ -118,6 +124,16 @@ export class PairingStore {
         `SELECT ${REQUEST_COLUMNS} FROM pairing_requests WHERE expires_at > ? ORDER BY created_at, channel`,
       )
       .all(nowIso(this.clock)) as PairingRequest[];
+  }
+
+  /** Senders approved by pairing and not revoked, oldest approval first. */
+  approved(): ApprovedSender[] {
+    const rows = this.db
+      .prepare(
+        "SELECT channel, sender_id AS senderId, approved_at AS approvedAt FROM approved_senders ORDER BY approved_at, channel, sender_id",
+      )
+      .all() as { channel: ChannelName; senderId: string; approvedAt: string }[];
+    return rows.map((row) => ({ sender: `${row.channel}:${row.senderId}`, ...row }));
   }
 
   /** Approves the sender holding `code` (audited as the host owner); throws PairingError if unknown or expired. */

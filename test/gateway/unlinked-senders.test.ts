@@ -11,7 +11,7 @@ import { FakeOpenAI, type RecordedRequest } from "../support/fake-openai.js";
 import { FakeTelegram } from "../support/fake-telegram.js";
 import { freePort, spawnGateway } from "../support/gateway-process.js";
 import { gatewayTestScope } from "../support/gateway-scope.js";
-import { fakeProviderConfig, tempHome, writeConfig } from "../support/medbot-cli.js";
+import { fakeProviderConfig, runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const MUM = { id: 701, first_name: "Mum" };
 const BORIS = { id: 702, first_name: "Boris" };
@@ -89,4 +89,67 @@ describe("an allowed sender in no people entry", () => {
     expect(warned("telegram:703")[0]).toContain("a pairing approval");
     expect(warned(`telegram:${MUM.id}`)).toHaveLength(0);
   }, 40_000);
+});
+
+describe("medbot channels status and doctor", () => {
+  /** A household: Mum is a person, 702 is only in allowFrom, 703 only approved by pairing, QQ disabled. */
+  async function household(): Promise<string> {
+    const home = tempHome("medbot-unlinked-cli-");
+    cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+    writeConfig(home, {
+      channels: {
+        telegram: { enabled: true, token: "123:abc", allowFrom: ["701", "702"], dmPolicy: "pairing" },
+        qq: { enabled: false, allowFrom: ["QQ-NOT-ENABLED"] },
+      },
+      people: { mum: { identities: ["telegram:701"], members: "*" } },
+      gateway: { port: await freePort() },
+    });
+    const workspace = path.join(home, "workspace");
+    fs.mkdirSync(workspace, { recursive: true, mode: 0o700 });
+    const db = openDatabase(path.join(workspace, "medbot.db"));
+    const pairing = new PairingStore(db);
+    pairing.approve(pairing.codeFor("telegram", "703")!);
+    db.close();
+    return home;
+  }
+
+  it("channels status names them, in the text and in --json", async () => {
+    const home = await household();
+
+    const json = await runMedbot(["channels", "status", "--json"], { home });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).sendersWithoutPerson).toEqual([
+      { sender: "telegram:702", channel: "telegram", via: "allowFrom" },
+      { sender: "telegram:703", channel: "telegram", via: "pairing" },
+    ]);
+
+    const text = await runMedbot(["channels", "status"], { home });
+    expect(text.code).toBe(0);
+    expect(text.stderr).toContain(
+      'medbot: telegram:702 may talk to medbot (channels.telegram.allowFrom) but is in no people entry, so they see no family member; add "telegram:702" to people.<name>.identities',
+    );
+    expect(text.stderr).toContain("medbot: telegram:703 may talk to medbot (a pairing approval)");
+    expect(text.stderr).not.toContain("telegram:701");
+    expect(text.stderr).not.toContain("QQ-NOT-ENABLED");
+  });
+
+  it("doctor reports each as a finding with the fix", async () => {
+    const home = await household();
+    const result = await runMedbot(["doctor", "--json"], { home });
+    const findings = (
+      JSON.parse(result.stdout).findings as { id: string; severity: string; what: string; fix: string }[]
+    ).filter((f) => f.id === "people.unlinked");
+    expect(findings.map((f) => [f.severity, f.what])).toEqual([
+      [
+        "medium",
+        "telegram:702 may talk to medbot (channels.telegram.allowFrom) but is in no people entry, so they see no family member.",
+      ],
+      [
+        "medium",
+        "telegram:703 may talk to medbot (a pairing approval) but is in no people entry, so they see no family member.",
+      ],
+    ]);
+    expect(findings[0]!.fix).toContain('add "telegram:702" to people.<name>.identities');
+    expect(findings[1]!.fix).toContain("medbot pairing revoke telegram:703");
+  });
 });

@@ -20,3 +20,11 @@ export function hostOwner(channel = "cli"): Actor {
 export function mayAccess(actor: Actor, memberId: string): boolean {
   return actor.grants === "*" || actor.grants.includes(memberId);
 }
+
+/**
+ * What a person granted no member is told when they ask about one, instead of "no members are recorded":
+ * members may well exist, and which ones is not theirs to learn.
+ */
+export const NO_MEMBER_ACCESS =
+  "This person has not been given access to any family member's record. Tell them to ask the household's " +
+  "owner to add them to medbot's people list with the members they care for. Do not guess or name members.";

@@ -5,6 +5,8 @@
 // the OLDEST code is dropped (audited "pairing.dropped", and the gateway warns the owner) rather than the
 // new sender refused, so strangers cannot leave a family member without a code. A sender whose code was
 // dropped gets a new one only REISSUE_AFTER_DROP_MS later, so one stranger cannot churn the others out.
+import * as fs from "node:fs";
+import Database from "better-sqlite3";
 import type { ChannelName } from "../config/schema.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
 import { appendAudit } from "../security/audit-log.js";
@@ -37,6 +39,12 @@ export interface PairingRequest {
 export interface PairedSender {
   channel: ChannelName;
   senderId: string;
+}
+
+/** A sender let in by pairing: `sender` is the "channel:id" that `medbot pairing revoke` takes. */
+export interface ApprovedSender extends PairedSender {
+  sender: string;
+  approvedAt: string;
 }
 
 const REQUEST_COLUMNS =
@@ -120,6 +128,16 @@ export class PairingStore {
       .all(nowIso(this.clock)) as PairingRequest[];
   }
 
+  /** Senders approved by pairing and not revoked, oldest approval first. */
+  approved(): ApprovedSender[] {
+    const rows = this.db
+      .prepare(
+        "SELECT channel, sender_id AS senderId, approved_at AS approvedAt FROM approved_senders ORDER BY approved_at, channel, sender_id",
+      )
+      .all() as { channel: ChannelName; senderId: string; approvedAt: string }[];
+    return rows.map((row) => ({ sender: `${row.channel}:${row.senderId}`, ...row }));
+  }
+
   /** Approves the sender holding `code` (audited as the host owner); throws PairingError if unknown or expired. */
   approve(code: string): PairedSender {
     const wanted = code.trim().toUpperCase();
@@ -169,6 +187,23 @@ export class PairingStore {
         .prepare("SELECT 1 FROM approved_senders WHERE channel = ? AND sender_id = ?")
         .get(channel, senderKey(channel, senderId)) !== undefined
     );
+  }
+}
+
+/**
+ * The senders approved in the database `file`, read without changing it (for status and doctor, which never
+ * create or migrate a database): none when there is no database or it predates pairing.
+ */
+export function approvedSendersIn(file: string): ApprovedSender[] {
+  if (!fs.existsSync(file)) return [];
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    return new PairingStore(db).approved();
+  } catch {
+    return [];
+  } finally {
+    db?.close();
   }
 }
 

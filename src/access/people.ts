@@ -30,6 +30,14 @@ export function peopleProblems(config: MedbotConfig): string[] {
   return problems;
 }
 
+/** The `people` entry (name and settings) listing this sender among its identities, if any. */
+export function personOf(config: Pick<MedbotConfig, "people">, channel: ChannelName, senderId: string) {
+  const key = `${channel}:${senderKey(channel, senderId)}`;
+  return Object.entries(config.people).find(([, person]) =>
+    person.identities.some((i) => identityKey(i) === key),
+  );
+}
+
 /** Who an allowed sender acts as: their person and grants, or `channel:senderId` with no grants. */
 export function actorFor(
   config: Pick<MedbotConfig, "people">,
@@ -38,9 +46,7 @@ export function actorFor(
   messageId?: string,
 ): Actor {
   const key = `${channel}:${senderKey(channel, senderId)}`;
-  const found = Object.entries(config.people).find(([, person]) =>
-    person.identities.some((i) => identityKey(i) === key),
-  );
+  const found = personOf(config, channel, senderId);
   const base = { channel, ...(messageId === undefined ? {} : { messageId }) };
   if (!found) return { ...base, person: `${channel}:${senderId}`, grants: [], identities: [key] };
   const [person, { members, identities }] = found;

@@ -1,4 +1,5 @@
 // Chat commands every channel understands; they are answered without the model.
+import { NotesRefused } from "./memory-guard.js";
 
 export type ChatCommand = "new" | "help" | "stop";
 
@@ -32,3 +33,14 @@ export const HELP_TEXT = [
   "/confirm CODE  send a prepared summary to a contact (your doctor); /cancel CODE drops it",
   "/help show this message",
 ].join("\n");
+
+/** The /new reply when the conversation could not be summarised: it and the saved notes are both kept. */
+export function newSessionKeptReply(error: unknown): string {
+  if (error instanceof NotesRefused) {
+    return (
+      `I kept your saved notes as they were: the summary I got back would have lost part of them (${error.reason}). ` +
+      "This conversation is kept too; please try /new again later."
+    );
+  }
+  return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";
+}

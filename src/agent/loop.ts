@@ -10,7 +10,13 @@ import { answerDoseReply } from "../scheduler/dose-replies.js";
 import { ContactSends, EgressError } from "../security/egress.js";
 import { Pseudonyms, refusedPseudonymsError, retirePseudonyms } from "../security/pseudonyms.js";
 import type { Db } from "../storage/db.js";
-import { type DraftDecision, HELP_TEXT, parseCommand, parseDraftDecision } from "./commands.js";
+import {
+  type DraftDecision,
+  HELP_TEXT,
+  newSessionKeptReply,
+  parseCommand,
+  parseDraftDecision,
+} from "./commands.js";
 import { buildSystemPrompt, promptFingerprint, runtimeHeader, type TurnOrigin } from "./context.js";
 import { Memories, Memory, summariseIntoMemory } from "./memory.js";
 import {
@@ -322,7 +328,7 @@ export class Agent {
       await summariseIntoMemory(refusingUnknownPseudonyms(provider), this.memories.of(message.actor), live);
     } catch (error) {
       this.warn(`/new could not summarise the session: ${(error as Error).message}`);
-      return "I could not save this conversation's key points to memory, so I kept it. Please try /new again later.";
+      return newSessionKeptReply(error);
     }
     this.sessions.archiveThrough(key, live.at(-1)!.id);
     // The next conversation starts with fresh pseudonyms; this one's values are in memory and the archive.

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Actor } from "../access/actor.js";
 import { writePrivateFile } from "../storage/private-fs.js";
+import { keepPreviousNotes, NotesRefused, notesRefusal } from "./memory-guard.js";
 import type { ChatProvider } from "./provider.js";
 import type { SessionMessage } from "./sessions.js";
 
@@ -32,6 +33,18 @@ export class Memory {
 
   write(text: string): void {
     writePrivateFile(this.file, text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /**
+   * Replaces the notes with the model's rewrite, keeping the old version in history/ beside the file; throws
+   * NotesRefused (the notes unchanged) when the rewrite would lose them (memory-guard.ts says when).
+   */
+  replace(text: string, now = new Date()): void {
+    const previous = this.read();
+    const refusal = notesRefusal(previous, text);
+    if (refusal) throw new NotesRefused(refusal);
+    if (previous.trim()) keepPreviousNotes(this.file, previous, now);
+    this.write(text);
   }
 }
 
@@ -81,9 +94,13 @@ export const CONSOLIDATION_PROMPT = [
   "Keep what will matter later: preferences, household context, plans, open questions, what the user asked",
   "to remember. Health records (symptoms, medications, readings) live in the archive; note only that they",
   "were discussed. Be concise; drop what is obsolete.",
+  "Keep every heading (# lines) of the current file and put each note under the heading it belongs to.",
 ].join("\n");
 
-/** Summarises `messages` into memory; throws if the model gives nothing usable (then nothing is archived). */
+/**
+ * Summarises `messages` into memory; throws if the model gives nothing usable (then nothing is archived),
+ * NotesRefused when its answer would lose the notes (then they stay as they were).
+ */
 export async function summariseIntoMemory(
   provider: ChatProvider,
   memory: Memory,
@@ -107,6 +124,6 @@ export async function summariseIntoMemory(
     });
     const text = reply.content.trim();
     if (!text) throw new Error("the model returned an empty memory");
-    memory.write(text);
+    memory.replace(text);
   });
 }

@@ -217,8 +217,10 @@ export class ProviderError extends Error {
   constructor(
     message: string,
     readonly userMessage: string,
+    /** The SDK's error behind it, so the owner can be told what exactly failed (provider-problem.ts). */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "ProviderError";
   }
 }
@@ -261,6 +263,7 @@ export function createProvider(
       });
       const started = Date.now();
       let lastProblem = "";
+      let lastError: unknown;
       for (let attempt = 1; attempt <= retry.attempts; attempt++) {
         const remaining = retry.deadlineMs - (Date.now() - started);
         if (remaining <= 0) break;
@@ -285,7 +288,10 @@ export function createProvider(
             ? { retry: true, problem: `no complete reply within ${budget} ms` }
             : classify(error, Sdk);
           lastProblem = verdict.problem;
-          if (!verdict.retry) throw new ProviderError(verdict.problem, verdict.userMessage ?? APOLOGY);
+          lastError = error;
+          if (!verdict.retry) {
+            throw new ProviderError(verdict.problem, verdict.userMessage ?? APOLOGY, { cause: error });
+          }
           if (attempt === retry.attempts) break;
           const wait = Math.min(
             verdict.retryAfterMs ?? jitter(retry.baseDelayMs * 2 ** (attempt - 1)),
@@ -295,7 +301,9 @@ export function createProvider(
           await sleep(wait, request.signal);
         }
       }
-      throw new ProviderError(`provider ${resolved.name} gave no answer: ${lastProblem}`, APOLOGY);
+      throw new ProviderError(`provider ${resolved.name} gave no answer: ${lastProblem}`, APOLOGY, {
+        cause: lastError,
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 // Household members: stable Unicode-aware ids, names and aliases. A name is never guessed: an unknown or
 // ambiguous one is an error that lists the candidates (only those the person may see).
-import { type Actor, mayAccess } from "../access/actor.js";
+import { type Actor, mayAccess, NO_MEMBER_ACCESS } from "../access/actor.js";
 import type { Db } from "../storage/db.js";
 
 export interface Member {
@@ -21,12 +21,15 @@ export class MemberLookupError extends Error {
     readonly query: string,
     readonly kind: "unknown" | "ambiguous",
     readonly candidates: readonly Pick<Member, "id" | "displayName">[],
+    /** False for someone granted none of the recorded members (they must not learn whether any exist). */
+    ownsArchive = true,
   ) {
     const list = candidates.map((c) => `${c.displayName} (id ${c.id})`).join(", ");
+    const none = ownsArchive ? " No members are recorded yet." : ` ${NO_MEMBER_ACCESS}`;
     super(
       kind === "ambiguous"
         ? `"${query}" could be ${list}. Say which one (use the id).`
-        : `No family member called "${query}".${list ? ` Members: ${list}.` : " No members are recorded yet."}`,
+        : `No family member called "${query}".${list ? ` Members: ${list}.` : none}`,
     );
     this.name = "MemberLookupError";
   }
@@ -95,7 +98,7 @@ export function resolveMember(db: Db, actor: Actor, query: string): Member {
   );
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) throw new MemberLookupError(query, "ambiguous", matches);
-  throw new MemberLookupError(query, "unknown", members);
+  throw new MemberLookupError(query, "unknown", members, actor.grants === "*");
 }
 
 /** A free id for `wanted`: itself if unused, else with -2, -3... */

@@ -1,7 +1,8 @@
 // `medbot agent`: chat with medbot in the terminal, or send one message with -m.
 import * as readline from "node:readline";
 import type { Command } from "commander";
-import { resolveProvider } from "../agent/provider.js";
+import { resolveProvider, TurnCancelled } from "../agent/provider.js";
+import { describeProviderFailure } from "../agent/provider-problem.js";
 import { sessionKey } from "../agent/sessions.js";
 import { createAgent } from "../agent/setup.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
@@ -24,12 +25,27 @@ export function registerAgent(program: Command): void {
       const loaded = openInstance(options);
       const resolved = resolveProvider(loaded.config);
       if ("problem" in resolved) throw new CliFailure(resolved.problem, 1);
-      const agent = createAgent(loaded, (message) => process.stderr.write(`medbot: ${message}\n`));
+      // The last request's outcome: a one-shot message whose model could not answer fails the command.
+      let providerFailure: unknown;
+      const agent = createAgent(
+        loaded,
+        (message) => process.stderr.write(`medbot: ${message}\n`),
+        (failure) => {
+          providerFailure = failure;
+        },
+      );
       const key = sessionKey("cli", options.session, "local");
       const origin = { channel: "cli", chatId: options.session };
       if (options.message !== undefined) {
-        process.stdout.write(`${await agent.handle({ sessionKey: key, text: options.message, origin })}\n`);
+        const reply = await agent.handle({ sessionKey: key, text: options.message, origin });
         agent.close();
+        if (providerFailure !== undefined && !(providerFailure instanceof TurnCancelled)) {
+          throw new CliFailure(
+            `medbot: the model could not answer: ${describeProviderFailure(providerFailure, resolved)}`,
+            1,
+          );
+        }
+        process.stdout.write(`${reply}\n`);
         return;
       }
       await chat(

@@ -7,6 +7,8 @@ import * as http from "node:http";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { startupWarnings } from "../access/allow-list.js";
+import { approvedSendersIn } from "../access/pairing.js";
+import { sendersWithoutPerson, unlinkedSenderWarning } from "../access/unlinked-senders.js";
 import {
   BridgeProcess,
   bridgeFolders,
@@ -52,10 +54,10 @@ export function registerChannels(program: Command): void {
       const live = await gatewayHealth(config);
       const linked = fs.existsSync(path.join(bridgeFolders(paths.home).authDir, "creds.json"));
       const rows = CHANNEL_NAMES.map((name) => channelStatus(config, name, live, linked));
+      const unlinked = sendersWithoutPerson(config, approvedSendersIn(paths.database));
       if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ gatewayRunning: live !== undefined, channels: rows }, null, 2)}\n`,
-        );
+        const report = { gatewayRunning: live !== undefined, channels: rows, sendersWithoutPerson: unlinked };
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
       const lines = rows.map((row) => {
@@ -68,6 +70,7 @@ export function registerChannels(program: Command): void {
       process.stdout.write(`${lines.join("\n")}\n`);
       // The same warnings the gateway logs at start (nobody let in, or everyone without acknowledging it).
       for (const warning of startupWarnings(config)) process.stderr.write(`medbot: ${warning}\n`);
+      for (const sender of unlinked) process.stderr.write(`medbot: ${unlinkedSenderWarning(sender)}\n`);
       for (const row of rows) {
         if (row.enabled && row.name === "whatsapp" && !row.linked) {
           process.stderr.write("medbot: WhatsApp is not linked yet; run medbot channels login whatsapp\n");

@@ -3,8 +3,10 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { startupWarnings } from "../access/allow-list.js";
 import { createAccessGate, isAllowedSender } from "../access/gate.js";
+import { PairingStore } from "../access/pairing.js";
 import { peopleProblems } from "../access/people.js";
 import { configuredTargetRefusals } from "../access/scheduled-chats.js";
+import { sendersWithoutPerson, unlinkedSenderWarning } from "../access/unlinked-senders.js";
 import { createAgent } from "../agent/setup.js";
 import type { LoadedConfig } from "../config/load.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
@@ -57,6 +59,9 @@ async function runGateway(loaded: LoadedConfig): Promise<void> {
   const agent = createAgent(loaded, (message) => logger.warn(message));
   const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
   for (const refusal of configuredTargetRefusals(config, db)) logger.warn(refusal);
+  for (const unlinked of sendersWithoutPerson(config, new PairingStore(db).approved())) {
+    logger.warn(unlinkedSenderWarning(unlinked));
+  }
   let routines: Routines | undefined;
   const gateway = new Gateway({
     settings: config.gateway,

@@ -3,8 +3,9 @@ import type { Command } from "commander";
 import { KNOWN_PROVIDERS } from "../agent/provider.js";
 import { resolvePaths } from "../config/paths.js";
 import { currentChoice, onboard, type ProviderChoice } from "../setup/workspace.js";
+import { didYouMean } from "./did-you-mean.js";
 import { Prompter } from "./prompt.js";
-import { type GlobalOptions, openInstance } from "./startup.js";
+import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 
 interface OnboardOptions extends GlobalOptions {
   provider?: string;
@@ -42,6 +43,8 @@ export function registerOnboard(program: Command): void {
             ...flags,
             provider: flags.provider ?? existing.provider ?? (flags.apiKey ? "openrouter" : undefined),
           };
+      const unknown = unknownProviderProblem(choice, existing);
+      if (unknown) throw new CliFailure(unknown, 2);
       const result = onboard(paths, choice, options.force === true);
       const { config } = openInstance(options);
       process.stdout.write(`Config:    ${paths.configFile} (0600)\n`);
@@ -74,4 +77,20 @@ async function askChoice(start: ProviderChoice): Promise<ProviderChoice> {
 
 function defined(choice: ProviderChoice): ProviderChoice {
   return Object.fromEntries(Object.entries(choice).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * Why the chosen provider name cannot be used, or undefined: a name medbot does not know is a typo unless it
+ * comes with its own address (--api-base now, or one already in config.json for that name).
+ */
+function unknownProviderProblem(choice: ProviderChoice, existing: ProviderChoice): string | undefined {
+  const name = choice.provider;
+  if (!name || name in KNOWN_PROVIDERS || choice.apiBase) return undefined;
+  if (existing.provider === name && existing.apiBase) return undefined;
+  const known = Object.keys(KNOWN_PROVIDERS);
+  const hint = didYouMean(name, known);
+  return (
+    `medbot: unknown provider "${name}"${hint ? `; ${hint}` : "."} Known providers: ${known.join(", ")}. ` +
+    "For another OpenAI-compatible server use --provider custom --api-base URL. Nothing was written."
+  );
 }

@@ -17,28 +17,34 @@ export function registerPairing(program: Command): void {
 
   pairing
     .command("list")
-    .description("pending pairing codes: channel, sender id, code, expiry")
-    .option("--json", "machine-readable output")
+    .description("pending pairing codes (channel, sender id, code, expiry) and approved senders")
+    .option("--json", "machine-readable output: { pending, approved }")
     .action((_options, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions & { json?: boolean }>();
-      const pending = withPairing(options, (store) => store.pending(), false) ?? [];
+      const { pending, approved } = withPairing(
+        options,
+        (store) => ({ pending: store.pending(), approved: store.approved() }),
+        false,
+      ) ?? { pending: [], approved: [] };
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(pending, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ pending, approved }, null, 2)}\n`);
         return;
       }
-      const text =
+      const codes =
         pending.length === 0
           ? "No pending pairing codes."
           : table([
               ["CHANNEL", "SENDER", "CODE", "EXPIRES (UTC)"],
-              ...pending.map((p) => [
-                p.channel,
-                p.senderId,
-                p.code,
-                p.expiresAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
-              ]),
+              ...pending.map((p) => [p.channel, p.senderId, p.code, utcTime(p.expiresAt)]),
             ]);
-      process.stdout.write(`${text}\n`);
+      const senders =
+        approved.length === 0
+          ? "No approved senders."
+          : `Approved senders (shut one out with: medbot pairing revoke SENDER):\n${table([
+              ["SENDER", "APPROVED (UTC)"],
+              ...approved.map((a) => [a.sender, utcTime(a.approvedAt)]),
+            ])}`;
+      process.stdout.write(`${codes}\n\n${senders}\n`);
     });
 
   pairing
@@ -109,4 +115,9 @@ function withPairing<T>(
   } finally {
     db.close();
   }
+}
+
+/** "2026-12-03 17:15:27Z" from an ISO time. */
+function utcTime(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import { resolveProvider } from "../agent/provider.js";
+import { checkProvider, type ProviderCheck } from "../agent/provider-problem.js";
 import { SessionStore } from "../agent/sessions.js";
 import { approvedSkillHashes } from "../agent/skill-approvals.js";
 import { loadSkills, offeredSkills } from "../agent/skills.js";
@@ -15,8 +16,9 @@ export function registerStatus(program: Command): void {
     .command("status")
     .description("show config, workspace, model, channels, counts and permissions")
     .option("--json", "machine-readable output")
-    .action((_options, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+    .option("--check", "send one request to the model provider; exit 1 if its address, key or model is wrong")
+    .action(async (_options, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions & { json?: boolean; check?: boolean }>();
       const { config, paths, exists } = openInstance(options);
       const provider = resolveProvider(config);
       let counts = { sessions: 0, messages: 0 };
@@ -37,6 +39,11 @@ export function registerStatus(program: Command): void {
           private: mode === undefined || (mode & 0o077) === 0,
         };
       });
+      const check: ProviderCheck | undefined = !options.check
+        ? undefined
+        : "problem" in provider
+          ? { ok: false, problem: provider.problem }
+          : await checkProvider(provider, config.agents.defaults);
       const status = {
         configFile: paths.configFile,
         configured: exists,
@@ -52,7 +59,10 @@ export function registerStatus(program: Command): void {
           skillsUnavailable: skills.filter((s) => !offered.has(s) || s.missing.length > 0).map((s) => s.name),
         },
         permissions,
+        ...(check ? { check } : {}),
       };
+      // A failed check fails the command, after the report is out.
+      if (check && !check.ok) process.exitCode = 1;
       if (options.json) {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         return;
@@ -66,7 +76,13 @@ export function registerStatus(program: Command): void {
         `Skills:      ${status.counts.skills} available${status.counts.skillsUnavailable.length ? `; unavailable: ${status.counts.skillsUnavailable.join(", ")}` : ""}`,
         "Permissions:",
         ...permissions.map((p) => `  ${p.private ? "ok   " : "OPEN "} ${p.mode.padEnd(7)} ${p.path}`),
+        ...(check ? [`Check:       ${checkLine(check)}`] : []),
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
     });
+}
+
+/** The check's line: what answered, or what is wrong. */
+function checkLine(check: ProviderCheck): string {
+  return check.ok ? `ok: ${check.model} answered at API base ${check.apiBase}` : `FAILED: ${check.problem}`;
 }

@@ -31,7 +31,7 @@ describe("medbot agent -m, end to end", () => {
     expect(fake.chatRequests).toHaveLength(3);
   });
 
-  it("apologises briefly when the provider keeps failing, with no stack trace anywhere", async () => {
+  it("says briefly that the provider keeps failing and exits 1, with no stack trace anywhere", async () => {
     fake.onRequest(() => ({
       status: 503,
       headers: { "retry-after-ms": "5" },
@@ -40,8 +40,10 @@ describe("medbot agent -m, end to end", () => {
 
     const result = await runMedbot(["agent", "-m", "hello"], { home });
 
-    expect(result.stdout).toBe(
-      "Sorry, I can't reach the model service right now. Please try again in a few minutes.\n",
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      `the model could not answer: the provider failed (HTTP 503) at API base ${fake.url}`,
     );
     expect(result.stdout + result.stderr).not.toMatch(STACK_FRAME);
     expect(result.stderr).not.toMatch(/Error:/);

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeOpenAI } from "../support/fake-openai.js";
+import { freePort } from "../support/gateway-process.js";
 import { fakeProviderConfig, runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 describe("medbot agent -m", () => {
@@ -47,5 +48,40 @@ describe("medbot agent -m", () => {
     expect(result.stdout).toBe("");
     expect(fake.requests.length).toBe(before);
     expect(fs.existsSync(path.join(home, "workspace"))).toBe(false);
+  });
+
+  it("exits 1 and names the refused connection and the API base when nothing listens there", async () => {
+    const home = tempHome();
+    const apiBase = `http://127.0.0.1:${await freePort()}/v1`;
+    writeConfig(home, fakeProviderConfig(apiBase));
+    const result = await runMedbot(["agent", "-m", "hi"], { home });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`connection refused at API base ${apiBase}`);
+    expect(result.stderr).toContain("providers.custom.apiBase");
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 1 and says the key was rejected on a 401", async () => {
+    const home = tempHome();
+    writeConfig(home, fakeProviderConfig(fake.url));
+    fake.enqueue({ status: 401, body: { error: { message: "Incorrect API key provided" } } });
+    const result = await runMedbot(["agent", "-m", "hi"], { home });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`the API key was rejected (HTTP 401) at API base ${fake.url}`);
+    expect(result.stderr).toContain("providers.custom.apiKey");
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 1 and names the model the provider does not know", async () => {
+    const home = tempHome();
+    writeConfig(home, fakeProviderConfig(fake.url));
+    fake.enqueue({
+      status: 404,
+      body: { error: { message: "The model `fake-model` does not exist", code: "model_not_found" } },
+    });
+    const result = await runMedbot(["agent", "-m", "hi"], { home });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('model "fake-model" not found (HTTP 404)');
+    expect(result.stderr).toContain("agents.defaults.model");
   });
 });

@@ -190,6 +190,38 @@ describe("medbot onboard with a config it cannot use", () => {
     expect(fs.readdirSync(home)).toEqual(["config.json"]);
   });
 
+  it("refuses an unknown --provider with the closest known names, exit 2, writing nothing", async () => {
+    const home = path.join(tempHome(), "medbot-data");
+    const result = await runMedbot(
+      ["onboard", "--yes", "--provider", "opnai", "--api-key", "sk-test", "--model", "gpt-4o"],
+      { home },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown provider "opnai"; did you mean openai?');
+    expect(result.stderr).toContain("--provider custom --api-base URL");
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it("suggests the close name even when no other flag is given", async () => {
+    const home = path.join(tempHome(), "medbot-data");
+    const result = await runMedbot(["onboard", "--yes", "--provider", "olama"], { home });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/did you mean ollama\?/);
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  it("keeps accepting a provider name of one's own when it comes with --api-base", async () => {
+    const home = path.join(tempHome(), "medbot-data");
+    const result = await runMedbot(
+      ["onboard", "--yes", "--provider", "homelab", "--api-base", "http://127.0.0.1:8000/v1", "--model", "m"],
+      { home },
+    );
+    expect(result.code).toBe(0);
+    expect(readJson(path.join(home, "config.json")).providers.homelab.apiBase).toBe(
+      "http://127.0.0.1:8000/v1",
+    );
+  });
+
   it("exits 2 on a bad --api-base before it writes anything", async () => {
     const home = path.join(tempHome(), "medbot-data");
     const result = await runMedbot(

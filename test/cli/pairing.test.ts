@@ -69,7 +69,8 @@ describe("medbot pairing", () => {
     }
     const result = await runMedbot(["pairing", "list"], { home });
     expect(result.code).toBe(0);
-    const senders = result.stdout
+    const [pendingTable] = result.stdout.split("\n\n");
+    const senders = pendingTable!
       .trim()
       .split("\n")
       .slice(1)
@@ -79,8 +80,49 @@ describe("medbot pairing", () => {
 
   it("says there is nothing pending, even before any database exists", async () => {
     const result = await runMedbot(["pairing", "list"], { home });
-    expect(result).toMatchObject({ code: 0, stdout: "No pending pairing codes.\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "No pending pairing codes.\n\nNo approved senders.\n" });
     expect(fs.existsSync(database)).toBe(false);
+  });
+
+  it("lists approved senders with the CHANNEL:ID that revoke takes, beside the pending codes", async () => {
+    const code = withStore((store) => {
+      store.approve(store.codeFor("telegram", "42")!);
+      store.approve(store.codeFor("email", "Ann@Example.org")!);
+      return store.codeFor("telegram", "99");
+    });
+    const result = await runMedbot(["pairing", "list"], { home });
+    expect(result.code).toBe(0);
+    const [pending, approved] = result.stdout.trim().split("\n\n");
+    expect(pending!.split("\n")[1]).toMatch(new RegExp(`^telegram +99 +${code} `));
+    const lines = approved!.split("\n");
+    expect(lines[0]).toBe("Approved senders (shut one out with: medbot pairing revoke SENDER):");
+    expect(lines[1]).toMatch(/^SENDER +APPROVED \(UTC\)$/);
+    expect(
+      lines
+        .slice(2)
+        .map((row) => row.split(/ +/)[0])
+        .sort(),
+    ).toEqual(["email:ann@example.org", "telegram:42"]);
+    expect(lines[2]).toMatch(/ \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$/);
+
+    const json = JSON.parse((await runMedbot(["pairing", "list", "--json"], { home })).stdout);
+    expect(json.pending).toEqual([expect.objectContaining({ channel: "telegram", senderId: "99", code })]);
+    expect(json.approved.map((a: { sender: string }) => a.sender).sort()).toEqual([
+      "email:ann@example.org",
+      "telegram:42",
+    ]);
+    expect(json.approved[0]).toEqual({
+      sender: expect.any(String),
+      channel: expect.any(String),
+      senderId: expect.any(String),
+      approvedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+
+    // The listed id is the one revoke takes.
+    const revoked = await runMedbot(["pairing", "revoke", "email:ann@example.org"], { home });
+    expect(revoked.code).toBe(0);
+    const after = JSON.parse((await runMedbot(["pairing", "list", "--json"], { home })).stdout);
+    expect(after.approved.map((a: { sender: string }) => a.sender)).toEqual(["telegram:42"]);
   });
 
   it("approves a code, prints who, and audits it as the host owner", async () => {

@@ -1,12 +1,14 @@
 // `medbot status`: where things are, which model, which channels, how much is stored, and permissions.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionStore } from "../../src/agent/sessions.js";
 import { resolvePaths } from "../../src/config/paths.js";
 import { onboard } from "../../src/setup/workspace.js";
 import { openDatabase } from "../../src/storage/db.js";
-import { runMedbot, tempHome } from "../support/medbot-cli.js";
+import { FakeOpenAI } from "../support/fake-openai.js";
+import { freePort } from "../support/gateway-process.js";
+import { fakeProviderConfig, runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 /** An onboarded instance (in-process, no child run) with a provider, a channel and one conversation. */
 function onboardedInstance(): { home: string; configFile: string; workspace: string } {
@@ -71,5 +73,79 @@ describe("medbot status", () => {
     expect(result.stderr).toContain(`${configFile} was 0644; tightened to 0600`);
     expect(result.stderr).toContain(`${workspace} was 0775; tightened to 0700`);
     expect(result.stdout).not.toMatch(/OPEN/);
+  });
+});
+
+describe("medbot status --check", () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start();
+  });
+  afterAll(() => fake.close());
+
+  /** Runs `status --check` (and any more args) against a config pointing at `apiBase`; counts requests. */
+  async function check(apiBase: string, ...more: string[]) {
+    const home = tempHome();
+    writeConfig(home, fakeProviderConfig(apiBase));
+    const before = fake.chatRequests.length;
+    const result = await runMedbot(["status", "--check", ...more], { home });
+    return { ...result, requests: fake.chatRequests.length - before };
+  }
+
+  it("makes exactly one request and exits 0 when the provider answers", async () => {
+    const result = await check(fake.url);
+    expect(result.code).toBe(0);
+    expect(result.requests).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`Check: +ok: fake-model answered at API base ${fake.url}`));
+    expect(JSON.stringify(fake.chatRequests.at(-1)!.body.messages)).not.toMatch(/medbot|family|memory/i);
+  });
+
+  it("reports a rejected key after one request, exit 1", async () => {
+    fake.enqueue({ status: 401, body: { error: { message: "Incorrect API key provided" } } });
+    const result = await check(fake.url);
+    expect(result.code).toBe(1);
+    expect(result.requests).toBe(1);
+    expect(result.stdout).toMatch(/Check: +FAILED: the API key was rejected \(HTTP 401\)/);
+    expect(result.stdout).toContain("providers.custom.apiKey");
+  });
+
+  it("reports an unknown model after one request, exit 1, also in --json", async () => {
+    fake.enqueue({
+      status: 404,
+      body: { error: { message: "The model `fake-model` does not exist", code: "model_not_found" } },
+    });
+    const result = await check(fake.url, "--json");
+    expect(result.code).toBe(1);
+    expect(result.requests).toBe(1);
+    expect(JSON.parse(result.stdout).check).toEqual({
+      ok: false,
+      problem: `model "fake-model" not found (HTTP 404) at API base ${fake.url}: check agents.defaults.model.`,
+    });
+  });
+
+  it("does not retry a server error: one request, exit 1", async () => {
+    // A retry would get the default answer and pass.
+    fake.enqueue({ status: 503 });
+    const result = await check(fake.url);
+    expect(result.code).toBe(1);
+    expect(result.requests).toBe(1);
+    expect(result.stdout).toMatch(/Check: +FAILED: the provider failed \(HTTP 503\)/);
+  });
+
+  it("names the refused connection at a closed port, exit 1", async () => {
+    const apiBase = `http://127.0.0.1:${await freePort()}/v1`;
+    const result = await check(apiBase);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`connection refused at API base ${apiBase}`);
+  });
+
+  it("without a configured provider reports the problem without any request, exit 1", async () => {
+    const home = tempHome();
+    writeConfig(home, { agents: { defaults: { model: "some-model" } } });
+    const before = fake.requests.length;
+    const result = await runMedbot(["status", "--check"], { home });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/Check: +FAILED: No model provider is configured/);
+    expect(fake.requests.length).toBe(before);
   });
 });

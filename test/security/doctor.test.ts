@@ -28,6 +28,7 @@ describe("medbot doctor checks", () => {
   it("passes a private deployment with an explicit allow-list (as an ordinary user)", async () => {
     const configPath = deployment("secure", {
       channels: { telegram: { enabled: true, allowFrom: ["123"] } },
+      people: { mum: { identities: ["telegram:123"], members: "*" } },
     });
     const report = await runDoctor({ configPath, uid, env });
     expect(besidesRoot(report)).toEqual([]);

@@ -1,7 +1,7 @@
 // family_record: read and change one member's health record (facts, symptom events, medications) and the
 // household's members. Every change is one audited transaction and the reply names the member changed.
 import { z } from "zod";
-import type { Actor } from "../../access/actor.js";
+import { type Actor, NO_MEMBER_ACCESS } from "../../access/actor.js";
 import { ArchiveError, ENTRY_NOUN, type FamilyArchive } from "../../archive/archive.js";
 import { hostTimeZone, isTimeZone, parseRecordDate, todayIn } from "../../archive/dates.js";
 import {
@@ -110,6 +110,7 @@ function day(text: string | undefined, what: string): string | null {
 
 function listMembers(archive: FamilyArchive, actor: Actor): string {
   const members = archive.members(actor);
+  if (members.length === 0 && actor.grants !== "*") return NO_MEMBER_ACCESS;
   if (members.length === 0) return "No family members are recorded yet (use add_member).";
   return members.map((m) => `${m.displayName} (id ${m.id}${describeMember(m)})`).join("\n");
 }

@@ -174,6 +174,7 @@ function importMember(
       problem(error.message);
     }
   }
+  const profile = importProfileReadings(archive, actor, member, source, problems);
   return {
     folder: source.folder,
     id: member.id,
@@ -183,11 +184,50 @@ function importMember(
       facts: facts.length,
       symptoms: symptoms.length,
       medications: medications.length,
-      metrics,
+      metrics: metrics + profile.imported,
       reports: 0,
     },
-    alreadyPresent,
+    alreadyPresent: alreadyPresent + profile.present,
   };
+}
+
+/**
+ * record.md's weight and height become readings only when new: no reading of that kind with that value is
+ * in the member's record, whatever its date (MedBot rewrites record.md on every update). A new one is dated
+ * the day of the import and noted "from MedBot profile", as "Last updated" says when the file changed, not
+ * when anyone was weighed.
+ */
+function importProfileReadings(
+  archive: FamilyArchive,
+  actor: Actor,
+  member: Member,
+  source: MedbotMember,
+  problems: SourceProblem[],
+): { imported: number; present: number } {
+  const held = archive.db.prepare(
+    "SELECT 1 FROM metrics WHERE member_id = ? AND kind = ? AND value = ? AND value2 IS ?",
+  );
+  let imported = 0;
+  let present = 0;
+  for (const reading of source.profileReadings) {
+    try {
+      const def = findKind(archive.db, reading.kind);
+      // A kind not known yet (height, unless someone started it) has no readings to repeat.
+      const parsed = def && parseReading(def, reading.value);
+      if (def && parsed && held.get(member.id, def.kind, parsed.value, parsed.value2)) {
+        present++;
+        continue;
+      }
+      const note = "from MedBot profile (record.md; measurement date unknown, dated the day of the import)";
+      const input = { kind: reading.kind, value: reading.value, note, status: "reported" as const };
+      recordMetric(archive, actor, member.id, input);
+      imported++;
+    } catch (error) {
+      if (!(error instanceof ArchiveError)) throw error;
+      problems.push({ file: reading.file, line: reading.line, reason: error.message });
+    }
+  }
+  return { imported, present };
 }
 
 /** Identity of an entry for the re-import check: what it is, not how it was worded around it. */

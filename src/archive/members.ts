@@ -61,9 +61,14 @@ interface MemberRow extends Omit<Member, "aliases"> {}
 const MEMBER_COLUMNS = `id, display_name AS displayName, relationship, sex, birth_date AS birthDate,
   blood_type AS bloodType, emergency_contact AS emergencyContact, timezone`;
 
-/** Every member, with aliases, in the order they were added. */
+/** Every current member (not merged or removed), with aliases, in the order they were added. */
 export function allMembers(db: Db): Member[] {
-  const rows = db.prepare(`SELECT ${MEMBER_COLUMNS} FROM members ORDER BY audit_seq`).all() as MemberRow[];
+  const rows = db
+    .prepare(
+      `SELECT ${MEMBER_COLUMNS} FROM members
+       WHERE id NOT IN (SELECT member_id FROM member_retirements) ORDER BY audit_seq`,
+    )
+    .all() as MemberRow[];
   const aliases = db
     .prepare("SELECT member_id AS memberId, alias FROM member_aliases ORDER BY rowid")
     .all() as {

@@ -184,6 +184,15 @@ export const MIGRATIONS: readonly string[] = [
   // database (src/security/audit-head.ts); openDatabase writes it when an older database reaches this step,
   // so a head file missing later means it was removed, not that it never existed.
   AUDIT_HEAD_MARKER,
+  // Members merged into another or removed (src/archive/member-changes.ts): the member's row stays for the
+  // history; this one says when it stopped answering and, for a merge, which member took over its record.
+  // IF NOT EXISTS: the step may run again on a database rewound to an earlier step.
+  `CREATE TABLE IF NOT EXISTS member_retirements (
+     member_id TEXT PRIMARY KEY REFERENCES members(id),
+     removed_at TEXT NOT NULL,
+     merged_into TEXT REFERENCES members(id),
+     audit_seq INTEGER NOT NULL REFERENCES audit_log(seq)
+   );`,
 ];
 
 /** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */

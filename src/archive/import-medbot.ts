@@ -7,9 +7,10 @@ import { type Actor, hostOwner } from "../access/actor.js";
 import { writeTransaction } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
 import { type EntryFields, type EntryTable, insertEntry } from "./entries.js";
+import { type MemberTarget, planMembers } from "./medbot-duplicates.js";
 import type { MedbotMember, SourceProblem } from "./medbot-format.js";
 import { readMedbotFamily } from "./medbot-workspace.js";
-import { allMembers, type Member, nameKey } from "./members.js";
+import { type Member, memberAnswering, nameKey } from "./members.js";
 import { findKind, parseReading } from "./metric-kinds.js";
 import { parseMeasuredAt, recordMetric, zoneOf } from "./metrics.js";
 import { ingestReport } from "./reports.js";
@@ -27,11 +28,20 @@ export interface MemberImport {
   folder: string;
   id: string;
   displayName: string;
-  /** False when a member with this id was already in the archive (its profile is then left as it is). */
+  /** False when the member was already in the archive (its profile is then left as it is). */
   created: boolean;
+  /** True when --map sent this MedBot member into an existing member. */
+  mapped: boolean;
   imported: ImportCounts;
   /** Items skipped because the record already holds them (an earlier import, or entered here). */
   alreadyPresent: number;
+}
+
+export interface ImportOptions {
+  /** Who imports (default: the host's owner through the "import" channel). */
+  actor?: Actor;
+  /** MedBot member id -> archive member (id, name or alias) to import into, or "new". */
+  map?: Record<string, string>;
 }
 
 export interface ImportReport {
@@ -48,16 +58,24 @@ export async function importMedbotFamily(
   archive: FamilyArchive,
   familyDir: string,
   workspace: string,
-  actor: Actor = hostOwner("import"),
+  options: ImportOptions = {},
 ): Promise<ImportReport> {
+  const actor = options.actor ?? hostOwner("import");
   const report: ImportReport = { familyDir, members: [], problems: [] };
+  const sources: MedbotMember[] = [];
   for (const source of readMedbotFamily(familyDir)) {
     report.problems.push(...source.problems);
-    if (nothingReadable(source)) {
+    if (nothingReadable(source))
       report.problems.push({ file: source.folder, line: null, reason: "nothing readable; member not added" });
-      continue;
-    }
-    const done = writeTransaction(archive.db, () => importMember(archive, actor, source, report.problems));
+    else sources.push(source);
+  }
+  // Every folder's member is decided before anything is written: a likely duplicate stops the whole import.
+  const plan = planMembers(archive.db, actor, sources, options.map ?? {});
+  for (const source of sources) {
+    const target = plan.get(source)!;
+    const done = writeTransaction(archive.db, () =>
+      importMember(archive, actor, source, target, report.problems),
+    );
     const reports = await importReports(archive, actor, done.id, source, workspace, report.problems);
     done.imported.reports = reports.imported;
     done.alreadyPresent += reports.present;
@@ -118,12 +136,18 @@ function importMember(
   archive: FamilyArchive,
   actor: Actor,
   source: MedbotMember,
+  target: MemberTarget,
   problems: SourceProblem[],
 ): MemberImport {
-  const existing = allMembers(archive.db).find((m) => m.id === source.id);
+  const existing = target.kind === "existing" ? target.member : undefined;
   const member: Member =
     existing ??
-    archive.addMember(actor, { ...source.profile, id: source.id, aliases: source.profile.aliases });
+    archive.addMember(actor, {
+      ...source.profile,
+      id: target.kind === "new" ? target.id : undefined,
+      // An alias already naming someone here would make that name ambiguous (an import --map ...=new).
+      aliases: source.profile.aliases.filter((alias) => !memberAnswering(archive.db, alias)),
+    });
   const known = recordedKeys(archive, member.id);
   const fresh = <T extends EntryTable>(table: T, items: EntryFields[T][]) =>
     items.filter((item) => {
@@ -180,6 +204,7 @@ function importMember(
     id: member.id,
     displayName: member.displayName,
     created: !existing,
+    mapped: target.kind === "existing" && target.mapped,
     imported: {
       facts: facts.length,
       symptoms: symptoms.length,

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { Actor } from "../access/actor.js";
 import { appendAudit } from "../security/audit-log.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
-import { addAliases, allMembers, type Member, nameKey } from "./members.js";
+import { addAliases, type Member, memberAnswering, nameKey } from "./members.js";
 import { memberFolder, VIEW_FILES } from "./render.js";
 
 const MAX_ALIAS = 64;
@@ -30,21 +30,11 @@ function ownerOnly(actor: Actor, what: string): void {
   if (actor.grants !== "*") throw new ArchiveError(`Only an owner can ${what}.`);
 }
 
-/** The other current member already answering to `name` (by id, name or alias), if any. */
-export function memberNamed(archive: FamilyArchive, name: string, except?: string): Member | undefined {
-  const key = nameKey(name);
-  return allMembers(archive.db).find(
-    (m) =>
-      m.id !== except &&
-      (nameKey(m.id) === key || nameKey(m.displayName) === key || m.aliases.some((a) => nameKey(a) === key)),
-  );
-}
-
 function checkedName(archive: FamilyArchive, text: string, member: Member, what: string): string {
   const name = text.trim();
   if (!name) throw new ArchiveError(`The ${what} is empty.`);
   if (name.length > MAX_ALIAS) throw new ArchiveError(`The ${what} is longer than ${MAX_ALIAS} characters.`);
-  const other = memberNamed(archive, name, member.id);
+  const other = memberAnswering(archive.db, name, member.id);
   if (other) {
     throw new ArchiveError(
       `"${name}" already names ${other.displayName} (id ${other.id}); a name or alias may mean one member only.`,
@@ -165,7 +155,7 @@ export function mergeMembers(
     db.prepare("UPDATE OR IGNORE risk_findings SET member_id = ? WHERE member_id = ?").run(into.id, from.id);
     db.prepare("DELETE FROM risk_findings WHERE member_id = ?").run(from.id);
     const names = [from.displayName, ...from.aliases].filter(
-      (name) => nameKey(name) !== nameKey(into.displayName) && !memberNamed(archive, name, from.id),
+      (name) => nameKey(name) !== nameKey(into.displayName) && !memberAnswering(archive.db, name, from.id),
     );
     moved.aliases = addAliases(db, into.id, names).length;
     db.prepare("DELETE FROM member_aliases WHERE member_id = ?").run(from.id);

@@ -103,6 +103,16 @@ export function resolveMember(db: Db, actor: Actor, query: string): Member {
   throw new MemberLookupError(query, "unknown", members);
 }
 
+/** The current member other than `exceptId` who already answers to `name` (as id, name or alias), if any. */
+export function memberAnswering(db: Db, name: string, exceptId?: string): Member | undefined {
+  const key = nameKey(name);
+  return allMembers(db).find(
+    (m) =>
+      m.id !== exceptId &&
+      (nameKey(m.id) === key || nameKey(m.displayName) === key || m.aliases.some((a) => nameKey(a) === key)),
+  );
+}
+
 /** A free id for `wanted`: itself if unused, else with -2, -3... */
 export function freeMemberId(db: Db, wanted: string): string {
   const taken = db.prepare("SELECT 1 FROM members WHERE id = ?");

@@ -9,9 +9,12 @@ import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { exportMedicalRecord } from "../../src/archive/export/index.js";
 import { importMedbotFamily } from "../../src/archive/import-medbot.js";
+import { DuplicateMembersError } from "../../src/archive/medbot-duplicates.js";
 import { metricSeries } from "../../src/archive/metrics.js";
+import { resolvePaths } from "../../src/config/paths.js";
+import { onboard } from "../../src/setup/workspace.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
-import { tempHome } from "../support/medbot-cli.js";
+import { runMedbot, tempHome } from "../support/medbot-cli.js";
 
 const FAMILY = fileURLToPath(new URL("../fixtures/medbot-workspace/family", import.meta.url));
 
@@ -107,5 +110,113 @@ describe("importing a MedBot workspace updated between imports", () => {
       expect.stringMatching(/^爸爸\/record\.md:9 "heavy" is not a number/),
     );
     expect(metricSeries(db, "爸爸", "weight")).toEqual([]);
+  });
+});
+
+describe("importing a MedBot member who is already in the archive", () => {
+  it("stops before writing anything when a name, alias or birth date points at a member here", async () => {
+    now = new Date("2026-03-15T02:00:00Z");
+    archive.addMember(hostOwner(), { displayName: "Helen Li", birthDate: "1959-11-03" });
+    archive.addMember(hostOwner(), { displayName: "Grandpa", aliases: ["爸爸"] });
+    const audit = countOf("SELECT COUNT(*) AS n FROM audit_log");
+    const refusal = await importMedbotFamily(archive, copy, workspace).catch((error: Error) => error);
+    expect(refusal).toBeInstanceOf(DuplicateMembersError);
+    expect(
+      (refusal as DuplicateMembersError).duplicates.map((d) => [d.medbotId, d.matches.map((m) => m.why)]),
+    ).toEqual([
+      ["mom", ["same birth date (1959-11-03), similar name"]],
+      ["爸爸", ['both are called "爸爸"']],
+    ]);
+    expect((refusal as Error).message).toContain("--map mom=helen-li");
+    expect(countOf("SELECT COUNT(*) AS n FROM audit_log")).toBe(audit);
+    expect(countOf("SELECT COUNT(*) AS n FROM members")).toBe(2);
+  });
+
+  it("imports into the member --map names, each fact once, and as a new member with =new", async () => {
+    now = new Date("2026-03-15T02:00:00Z");
+    const helen = archive.addMember(hostOwner(), { displayName: "Helen Li", birthDate: "1959-11-03" });
+    const condition = { category: "condition" as const, text: "Hypothyroidism", details: null, since: null };
+    archive.add(hostOwner(), helen.id, "facts", condition, "confirmed");
+    const map = { mom: "Helen Li" };
+    const first = await importMedbotFamily(archive, copy, workspace, { map });
+    expect(first.members.find((m) => m.folder === "mom")).toMatchObject({
+      id: "helen-li",
+      created: false,
+      mapped: true,
+    });
+    expect(archive.members(hostOwner()).map((m) => m.id)).toEqual(["helen-li", "lily", "爸爸"]);
+    const facts = countOf("SELECT COUNT(*) AS n FROM facts WHERE member_id = 'helen-li'");
+    expect(
+      countOf("SELECT COUNT(*) AS n FROM facts WHERE member_id = 'helen-li' AND text = 'Hypothyroidism'"),
+    ).toBe(1);
+    await importMedbotFamily(archive, copy, workspace, { map });
+    expect(countOf("SELECT COUNT(*) AS n FROM facts WHERE member_id = 'helen-li'")).toBe(facts);
+
+    await expect(importMedbotFamily(archive, copy, workspace, { map: { grandma: "new" } })).rejects.toThrow(
+      '--map grandma=...: there is no MedBot member "grandma" here (MedBot ids: lily, mom, 爸爸).',
+    );
+    await expect(importMedbotFamily(archive, copy, workspace, { map: { mom: "Aunt May" } })).rejects.toThrow(
+      /^--map mom=Aunt May: No family member called "Aunt May"/,
+    );
+    const apart = await importMedbotFamily(archive, copy, workspace, { map: { mom: "new" } });
+    expect(apart.members.find((m) => m.folder === "mom")).toMatchObject({ id: "mom", created: true });
+  });
+});
+
+describe("medbot import-medbot --map", () => {
+  /** MedBot's own layout: its 妈妈 got the id "member" (MedBot's fallback for a name with no ASCII). */
+  function medbotWorkspace(): string {
+    const root = path.join(tempHome(), "medbot-workspace");
+    const folder = path.join(root, "family", "member");
+    fs.mkdirSync(folder, { recursive: true });
+    const record = fs
+      .readFileSync(path.join(FAMILY, "mom", "record.md"), "utf8")
+      .replace("# Mom", "# 妈妈")
+      .replace("- Member ID: mom", "- Member ID: member")
+      .replace("- Preferred name: Helen", "- Preferred name: 妈妈");
+    fs.writeFileSync(path.join(folder, "record.md"), record);
+    fs.copyFileSync(path.join(FAMILY, "mom", "symptoms.md"), path.join(folder, "symptoms.md"));
+    return root;
+  }
+
+  it("names the likely duplicate and writes nothing; --map puts MedBot's member into the one here, once", async () => {
+    const home = tempHome();
+    const paths = resolvePaths({ configPath: path.join(home, "config.json") }, {});
+    onboard(paths, {}, false, {});
+    const added = await runMedbot(["family", "add", "妈妈", "--birth-date", "1959-11-03"], { home });
+    expect(added.stdout).toBe("妈妈\n");
+    const source = medbotWorkspace();
+    const count = (sql: string) => {
+      const check = openDatabase(paths.database);
+      try {
+        return (check.prepare(sql).get() as { n: number }).n;
+      } finally {
+        check.close();
+      }
+    };
+    const audit = count("SELECT COUNT(*) AS n FROM audit_log");
+
+    const refused = await runMedbot(["import-medbot", source], { home });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      '妈妈 (MedBot id member) looks like 妈妈 (id 妈妈): both are called "妈妈"',
+    );
+    expect(refused.stderr).toContain("e.g. --map member=妈妈.");
+    expect(count("SELECT COUNT(*) AS n FROM audit_log")).toBe(audit);
+
+    const mapped = await runMedbot(["import-medbot", source, "--map", "member=妈妈"], { home });
+    expect(mapped.code).toBe(0);
+    expect(mapped.stdout).toContain(
+      "妈妈 (id 妈妈, MedBot's member, mapped into this member; profile kept): 13 facts, 3 symptoms",
+    );
+    const again = await runMedbot(["import-medbot", source, "--map", "member=妈妈", "--json"], { home });
+    const report = JSON.parse(again.stdout) as { members: { imported: Record<string, number> }[] };
+    expect(Object.values(report.members[0]!.imported).every((n) => n === 0)).toBe(true);
+    expect(count("SELECT COUNT(*) AS n FROM members")).toBe(1);
+    expect(count("SELECT COUNT(*) AS n FROM symptoms WHERE member_id = '妈妈'")).toBe(3);
+
+    const malformed = await runMedbot(["import-medbot", source, "--map", "member"], { home });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('--map "member" must be MEDBOT_ID=MEMBER or MEDBOT_ID=new.');
   });
 });

@@ -73,6 +73,10 @@ export async function importMedbotFamily(
   const plan = planMembers(archive.db, actor, sources, options.map ?? {});
   for (const source of sources) {
     const target = plan.get(source)!;
+    if (target.kind === "skip") {
+      report.problems.push({ file: source.folder, line: null, reason: target.reason });
+      continue;
+    }
     const done = writeTransaction(archive.db, () =>
       importMember(archive, actor, source, target, report.problems),
     );
@@ -136,7 +140,7 @@ function importMember(
   archive: FamilyArchive,
   actor: Actor,
   source: MedbotMember,
-  target: MemberTarget,
+  target: Exclude<MemberTarget, { kind: "skip" }>,
   problems: SourceProblem[],
 ): MemberImport {
   const existing = target.kind === "existing" ? target.member : undefined;

@@ -10,7 +10,8 @@ import { allMembers, freeMemberId, type Member, nameKey, resolveMember } from ".
 /** Where one MedBot member goes: an existing member (re-import or --map) or a new member with this id. */
 export type MemberTarget =
   | { kind: "existing"; member: Member; mapped: boolean }
-  | { kind: "new"; id: string };
+  | { kind: "new"; id: string }
+  | { kind: "skip"; reason: string };
 
 /** An archive member a MedBot member looks like, and why. */
 export interface LikelyDuplicate {
@@ -77,8 +78,11 @@ export function planMembers(
       continue;
     }
     const same = members.find((m) => m.id === source.id);
-    if (same) {
-      plan.set(source, { kind: "existing", member: same, mapped: false });
+    const target = same
+      ? { kind: "existing" as const, member: same, mapped: false }
+      : retiredTarget(db, members, source);
+    if (target) {
+      plan.set(source, target);
       continue;
     }
     const matches = members.flatMap((member) => {
@@ -91,6 +95,32 @@ export function planMembers(
   }
   if (unresolved.length) throw new DuplicateMembersError(unresolved);
   return plan;
+}
+
+/**
+ * For a member imported before and since merged or removed here: the member that took over its record, or
+ * a skip (a removed member is not brought back unless --map ...=new says so).
+ */
+function retiredTarget(db: Db, members: Member[], source: MedbotMember): MemberTarget | undefined {
+  const retired = db.prepare("SELECT merged_into AS mergedInto FROM member_retirements WHERE member_id = ?");
+  let id = source.id;
+  for (
+    let row = retired.get(id) as Retirement | undefined;
+    row;
+    row = retired.get(id) as Retirement | undefined
+  ) {
+    if (!row.mergedInto) {
+      const reason = `member ${id} was removed here; not imported (--map ${source.folder}=new imports it as a new member)`;
+      return { kind: "skip", reason };
+    }
+    id = row.mergedInto;
+  }
+  const member = id === source.id ? undefined : members.find((m) => m.id === id);
+  return member && { kind: "existing", member, mapped: true };
+}
+
+interface Retirement {
+  mergedInto: string | null;
 }
 
 /** Why a MedBot member looks like this archive member, or undefined if it does not. */

@@ -10,6 +10,7 @@ import { FamilyArchive } from "../../src/archive/archive.js";
 import { exportMedicalRecord } from "../../src/archive/export/index.js";
 import { importMedbotFamily } from "../../src/archive/import-medbot.js";
 import { DuplicateMembersError } from "../../src/archive/medbot-duplicates.js";
+import { mergeMembers, removeMember } from "../../src/archive/member-changes.js";
 import { metricSeries } from "../../src/archive/metrics.js";
 import { resolvePaths } from "../../src/config/paths.js";
 import { onboard } from "../../src/setup/workspace.js";
@@ -160,6 +161,30 @@ describe("importing a MedBot member who is already in the archive", () => {
     );
     const apart = await importMedbotFamily(archive, copy, workspace, { map: { mom: "new" } });
     expect(apart.members.find((m) => m.folder === "mom")).toMatchObject({ id: "mom", created: true });
+  });
+});
+
+describe("importing again after a merge or a removal here", () => {
+  it("follows a merge into the member that took over, and does not bring a removed member back", async () => {
+    now = new Date("2026-03-15T02:00:00Z");
+    archive.addMember(hostOwner(), { displayName: "Helen Li", birthDate: "1959-11-03" });
+    await importMedbotFamily(archive, copy, workspace, { map: { mom: "new" } });
+    mergeMembers(archive, hostOwner(), "mom", "helen-li");
+    removeMember(archive, hostOwner(), "爸爸");
+    const rows = countOf("SELECT COUNT(*) AS n FROM audit_log");
+
+    const again = await importMedbotFamily(archive, copy, workspace);
+    expect(again.members.map((m) => [m.folder, m.id, m.mapped, m.alreadyPresent > 0])).toEqual([
+      ["lily", "lily", false, true],
+      ["mom", "helen-li", true, true],
+    ]);
+    expect(again.problems).toContainEqual({
+      file: "爸爸",
+      line: null,
+      reason: "member 爸爸 was removed here; not imported (--map 爸爸=new imports it as a new member)",
+    });
+    expect(countOf("SELECT COUNT(*) AS n FROM audit_log")).toBe(rows);
+    expect(archive.members(hostOwner()).map((m) => m.id)).toEqual(["helen-li", "lily"]);
   });
 });
 

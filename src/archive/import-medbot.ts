@@ -2,6 +2,8 @@
 // owner through the "import" channel. Importing again adds only what is not there yet: an item is skipped
 // when any version of it (current, corrected or removed) is already in the member's record, so a re-import
 // after more MedBot use picks up the new lines, and a correction or rejection made here is never undone.
+// Which member each MedBot folder goes into is decided first (medbot-duplicates.ts): a likely duplicate of a
+// member already here stops the import before anything is written, until --map says where it goes.
 
 import { type Actor, hostOwner } from "../access/actor.js";
 import { writeTransaction } from "../storage/db.js";

@@ -2,14 +2,17 @@
 // owner through the "import" channel. Importing again adds only what is not there yet: an item is skipped
 // when any version of it (current, corrected or removed) is already in the member's record, so a re-import
 // after more MedBot use picks up the new lines, and a correction or rejection made here is never undone.
+// Which member each MedBot folder goes into is decided first (medbot-duplicates.ts): a likely duplicate of a
+// member already here stops the import before anything is written, until --map says where it goes.
 
 import { type Actor, hostOwner } from "../access/actor.js";
 import { writeTransaction } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
 import { type EntryFields, type EntryTable, insertEntry } from "./entries.js";
+import { type MemberTarget, planMembers } from "./medbot-duplicates.js";
 import type { MedbotMember, SourceProblem } from "./medbot-format.js";
 import { readMedbotFamily } from "./medbot-workspace.js";
-import { allMembers, type Member, nameKey } from "./members.js";
+import { type Member, memberAnswering, nameKey } from "./members.js";
 import { findKind, parseReading } from "./metric-kinds.js";
 import { contextOrNote } from "./metric-units.js";
 import { parseMeasuredAt, recordMetric, zoneOf } from "./metrics.js";
@@ -28,11 +31,20 @@ export interface MemberImport {
   folder: string;
   id: string;
   displayName: string;
-  /** False when a member with this id was already in the archive (its profile is then left as it is). */
+  /** False when the member was already in the archive (its profile is then left as it is). */
   created: boolean;
+  /** True when --map sent this MedBot member into an existing member. */
+  mapped: boolean;
   imported: ImportCounts;
   /** Items skipped because the record already holds them (an earlier import, or entered here). */
   alreadyPresent: number;
+}
+
+export interface ImportOptions {
+  /** Who imports (default: the host's owner through the "import" channel). */
+  actor?: Actor;
+  /** MedBot member id -> archive member (id, name or alias) to import into, or "new". */
+  map?: Record<string, string>;
 }
 
 export interface ImportReport {
@@ -49,16 +61,28 @@ export async function importMedbotFamily(
   archive: FamilyArchive,
   familyDir: string,
   workspace: string,
-  actor: Actor = hostOwner("import"),
+  options: ImportOptions = {},
 ): Promise<ImportReport> {
+  const actor = options.actor ?? hostOwner("import");
   const report: ImportReport = { familyDir, members: [], problems: [] };
+  const sources: MedbotMember[] = [];
   for (const source of readMedbotFamily(familyDir)) {
     report.problems.push(...source.problems);
-    if (nothingReadable(source)) {
+    if (nothingReadable(source))
       report.problems.push({ file: source.folder, line: null, reason: "nothing readable; member not added" });
+    else sources.push(source);
+  }
+  // Every folder's member is decided before anything is written: a likely duplicate stops the whole import.
+  const plan = planMembers(archive.db, actor, sources, options.map ?? {});
+  for (const source of sources) {
+    const target = plan.get(source)!;
+    if (target.kind === "skip") {
+      report.problems.push({ file: source.folder, line: null, reason: target.reason });
       continue;
     }
-    const done = writeTransaction(archive.db, () => importMember(archive, actor, source, report.problems));
+    const done = writeTransaction(archive.db, () =>
+      importMember(archive, actor, source, target, report.problems),
+    );
     const reports = await importReports(archive, actor, done.id, source, workspace, report.problems);
     done.imported.reports = reports.imported;
     done.alreadyPresent += reports.present;
@@ -119,12 +143,18 @@ function importMember(
   archive: FamilyArchive,
   actor: Actor,
   source: MedbotMember,
+  target: Exclude<MemberTarget, { kind: "skip" }>,
   problems: SourceProblem[],
 ): MemberImport {
-  const existing = allMembers(archive.db).find((m) => m.id === source.id);
+  const existing = target.kind === "existing" ? target.member : undefined;
   const member: Member =
     existing ??
-    archive.addMember(actor, { ...source.profile, id: source.id, aliases: source.profile.aliases });
+    archive.addMember(actor, {
+      ...source.profile,
+      id: target.kind === "new" ? target.id : undefined,
+      // An alias already naming someone here would make that name ambiguous (an import --map ...=new).
+      aliases: source.profile.aliases.filter((alias) => !memberAnswering(archive.db, alias)),
+    });
   const known = recordedKeys(archive, member.id);
   const fresh = <T extends EntryTable>(table: T, items: EntryFields[T][]) =>
     items.filter((item) => {
@@ -177,20 +207,61 @@ function importMember(
       problem(error.message);
     }
   }
+  const profile = importProfileReadings(archive, actor, member, source, problems);
   return {
     folder: source.folder,
     id: member.id,
     displayName: member.displayName,
     created: !existing,
+    mapped: target.kind === "existing" && target.mapped,
     imported: {
       facts: facts.length,
       symptoms: symptoms.length,
       medications: medications.length,
-      metrics,
+      metrics: metrics + profile.imported,
       reports: 0,
     },
-    alreadyPresent,
+    alreadyPresent: alreadyPresent + profile.present,
   };
+}
+
+/**
+ * record.md's weight and height become readings only when new: no reading of that kind with that value is
+ * in the member's record, whatever its date (MedBot rewrites record.md on every update). A new one is dated
+ * the day of the import and noted "from MedBot profile", as "Last updated" says when the file changed, not
+ * when anyone was weighed.
+ */
+function importProfileReadings(
+  archive: FamilyArchive,
+  actor: Actor,
+  member: Member,
+  source: MedbotMember,
+  problems: SourceProblem[],
+): { imported: number; present: number } {
+  const held = archive.db.prepare(
+    "SELECT 1 FROM metrics WHERE member_id = ? AND kind = ? AND value = ? AND value2 IS ?",
+  );
+  let imported = 0;
+  let present = 0;
+  for (const reading of source.profileReadings) {
+    try {
+      const def = findKind(archive.db, reading.kind);
+      // A kind not known yet (height, unless someone started it) has no readings to repeat.
+      const parsed = def && parseReading(def, reading.value);
+      if (def && parsed && held.get(member.id, def.kind, parsed.value, parsed.value2)) {
+        present++;
+        continue;
+      }
+      const note = "from MedBot profile (record.md; measurement date unknown, dated the day of the import)";
+      const input = { kind: reading.kind, value: reading.value, note, status: "reported" as const };
+      recordMetric(archive, actor, member.id, input);
+      imported++;
+    } catch (error) {
+      if (!(error instanceof ArchiveError)) throw error;
+      problems.push({ file: reading.file, line: reading.line, reason: error.message });
+    }
+  }
+  return { imported, present };
 }
 
 /** Identity of an entry for the re-import check: what it is, not how it was worded around it. */

@@ -22,7 +22,7 @@ export interface MedbotFact {
   details: string | null;
 }
 
-/** One reading as a metrics/*.jsonl line (or record.md's weight/height) gave it, for recordMetric. */
+/** One reading as a metrics/*.jsonl line gave it, for recordMetric. */
 export interface MedbotMetric {
   kind: string;
   value: string | number;
@@ -31,6 +31,17 @@ export interface MedbotMetric {
   note?: string;
   /** "meal_context" / "context" / "meal": for glucose, when it was taken relative to meals. */
   context?: string;
+  file: string;
+  line: number;
+}
+
+/**
+ * record.md's weight or height: a value MedBot holds with no measurement date ("Last updated" dates the
+ * file, not the weighing). It becomes a reading only when the member has no reading of that value yet.
+ */
+export interface MedbotProfileReading {
+  kind: "weight" | "height";
+  value: string;
   file: string;
   line: number;
 }
@@ -52,6 +63,7 @@ export interface MedbotMember {
   symptoms: SymptomFields[];
   medications: MedicationFields[];
   metrics: MedbotMetric[];
+  profileReadings: MedbotProfileReading[];
   reports: MedbotReport[];
   /** How many identity fields (name, sex, birth date...) record.md filled in. */
   profileFields: number;

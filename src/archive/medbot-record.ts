@@ -10,7 +10,6 @@ import {
   LABELLED,
   type MedbotMember,
   medicationFromText,
-  normaliseDateTime,
   normaliseDay,
   PLACEHOLDER,
   splitList,
@@ -180,13 +179,10 @@ function applyProfile(
   p.emergencyContact = value("emergencyContact");
   p.relationship = value("relationship");
   p.aliases = (value("aliases") ?? "").split(/\s*[,;，；、]\s*/).filter(Boolean);
-  const updated = value("updated");
-  for (const key of ["weight", "height"] as const) {
-    const measured = value(key);
-    if (!measured) continue;
-    const at = updated && normaliseDateTime(updated);
-    if (!at) problem(key, `${key} "${measured}" has no usable "Last updated" date to file it under`);
-    else member.metrics.push({ kind: key, value: measured, at, file, line: fields[key]!.line });
+  // "Last updated" dates the file, not the measurement: weight and height carry no date of their own.
+  for (const kind of ["weight", "height"] as const) {
+    const measured = value(kind);
+    if (measured) member.profileReadings.push({ kind, value: measured, file, line: fields[kind]!.line });
   }
 }
 

@@ -63,6 +63,7 @@ export function readMedbotMember(familyDir: string, folder: string): MedbotMembe
     symptoms: [],
     medications: [],
     metrics: [],
+    profileReadings: [],
     reports: listReports(familyDir, folder),
     profileFields: 0,
     problems,

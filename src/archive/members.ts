@@ -64,9 +64,14 @@ interface MemberRow extends Omit<Member, "aliases"> {}
 const MEMBER_COLUMNS = `id, display_name AS displayName, relationship, sex, birth_date AS birthDate,
   blood_type AS bloodType, emergency_contact AS emergencyContact, timezone`;
 
-/** Every member, with aliases, in the order they were added. */
+/** Every current member (not merged or removed), with aliases, in the order they were added. */
 export function allMembers(db: Db): Member[] {
-  const rows = db.prepare(`SELECT ${MEMBER_COLUMNS} FROM members ORDER BY audit_seq`).all() as MemberRow[];
+  const rows = db
+    .prepare(
+      `SELECT ${MEMBER_COLUMNS} FROM members
+       WHERE id NOT IN (SELECT member_id FROM member_retirements) ORDER BY audit_seq`,
+    )
+    .all() as MemberRow[];
   const aliases = db
     .prepare("SELECT member_id AS memberId, alias FROM member_aliases ORDER BY rowid")
     .all() as {
@@ -99,6 +104,16 @@ export function resolveMember(db: Db, actor: Actor, query: string): Member {
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) throw new MemberLookupError(query, "ambiguous", matches);
   throw new MemberLookupError(query, "unknown", members, actor.grants === "*");
+}
+
+/** The current member other than `exceptId` who already answers to `name` (as id, name or alias), if any. */
+export function memberAnswering(db: Db, name: string, exceptId?: string): Member | undefined {
+  const key = nameKey(name);
+  return allMembers(db).find(
+    (m) =>
+      m.id !== exceptId &&
+      (nameKey(m.id) === key || nameKey(m.displayName) === key || m.aliases.some((a) => nameKey(a) === key)),
+  );
 }
 
 /** A free id for `wanted`: itself if unused, else with -2, -3... */

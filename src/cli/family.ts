@@ -9,6 +9,7 @@ import { describeReading, kindOf, memberTimeZone, summariseMetrics } from "../ar
 import { CATEGORY_TITLE } from "../archive/record-text.js";
 import { withArchive } from "./archive-session.js";
 import { registerRebuildViews } from "./export.js";
+import { registerFamilyMembers } from "./family-members.js";
 import { registerFamilyRecord } from "./family-record.js";
 import { type ReviewOptions, review } from "./family-review.js";
 import { CliFailure, type GlobalOptions } from "./startup.js";
@@ -107,6 +108,7 @@ export function registerFamily(program: Command): void {
 
   registerFamilyRecord(family);
   registerRebuildViews(family);
+  registerFamilyMembers(family);
 }
 
 interface AddOptions extends GlobalOptions {

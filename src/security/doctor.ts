@@ -11,6 +11,7 @@ import { checkEmailAuthentication } from "./doctor-email.js";
 import { checkDatabaseIntact, checkFileModes, fixFileModes } from "./doctor-files.js";
 import { checkLocation, checkTrackedSecrets } from "./doctor-location.js";
 import { checkLogBodies } from "./doctor-logs.js";
+import { checkRetiredMembers } from "./doctor-members.js";
 import { checkUnlinkedSenders } from "./doctor-people.js";
 import { checkScheduledTargets } from "./doctor-schedules.js";
 import { checkWorkspaceSkills } from "./doctor-skills.js";
@@ -68,6 +69,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     ...(loaded ? configChecks(loaded) : []),
     ...(loaded ? checkScheduledTargets(loaded.config, paths) : []),
     ...(loaded ? checkUnlinkedSenders(loaded.config, paths) : []),
+    ...(loaded ? checkRetiredMembers(loaded.config, paths) : []),
     ...checkWorkspaceSkills(paths),
     ...(await checkLogBodies(paths.logs)),
     ...checkAuditLog(paths),

@@ -194,8 +194,7 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE members ADD COLUMN unit_preferences TEXT;`,
   // Reversible redaction (src/security/pseudonyms.ts): which identifier each pseudonym the model saw stands
   // for, per conversation. A retired row keeps its token (numbers are never reused) but loses its value.
-  // IF NOT EXISTS: a database taken back before the audit-head marker (its test) runs this step again.
-  `CREATE TABLE IF NOT EXISTS pseudonyms (
+  `CREATE TABLE pseudonyms (
      session_key TEXT NOT NULL,
      token TEXT NOT NULL,
      kind TEXT NOT NULL,
@@ -205,7 +204,15 @@ export const MIGRATIONS: readonly string[] = [
      retired_at TEXT,
      PRIMARY KEY (session_key, token)
    );
-   CREATE UNIQUE INDEX IF NOT EXISTS pseudonyms_value ON pseudonyms (session_key, value_key) WHERE value_key IS NOT NULL;`,
+   CREATE UNIQUE INDEX pseudonyms_value ON pseudonyms (session_key, value_key) WHERE value_key IS NOT NULL;`,
+  // Members merged into another or removed (src/archive/member-changes.ts): the member's row stays for the
+  // history; this one says when it stopped answering and, for a merge, which member took over its record.
+  `CREATE TABLE member_retirements (
+     member_id TEXT PRIMARY KEY REFERENCES members(id),
+     removed_at TEXT NOT NULL,
+     merged_into TEXT REFERENCES members(id),
+     audit_seq INTEGER NOT NULL REFERENCES audit_log(seq)
+   );`,
 ];
 
 /** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */

@@ -176,3 +176,24 @@ describe("family_record", () => {
     ).toMatch(/No family member called "Mum"/);
   });
 });
+
+describe("family_record history", () => {
+  it("dates each version on the member's own day (UTC+8, an early morning)", async () => {
+    // 2026-11-21 20:00 UTC is 04:00 on the 22nd in Shanghai.
+    archive = new FamilyArchive(openDatabase(":memory:"), { clock: () => new Date("2026-11-21T20:00:00Z") });
+    context = { ...context, archive };
+    await call({ action: "add_member", text: "奶奶", profile: { timezone: "Asia/Shanghai" } });
+    const added = await call({
+      action: "add",
+      member: "奶奶",
+      kind: "fact",
+      category: "condition",
+      text: "osteoporosis",
+    });
+    expect(added).toMatch(/#\d+/);
+    const id = Number(/#(\d+)/.exec(added)![1]);
+    await call({ action: "remove", member: "奶奶", kind: "fact", id, reason: "entered twice" });
+    const history = await call({ action: "history", member: "奶奶", kind: "fact", id });
+    expect(history).toMatch(/^#\d+ 2026-11-22 .*removed 2026-11-22: entered twice$/);
+  });
+});

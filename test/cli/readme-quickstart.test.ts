@@ -46,6 +46,9 @@ describe("the README quick start", () => {
       /^- Full name: \*\*Wang Jian\*\*\n- Birth date: 1956-03-14 \(age \d+\)\n- Sex: male$/m,
     );
     expect(md).toContain("- Also called: 爸爸, Dad");
+    expect(md).toContain("- Drug: **penicillin** — hives");
+    expect(md).toContain("- **hypertension** (since 2015)");
+    expect(md).toContain("| **amlodipine** | 5 mg | daily | 08:00 | blood pressure |");
     expect(md).not.toContain("not recorded");
     expect(md).toContain("| Measured (Asia/Shanghai) | Reading |");
     expect(md).toMatch(/^\| \d{4}-\d{2}-\d{2} \d{2}:\d{2} \| [\d.]+ (mmol\/L|mg\/dL)/m);

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { type Actor, NO_MEMBER_ACCESS } from "../../access/actor.js";
 import { ArchiveError, ENTRY_NOUN, type FamilyArchive } from "../../archive/archive.js";
-import { hostTimeZone, isTimeZone, parseRecordDate, todayIn } from "../../archive/dates.js";
+import { hostTimeZone, isTimeZone, localDay, parseRecordDate, todayIn } from "../../archive/dates.js";
 import {
   type Entry,
   type EntryFields,
@@ -260,15 +260,17 @@ function changeEntry(archive: FamilyArchive, actor: Actor, args: Args): string {
 
 function entryHistoryText(archive: FamilyArchive, actor: Actor, args: Args): string {
   const table = tableOf(args);
-  const versions = archive.history(actor, need(args.member, "member"), table, need(args.id, "id"));
+  const member = archive.member(actor, need(args.member, "member"));
+  const versions = archive.history(actor, member.id, table, need(args.id, "id"));
+  const day = (stamp: string) => localDay(stamp, member.timezone ?? hostTimeZone());
   return versions
     .map((v) => {
       const state = v.removedAt
-        ? ` removed ${v.removedAt.slice(0, 10)}: ${v.removedReason}`
+        ? ` removed ${day(v.removedAt)}: ${v.removedReason}`
         : v.replacedBy
           ? " replaced"
           : " current";
-      return `#${v.id} ${v.createdAt.slice(0, 10)} ${entryLine(table, v)}${state}`;
+      return `#${v.id} ${day(v.createdAt)} ${entryLine(table, v)}${state}`;
     })
     .join("\n");
 }

@@ -94,9 +94,16 @@ function maskMessage(message: ChatMessage, pseudonyms: Pseudonymiser): ChatMessa
   return { ...masked, tool_calls: toolCalls };
 }
 
+/**
+ * Tools whose arguments leave the machine (a web page's host, a drug-interaction service): they get the
+ * model's text as written, pseudonyms included, so a prompt-injected model cannot send a real identifier out.
+ */
+const OFF_MACHINE_TOOLS: ReadonlySet<string> = new Set(["web_fetch", "drug_interaction_check"]);
+
 function revealReply(reply: ChatReply, pseudonyms: Pseudonymiser): ChatReply {
   const content = pseudonyms.reveal(reply.content);
   const toolCalls = reply.toolCalls.map((call): ToolCall => {
+    if (OFF_MACHINE_TOOLS.has(call.name)) return call;
     const refused: string[] = [];
     const args = mapArguments(call.arguments, (text) => {
       const revealed = pseudonyms.reveal(text);

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
+import { type ChatProvider, pseudonymisedProvider } from "../../src/agent/provider.js";
 import { Pseudonyms } from "../../src/security/pseudonyms.js";
 import {
   ALICE,
@@ -282,5 +283,36 @@ describe("Pseudonyms", () => {
     const started = performance.now();
     new Pseudonyms(h.agent.archive.db, ALICE).reveal(`<phone${" ".repeat(1_000_000)}⟨phone-1`.repeat(2));
     expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe("tools that send off the machine", () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it("get the pseudonym as written, never the real value; archive tools get the real value", async () => {
+    h = await startAgent();
+    const pseudonyms = new Pseudonyms(h.agent.archive.db, ALICE);
+    expect(pseudonyms.mask(`GP ${GP}`)).toBe("GP ⟨phone-1⟩");
+    const calls = (args: string) => [
+      { id: "1", name: "web_fetch", arguments: args },
+      { id: "2", name: "drug_interaction_check", arguments: args },
+      { id: "3", name: "family_record", arguments: args },
+    ];
+    const model: ChatProvider = {
+      name: "fake",
+      model: "m",
+      complete: async () => ({
+        content: "",
+        toolCalls: calls(JSON.stringify({ url: "https://x.test/?q=⟨phone-1⟩" })),
+      }),
+    };
+    const reply = await pseudonymisedProvider(model, pseudonyms).complete({ messages: [] });
+    const urls = reply.toolCalls.map((call) => JSON.parse(call.arguments).url);
+    expect(urls).toEqual([
+      "https://x.test/?q=⟨phone-1⟩",
+      "https://x.test/?q=⟨phone-1⟩",
+      `https://x.test/?q=${GP}`,
+    ]);
   });
 });

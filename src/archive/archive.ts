@@ -221,6 +221,7 @@ export class FamilyArchive {
         status: how.status ?? old.status,
         createdAt: now,
         auditSeq: seq,
+        ...(how.reason?.trim() ? { changeReason: how.reason.trim() } : {}),
       }),
     );
     return { member, entry: getEntry(this.db, table, newId)! };

@@ -66,6 +66,8 @@ export interface EntryMeta {
   replacedBy: number | null;
   removedAt: string | null;
   removedReason: string | null;
+  /** Why this version replaced the one before, as the person said it (a correction's reason). */
+  changeReason?: string | null;
   createdAt: string;
   auditSeq: number;
 }
@@ -91,7 +93,7 @@ const COLUMNS: { [T in EntryTable]: Record<keyof EntryFields[T], string> } = {
 };
 
 const META = `id, member_id AS memberId, status, replaces, replaced_by AS replacedBy, removed_at AS removedAt,
-  removed_reason AS removedReason, created_at AS createdAt, audit_seq AS auditSeq`;
+  removed_reason AS removedReason, change_reason AS changeReason, created_at AS createdAt, audit_seq AS auditSeq`;
 
 const ORDER: Record<EntryTable, string> = {
   facts: "category, id",
@@ -136,6 +138,8 @@ export interface NewVersion {
   createdAt: string;
   auditSeq: number;
   replaces?: number;
+  /** Why it replaces the version before (kept with the version, shown in its history). */
+  changeReason?: string;
 }
 
 /** Inserts a version; returns its id. */
@@ -150,6 +154,7 @@ export function insertEntry<T extends EntryTable>(
     member_id: meta.memberId,
     status: meta.status,
     replaces: meta.replaces ?? null,
+    change_reason: meta.changeReason ?? null,
     created_at: meta.createdAt,
     audit_seq: meta.auditSeq,
   };

@@ -213,6 +213,10 @@ export const MIGRATIONS: readonly string[] = [
      merged_into TEXT REFERENCES members(id),
      audit_seq INTEGER NOT NULL REFERENCES audit_log(seq)
    );`,
+  // Why a version replaced the one before (a correction's reason, as said), kept with the version.
+  `ALTER TABLE facts ADD COLUMN change_reason TEXT;
+   ALTER TABLE symptoms ADD COLUMN change_reason TEXT;
+   ALTER TABLE medications ADD COLUMN change_reason TEXT;`,
 ];
 
 /** The step (user_version) from which the audit head file exists: found by its marker, wherever it lands. */

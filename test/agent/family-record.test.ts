@@ -115,6 +115,12 @@ describe("family_record", () => {
     expect(
       await call({ action: "correct", member: "dad", kind: "fact", id, text: "COPD", reason: "spirometry" }),
     ).toMatch(/^Corrected for 爸爸/);
+    // The reason is kept with the version that it explains, and its history shows it.
+    const history = await call({ action: "history", member: "dad", kind: "fact", id });
+    expect(history.split("\n")).toEqual([
+      expect.stringMatching(/^#\d+ \S+ condition: asthma \[reported\] replaced$/),
+      expect.stringMatching(/^#\d+ \S+ condition: COPD \[reported\] \(changed: spirometry\) current$/),
+    ]);
   });
 
   it("answers an unknown member with the candidates and a bad date with what is wrong", async () => {

@@ -270,7 +270,8 @@ function entryHistoryText(archive: FamilyArchive, actor: Actor, args: Args): str
         : v.replacedBy
           ? " replaced"
           : " current";
-      return `#${v.id} ${day(v.createdAt)} ${entryLine(table, v)}${state}`;
+      const why = v.changeReason ? ` (changed: ${v.changeReason})` : "";
+      return `#${v.id} ${day(v.createdAt)} ${entryLine(table, v)}${why}${state}`;
     })
     .join("\n");
 }

@@ -272,17 +272,18 @@ describe("Pseudonyms", () => {
     ]);
   });
 
-  it("masks and reveals 1 MB of every hostile shape in under 2 s", async () => {
+  // Linear time: a super-linear pass takes minutes at 1 MB; the bounds leave room for a loaded machine.
+  it("masks and reveals 1 MB of every hostile shape in linear time", async () => {
     h = await startAgent();
     for (const { shape, text } of redactionShapes(1_000_000)) {
       const pseudonyms = new Pseudonyms(h.agent.archive.db, `bench:${shape}`);
       const started = performance.now();
       pseudonyms.reveal(pseudonyms.mask(text));
-      expect(performance.now() - started, shape).toBeLessThan(2_000);
+      expect(performance.now() - started, shape).toBeLessThan(10_000);
     }
     const started = performance.now();
     new Pseudonyms(h.agent.archive.db, ALICE).reveal(`<phone${" ".repeat(1_000_000)}⟨phone-1`.repeat(2));
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
 

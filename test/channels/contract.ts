@@ -9,6 +9,9 @@ import type {
   Refusal,
 } from "../../src/channels/types.js";
 
+/** How long a message may take to arrive: through a real mail server on a loaded machine, seconds. */
+const DELIVERY_WAIT = { timeout: 15_000 };
+
 /** A platform fake wired to one adapter, seen through what the contract needs. */
 export interface ContractHarness {
   adapter: ChannelAdapter;
@@ -138,10 +141,10 @@ export function adapterContract(name: string, makeHarness: () => Promise<Contrac
       const context = recordingContext();
       await harness.adapter.start(context);
       harness.userSays("my blood pressure was 128/82");
-      await vi.waitFor(() => expect(context.delivered).toHaveLength(1));
+      await vi.waitFor(() => expect(context.delivered).toHaveLength(1), DELIVERY_WAIT);
       harness.repeatDelivered();
       harness.userSays("and my pulse 64");
-      await vi.waitFor(() => expect(context.delivered).toHaveLength(2));
+      await vi.waitFor(() => expect(context.delivered).toHaveLength(2), DELIVERY_WAIT);
       expect(context.delivered.map((message) => message.text)).toEqual([
         "my blood pressure was 128/82",
         "and my pulse 64",

@@ -5,8 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostOwner } from "../src/access/actor.js";
-import { AUDIT_ANCHOR_DELAY_MS, anchorAuditHead } from "../src/security/audit-head.js";
-import { appendAudit } from "../src/security/audit-log.js";
+import { AUDIT_ANCHOR_DELAY_MS, anchorAuditHead } from "../src/audit/audit-head.js";
+import { appendAudit } from "../src/audit/audit-log.js";
 import { openDatabase } from "../src/storage/db.js";
 
 type Report = (what: string, value: string) => void;

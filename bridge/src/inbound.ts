@@ -14,9 +14,9 @@ import {
   type proto,
   type WAMessage,
 } from "@whiskeysockets/baileys";
+import type { MessageFrame } from "../../src/bridge-protocol/protocol.js";
 import type { Logger } from "../../src/log.js";
 import type { PendingMedia } from "./pending-media.js";
-import type { MessageFrame } from "./protocol.js";
 
 /** What translating a message needs from the live session. */
 export interface InboundContext {

@@ -5,12 +5,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import qrcode from "qrcode-terminal";
+import { bridgeSocketPath } from "../../src/bridge-protocol/socket.js";
 import { expandHome } from "../../src/config/paths.js";
 import { createLogger, type Logger } from "../../src/log.js";
 import { loadAuthState } from "./auth-state.js";
 import { BridgeServer } from "./server.js";
 import { baileysSocketFactory, WhatsAppSession } from "./session.js";
-import { bridgeSocketPath } from "./socket.js";
 
 /** The bridge's settings, read from MEDBOT_BRIDGE_* variables. */
 export interface BridgeSettings {

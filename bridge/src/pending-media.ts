@@ -2,8 +2,8 @@
 // stranger's file is never fetched. Bounded by count and age, so media nobody asks for is forgotten.
 import * as fs from "node:fs";
 import type { WAMessage } from "@whiskeysockets/baileys";
+import type { MediaPending } from "../../src/bridge-protocol/protocol.js";
 import { type SavedMedia, sanitizeMediaName, saveMedia } from "./media.js";
-import type { MediaPending } from "./protocol.js";
 
 /** Largest inbound file saved (WhatsApp allows more; a health assistant needs reports and photos). */
 export const MAX_MEDIA_BYTES = 25 * 1024 * 1024;

@@ -1,5 +1,5 @@
 // The gateway's door into the bridge: a WebSocket on a Unix socket (0600) in a 0700 folder of the data
-// folder, so only our own user reaches it; the place is claimed by socket.ts, which refuses a path something
+// folder, so only our own user reaches it; the place is claimed by src/bridge-protocol/socket.ts, which refuses a path something
 // else holds. Browsers are shut out (any Origin header is refused before the upgrade), the first frame must
 // carry the token, and only the newest authenticated gateway is served. Inbound messages stay buffered until the gateway acks them, so a
 // gateway that dies before storing one gets it again on its next connection. Media is downloaded only when
@@ -8,8 +8,6 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import type { Logger } from "../../src/log.js";
-import type { SavedMedia } from "./media.js";
 import {
   type BridgeFrame,
   CLOSE_AUTH_FAILED,
@@ -23,8 +21,10 @@ import {
   parseGatewayFrame,
   type SendFrame,
   type StatusFrame,
-} from "./protocol.js";
-import { claimBridgeSocket } from "./socket.js";
+} from "../../src/bridge-protocol/protocol.js";
+import { claimBridgeSocket } from "../../src/bridge-protocol/socket.js";
+import type { Logger } from "../../src/log.js";
+import type { SavedMedia } from "./media.js";
 
 /** What the server needs from the WhatsApp session. */
 export interface SessionPort {

@@ -14,12 +14,17 @@ import {
   makeWASocket,
   type WAMessage,
 } from "@whiskeysockets/baileys";
+import type {
+  ConnectionState,
+  MessageFrame,
+  SendFrame,
+  StatusFrame,
+} from "../../src/bridge-protocol/protocol.js";
 import type { Logger } from "../../src/log.js";
 import type { StoredAuthState } from "./auth-state.js";
 import { toMessageFrame } from "./inbound.js";
 import type { SavedMedia } from "./media.js";
 import { type MediaFetcher, PendingMedia, type PendingMediaOptions } from "./pending-media.js";
-import type { ConnectionState, MessageFrame, SendFrame, StatusFrame } from "./protocol.js";
 
 /** Largest document we send (WhatsApp's own limit is higher; reports are small). */
 export const MAX_DOCUMENT_BYTES = 100 * 1024 * 1024;

@@ -6,10 +6,11 @@
 // does not prove the mail) is audited (sender id, channel, reason; never content) at most once per sender per
 // DENIED_AUDIT_INTERVAL_MS, so a flood cannot grow the log without bound. Group messages that do not
 // mention the bot are ignored without an entry: they were not addressed to medbot.
+
+import { appendAudit } from "../audit/audit-log.js";
 import type { AccessDecision, AccessGate, SenderQuestion } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
-import { appendAudit } from "../security/audit-log.js";
 import type { Db } from "../storage/db.js";
 import { listedGroups, listedInAllowFrom, senderKey } from "./allow-list.js";
 import { type PairingRequest, PairingStore } from "./pairing.js";

@@ -7,9 +7,9 @@
 // dropped gets a new one only REISSUE_AFTER_DROP_MS later, so one stranger cannot churn the others out.
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
+import { appendAudit } from "../audit/audit-log.js";
 import type { ChannelName } from "../config/schema.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
-import { appendAudit } from "../security/audit-log.js";
 import { oneTimeCode } from "../security/one-time-code.js";
 import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import { hostOwner } from "./actor.js";

@@ -3,13 +3,13 @@
 import * as path from "node:path";
 import { type Actor, hostOwner } from "../access/actor.js";
 import { FamilyArchive } from "../archive/archive.js";
-import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { answerDoseReply } from "../scheduler/dose-replies.js";
-import { ContactSends, EgressError } from "../security/egress.js";
 import { Pseudonyms, refusedPseudonymsError, retirePseudonyms } from "../security/pseudonyms.js";
+import { ContactSends, EgressError } from "../sharing/contact-sends.js";
 import type { Db } from "../storage/db.js";
+import { hostTimeZone } from "../time/dates.js";
 import {
   type DraftDecision,
   HELP_TEXT,

@@ -1,7 +1,7 @@
 // Approvals of workspace skills: the owner reviews a SKILL.md and `medbot skills approve NAME` records the
 // sha256 of that exact file; a skill whose file changed since is unapproved again and leaves the prompt.
 import { type Actor, hostOwner } from "../access/actor.js";
-import { appendAudit } from "../security/audit-log.js";
+import { appendAudit } from "../audit/audit-log.js";
 import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import { loadSkills, type SkillApproval } from "./skills.js";
 

@@ -1,7 +1,7 @@
 // The family archive: every change is one transaction with one audit entry, checked against the
 // actor's grants, and leaves the member's Markdown views marked stale for the renderer.
 import { type Actor, mayAccess } from "../access/actor.js";
-import { type AuditEvent, appendAudit } from "../security/audit-log.js";
+import { type AuditEvent, appendAudit } from "../audit/audit-log.js";
 import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import {
   currentEntries,

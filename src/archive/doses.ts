@@ -2,8 +2,8 @@
 // its start and stop dates), what was recorded about a dose (taken, missed, skipped), and the adherence that
 // the record and the doctor export show. The scheduler's reminders use the same schedule.
 import type { Actor } from "../access/actor.js";
+import { todayIn, wallClock, wallToInstant } from "../time/dates.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
-import { todayIn, wallClock, wallToInstant } from "./dates.js";
 import { currentEntries, type Entry, entryHistory } from "./entries.js";
 import { type Member, nameKey } from "./members.js";
 import { zoneOf } from "./metrics.js";

@@ -3,8 +3,8 @@
 // "## Stopped Or Historical") and metrics/*.jsonl (one JSON reading per line), as MedBot's skills and
 // medical_records.py write them. Tolerant of hand edits; a line it cannot read is reported, never guessed.
 import * as path from "node:path";
+import { parseRecordDate } from "../time/dates.js";
 import type { MemberProfile } from "./archive.js";
-import { parseRecordDate } from "./dates.js";
 import type { FactCategory, MedicationFields, SymptomFields } from "./entries.js";
 import { nameKey } from "./members.js";
 

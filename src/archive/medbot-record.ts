@@ -2,8 +2,8 @@
 // medical_records.py writes them, plus common hand-written variants). Labels map to the member's profile,
 // fact categories and medications; unlabelled bullets take their category from the section heading.
 
+import { isTimeZone } from "../time/dates.js";
 import type { MemberProfile } from "./archive.js";
-import { isTimeZone } from "./dates.js";
 import type { FactCategory } from "./entries.js";
 import {
   BULLET,

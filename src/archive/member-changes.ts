@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Actor } from "../access/actor.js";
-import { appendAudit } from "../security/audit-log.js";
+import { appendAudit } from "../audit/audit-log.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
 import { addAliases, type Member, memberAnswering, nameKey } from "./members.js";
 import { memberFolder, VIEW_FILES } from "./render.js";

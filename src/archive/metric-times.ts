@@ -1,7 +1,8 @@
 // When readings were measured: stored as ISO UTC; entered and shown as wall-clock time in the member's zone
 // (else the host's), and the bounds of a queried range.
+
+import { hostTimeZone, wallClock, wallToInstant } from "../time/dates.js";
 import { ArchiveError } from "./archive.js";
-import { hostTimeZone, wallClock, wallToInstant } from "./dates.js";
 import type { MetricRange } from "./metrics.js";
 
 const DATE_TIME =

@@ -1,7 +1,7 @@
 // How a member's record reads as text: one line per fact, medication, symptom, reading or report, shared by
 // the Markdown views and the doctor exports so both say the same thing the same way.
 import type { Db } from "../storage/db.js";
-import { localDateTime } from "./dates.js";
+import { localDateTime } from "../time/dates.js";
 import { type Adherence, adherenceText } from "./doses.js";
 import type { Entry, FactCategory, ReviewStatus } from "./entries.js";
 import type { Member } from "./members.js";

@@ -5,8 +5,8 @@
 import * as path from "node:path";
 import { type Db, writeTransaction } from "../storage/db.js";
 import { removeOrphanedTemps, writePrivateFile } from "../storage/private-fs.js";
+import { localDay, todayIn } from "../time/dates.js";
 import type { FamilyArchive } from "./archive.js";
-import { localDay, todayIn } from "./dates.js";
 import { ADHERENCE_DAYS, adherenceOf } from "./doses.js";
 import { currentEntries, type Entry } from "./entries.js";
 import { allMembers, type Member } from "./members.js";

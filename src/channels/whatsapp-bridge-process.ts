@@ -12,13 +12,13 @@ import {
   CLOSE_AUTH_TIMEOUT,
   encodeFrame,
   parseBridgeFrame,
-} from "../../bridge/src/protocol.js";
+} from "../bridge-protocol/protocol.js";
 import {
   BridgeSocketError,
   bridgeSocketPath,
   inspectBridgeSocket,
   probeSocket,
-} from "../../bridge/src/socket.js";
+} from "../bridge-protocol/socket.js";
 import { PACKAGE_ROOT, packagePath } from "../package-root.js";
 import { ensurePrivateDir } from "../storage/private-fs.js";
 

@@ -1,7 +1,7 @@
 // What medbot's text looks like on WhatsApp: Markdown rendered into WhatsApp's own markup, the note that
 // tells the agent where a received file was saved, and the content type of a document we send.
 import * as path from "node:path";
-import type { MediaPending, SavedFile } from "../../bridge/src/protocol.js";
+import type { MediaPending, SavedFile } from "../bridge-protocol/protocol.js";
 
 const MIME_TYPES: Record<string, string> = {
   ".pdf": "application/pdf",

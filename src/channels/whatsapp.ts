@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import type WebSocket from "ws";
+import { fileUnderSender } from "../access/received-files.js";
 import type {
   BridgeFrame,
   ConnectionState,
@@ -15,9 +16,8 @@ import type {
   MessageFrame,
   ResultFrame,
   SavedFile,
-} from "../../bridge/src/protocol.js";
-import { encodeFrame } from "../../bridge/src/protocol.js";
-import { fileUnderSender } from "../access/received-files.js";
+} from "../bridge-protocol/protocol.js";
+import { encodeFrame } from "../bridge-protocol/protocol.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../log.js";
 import type {

@@ -3,8 +3,8 @@
 // naming any entry edited or deleted and any history cut off or re-hashed.
 import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
-import { parseRecordDate } from "../archive/dates.js";
-import { type AuditEntry, listAudit, verifyAudit } from "../security/audit-log.js";
+import { type AuditEntry, listAudit, verifyAudit } from "../audit/audit-log.js";
+import { parseRecordDate } from "../time/dates.js";
 import { withArchive } from "./archive-session.js";
 import { CliFailure, type GlobalOptions } from "./startup.js";
 import { table } from "./table.js";

@@ -1,6 +1,6 @@
 // `medbot doctor [--fix] [--json]`: the security checklist, checked; exit 1 while any high finding remains.
 import type { Command } from "commander";
-import { type DoctorReport, hasHighFinding, runDoctor, SEVERITIES } from "../security/doctor.js";
+import { type DoctorReport, hasHighFinding, runDoctor, SEVERITIES } from "../doctor/doctor.js";
 import { formatMode } from "../storage/private-fs.js";
 import type { GlobalOptions } from "./startup.js";
 

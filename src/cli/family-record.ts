@@ -6,7 +6,6 @@ import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { entryLine } from "../agent/tools/family-record.js";
 import { ENTRY_NOUN, type FamilyArchive } from "../archive/archive.js";
-import { hostTimeZone, todayIn } from "../archive/dates.js";
 import {
   type Entry,
   type EntryFields,
@@ -16,6 +15,7 @@ import {
   stoppedReason,
 } from "../archive/entries.js";
 import type { Member } from "../archive/members.js";
+import { hostTimeZone, todayIn } from "../time/dates.js";
 import { withArchive } from "./archive-session.js";
 import {
   checkAction,

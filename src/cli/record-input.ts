@@ -1,8 +1,9 @@
 // What `medbot family record` reads from the command line, checked before anything is stored: which flags
 // fit which kind and action, entry ids like medication:5, "since" as a year, month or day, times of day,
 // and dates in the member's own calendar. Each refusal names the flag or id at fault.
-import { parseRecordDate } from "../archive/dates.js";
+
 import type { EntryTable } from "../archive/entries.js";
+import { parseRecordDate } from "../time/dates.js";
 import { CliFailure } from "./startup.js";
 
 /** The kinds of entry the owner keeps from the terminal, and the archive table each lives in. */

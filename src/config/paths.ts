@@ -1,7 +1,7 @@
 // Where an instance keeps its files: ~/.medbot by default, MEDBOT_HOME, or the folder of --config.
 import * as os from "node:os";
 import * as path from "node:path";
-import { AUDIT_SIGNING_KEY_FILE } from "../security/audit-signature.js";
+import { AUDIT_SIGNING_KEY_FILE } from "../audit/audit-signature.js";
 
 export interface MedbotPaths {
   /** The data folder (0700): config, workspace, logs. */

@@ -1,8 +1,8 @@
 // The one config schema: every key, its default and its doc. Strict: an unknown key is an error.
 import { z } from "zod";
-import { isTimeZone } from "../archive/dates.js";
 import { unitPreferenceProblem } from "../archive/metric-units.js";
 import { allowHostProblem } from "../security/web-hosts.js";
+import { isTimeZone } from "../time/dates.js";
 
 const httpUrl = z
   .string()

@@ -1,6 +1,6 @@
 // The gateway: channels in, durable inbox, per-session router, agent, durable outbox, channels out.
 //
-// Delivery guarantees (see also queue.ts):
+// Delivery guarantees (see also ../delivery/queue.ts):
 // - A message is stored (inbox, keyed by channel/account/chat/message id) before deliver() resolves,
 //   so the platform is acknowledged only for stored messages; a redelivery is a "duplicate".
 // - Access is asked again when a turn runs (gate.actorNow), not taken from the row: a sender revoked
@@ -40,12 +40,12 @@ import type {
   SenderQuestion,
 } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
+import { type InboxRow, MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.js";
 import { type HealthReport, type HealthServer, startHealthServer } from "./health.js";
 import { lengthOverLimit, tooLongReply } from "./inbound-limit.js";
-import { type InboxRow, MessageQueue } from "./queue.js";
 import { ReplySender } from "./reply-sender.js";
 import { SessionRouter } from "./router.js";
 import { StorageHealth } from "./storage-health.js";

@@ -3,9 +3,9 @@
 // the platform took it (at-least-once per chunk; only the chunk in flight at a crash can repeat).
 import { chunkText } from "../channels/chunk.js";
 import type { ChannelAdapter, OutboundMessage } from "../channels/types.js";
+import type { MessageQueue, OutboxRow } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
 import { type BackoffPolicy, restartDelay } from "./backoff.js";
-import type { MessageQueue, OutboxRow } from "./queue.js";
 
 /** Failed sends, with backoff between them, after which a reply is given up (a platform that keeps refusing it). */
 const MAX_SEND_FAILURES = 10;

@@ -1,6 +1,6 @@
 // The router: one FIFO per session (channel:chat:sender), several sessions answered in parallel,
 // so a slow chat never holds up another and one person's messages are answered in order.
-import type { InboxRow } from "./queue.js";
+import type { InboxRow } from "../delivery/queue.js";
 
 /** Runs stored messages through `answer`, in order per session, at most `maxParallel` sessions at once. */
 export class SessionRouter {

@@ -5,9 +5,9 @@
 // is added and again at every delivery; an occurrence held at delivery shows in the job's listing, with why.
 import type { Actor } from "../access/actor.js";
 import { scheduleRefusal } from "../access/scheduled-chats.js";
-import { hostTimeZone } from "../archive/dates.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
+import { hostTimeZone } from "../time/dates.js";
 import {
   describeSchedule,
   formatInZone,

@@ -14,9 +14,9 @@
 // - A source seen for the first time starts at now: nothing historical is sent.
 
 import { heldReason } from "../access/scheduled-chats.js";
-import { MessageQueue } from "../gateway/queue.js";
+import { appendAudit } from "../audit/audit-log.js";
+import { MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
-import { appendAudit } from "../security/audit-log.js";
 import { type Db, writeTransaction } from "../storage/db.js";
 import type { ChatTarget, DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "./types.js";
 

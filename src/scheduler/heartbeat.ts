@@ -9,13 +9,13 @@ import type { Actor } from "../access/actor.js";
 import { actorForChat } from "../access/people.js";
 import { heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { IncomingMessage } from "../agent/loop.js";
-import { hostTimeZone } from "../archive/dates.js";
+import { appendAudit } from "../audit/audit-log.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
-import { MessageQueue } from "../gateway/queue.js";
+import { MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
-import { appendAudit } from "../security/audit-log.js";
 import { type Db, writeTransaction } from "../storage/db.js";
+import { hostTimeZone } from "../time/dates.js";
 import { isQuiet, quietEnd } from "./quiet-hours.js";
 import { type ChatTarget, parseChatTarget, type SchedulerClock } from "./types.js";
 

@@ -1,8 +1,8 @@
 // Quiet hours: a daily span of wall-clock time (e.g. 22:00–07:00, across midnight) in one person's
 // timezone during which the heartbeat neither runs nor sends.
 import { Cron } from "croner";
-import { wallClock } from "../archive/dates.js";
 import type { MedbotConfig } from "../config/schema.js";
+import { wallClock } from "../time/dates.js";
 
 export type QuietHours = NonNullable<MedbotConfig["heartbeat"]["quietHours"]>;
 

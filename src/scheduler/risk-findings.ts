@@ -2,7 +2,6 @@
 // member's goal or in the emergency range, a known interaction between two active medications (from the
 // DDInter answers already cached in the database: never online), a streak of missed doses.
 import type { Actor } from "../access/actor.js";
-import { todayIn } from "../archive/dates.js";
 import { adherenceOf, type DoseRecord, dosesOf } from "../archive/doses.js";
 import { normaliseDrugName, type PairAnswer, pairKey } from "../archive/drug-interactions.js";
 import { currentEntries, type Entry, entryHistory } from "../archive/entries.js";
@@ -15,6 +14,7 @@ import {
   metricSeries,
 } from "../archive/metrics.js";
 import type { Db } from "../storage/db.js";
+import { todayIn } from "../time/dates.js";
 
 const DAY_MS = 86_400_000;
 const BP_WINDOW_DAYS = 14;

@@ -3,9 +3,10 @@
 // only real findings, worked out from the data without a model (risk-findings.ts).
 // What was reported is remembered (risk_findings, written when the message is sent): an unchanged finding is
 // repeated only when it got worse, when it went away and came back, or about a week after it was last sent.
-import { hostTimeZone, todayIn } from "../archive/dates.js";
+
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
+import { hostTimeZone, todayIn } from "../time/dates.js";
 import { type HeartbeatTarget, heartbeatTarget } from "./heartbeat.js";
 import { nextLocalTime, quietEnd } from "./quiet-hours.js";
 import { type Finding, scanHousehold } from "./risk-findings.js";

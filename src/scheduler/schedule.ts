@@ -2,7 +2,7 @@
 // IANA timezone. Croner moves a time that a spring-forward skips to the first valid minute after the gap and
 // runs a time that a fall-back repeats once, so a daily 02:30 job fires exactly once on both DST days.
 import { Cron } from "croner";
-import { isTimeZone, wallClock } from "../archive/dates.js";
+import { isTimeZone, wallClock } from "../time/dates.js";
 
 export type ScheduleKind = "at" | "every" | "cron";
 

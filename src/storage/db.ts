@@ -2,7 +2,7 @@
 
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
-import { anchorQuietly, signAuditHeadsWith } from "../security/audit-head.js";
+import { anchorQuietly, signAuditHeadsWith } from "../audit/audit-head.js";
 import { markDatabaseCreated, refuseEmptiedDatabase } from "./db-marker.js";
 import { AUDIT_HEAD_STEP, MIGRATIONS } from "./migrations.js";
 import { touchPrivateFile } from "./private-fs.js";

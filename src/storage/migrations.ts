@@ -66,7 +66,7 @@ export const MIGRATIONS: readonly string[] = [
      approved_at TEXT NOT NULL,
      PRIMARY KEY (channel, sender_id)
    );`,
-  // Sends to contacts (src/security/egress.ts): drafts awaiting a granted person's confirmation; the
+  // Sends to contacts (src/sharing/contact-sends.ts): drafts awaiting a granted person's confirmation; the
   // outbox learns to carry a document and a subject for messages that answer no inbound message.
   `ALTER TABLE gateway_outbox ADD COLUMN document TEXT;
    ALTER TABLE gateway_outbox ADD COLUMN subject TEXT;
@@ -181,7 +181,7 @@ export const MIGRATIONS: readonly string[] = [
   // The single heartbeat row /healthz writes to prove the database takes writes (src/gateway/storage-health.ts).
   "CREATE TABLE gateway_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
   // No schema change: from this step on the audit chain's end is anchored in the head file beside the
-  // database (src/security/audit-head.ts); openDatabase writes it when an older database reaches this step,
+  // database (src/audit/audit-head.ts); openDatabase writes it when an older database reaches this step,
   // so a head file missing later means it was removed, not that it never existed.
   AUDIT_HEAD_MARKER,
   // Readings keep what was said (src/archive/metric-units.ts): the value(s) and unit as measured when they

@@ -3,9 +3,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createAccessGate, DENIED_AUDIT_INTERVAL_MS, isAllowedSender } from "../../src/access/gate.js";
 import { PairingStore } from "../../src/access/pairing.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import type { AccessGate } from "../../src/channels/types.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 let db: Db;

@@ -8,7 +8,7 @@ import {
   PairingStore,
   REISSUE_AFTER_DROP_MS,
 } from "../../src/access/pairing.js";
-import { listAudit } from "../../src/security/audit-log.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 let db: Db;

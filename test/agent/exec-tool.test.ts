@@ -15,8 +15,8 @@ import { optionalToolProblems, optionalTools } from "../../src/agent/tools/optio
 import { SANDBOX_PATH } from "../../src/agent/tools/sandbox.js";
 import { runToolCall, type ToolContext } from "../../src/agent/tools/tool.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { configSchema } from "../../src/config/schema.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { hidden } from "../support/shell.js";
 

@@ -6,7 +6,7 @@ import { familyRecord } from "../../src/agent/tools/family-record.js";
 import { runToolCall, type ToolContext } from "../../src/agent/tools/tool.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { recordMetric } from "../../src/archive/metrics.js";
-import { listAudit } from "../../src/security/audit-log.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 
 let archive: FamilyArchive;

@@ -17,7 +17,7 @@ import {
   skillsSummary,
   skillWarnings,
 } from "../../src/agent/skills.js";
-import { listAudit } from "../../src/security/audit-log.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 const BUILTIN_NAMES = [

@@ -13,8 +13,8 @@ import { BUILTIN_SKILLS_DIR } from "../../src/agent/skills.js";
 import { runToolCall, type Tool, type ToolContext } from "../../src/agent/tools/tool.js";
 import { createWebFetch, htmlText, type ResolvedAddress, webFetch } from "../../src/agent/tools/web-fetch.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { configSchema } from "../../src/config/schema.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 
 const PUBLIC_TEST_ADDRESS = "127.0.0.2";

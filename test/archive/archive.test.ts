@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { type Actor, hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { MemberLookupError } from "../../src/archive/members.js";
-import { listAudit, verifyAudit } from "../../src/security/audit-log.js";
+import { listAudit, verifyAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 let db: Db;

@@ -20,7 +20,7 @@ import {
   VIEW_FILES,
   ViewRenderer,
 } from "../../src/archive/render.js";
-import { verifyAudit } from "../../src/security/audit-log.js";
+import { verifyAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));

@@ -11,7 +11,7 @@ import { collectDoctorExport } from "../../src/archive/export/index.js";
 import { blocksToMarkdown, doctorExportBlocks } from "../../src/archive/export/markdown.js";
 import { MemberLookupError } from "../../src/archive/members.js";
 import { medicationsView, readMemberRecord, recordView } from "../../src/archive/render.js";
-import { listAudit } from "../../src/security/audit-log.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { medicationFields } from "../support/records.js";
 

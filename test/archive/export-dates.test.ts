@@ -6,11 +6,11 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
-import { localDateTime, localDay } from "../../src/archive/dates.js";
 import { collectDoctorExport, exportMedicalRecord } from "../../src/archive/export/index.js";
 import { latestReadings, recordMetric, summariseMetrics } from "../../src/archive/metrics.js";
 import { readMemberRecord, recordView } from "../../src/archive/render.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { localDateTime, localDay } from "../../src/time/dates.js";
 import { pdfText } from "../support/pdf-text.js";
 
 const owner = hostOwner();

@@ -11,7 +11,7 @@ import { FamilyArchive } from "../../src/archive/archive.js";
 import { collectDoctorExport, downsample, exportMedicalRecord } from "../../src/archive/export/index.js";
 import { recordMetric } from "../../src/archive/metrics.js";
 import { ingestReport } from "../../src/archive/reports.js";
-import { listAudit, verifyAudit } from "../../src/security/audit-log.js";
+import { listAudit, verifyAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 const owner = hostOwner();

@@ -12,8 +12,8 @@ import { type ImportReport, importedAnything, importMedbotFamily } from "../../s
 import { findFamilyFolder } from "../../src/archive/medbot-workspace.js";
 import { metricSeries } from "../../src/archive/metrics.js";
 import { GENERATED_MARK } from "../../src/archive/render.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { resolvePaths } from "../../src/config/paths.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { onboard } from "../../src/setup/workspace.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { notPrivateUnder, runMedbot, tempHome } from "../support/medbot-cli.js";

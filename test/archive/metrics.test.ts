@@ -15,7 +15,7 @@ import {
   removeMetric,
   summariseMetrics,
 } from "../../src/archive/metrics.js";
-import { listAudit } from "../../src/security/audit-log.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 const NOW = new Date("2026-11-22T12:00:00Z");

@@ -16,7 +16,7 @@ import {
   removeReport,
   summariseReportText,
 } from "../../src/archive/reports.js";
-import { listAudit } from "../../src/security/audit-log.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 
 const FIXTURES = path.join(import.meta.dirname, "../fixtures/reports");

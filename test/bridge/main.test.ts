@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { loadAuthState } from "../../bridge/src/auth-state.js";
 import { settingsFromEnv } from "../../bridge/src/main.js";
-import { type BridgeFrame, parseBridgeFrame, type StatusFrame } from "../../bridge/src/protocol.js";
 import { baileysSocketFactory, WhatsAppSession } from "../../bridge/src/session.js";
-import { bridgeSocketPath, probeSocket } from "../../bridge/src/socket.js";
+import { type BridgeFrame, parseBridgeFrame, type StatusFrame } from "../../src/bridge-protocol/protocol.js";
+import { bridgeSocketPath, probeSocket } from "../../src/bridge-protocol/socket.js";
 import { silentLogger } from "../../src/log.js";
 
 const BRIDGE_MAIN = path.resolve(import.meta.dirname, "../../bridge/src/main.ts");

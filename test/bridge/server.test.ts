@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ClientOptions, WebSocket } from "ws";
 import type { SavedMedia } from "../../bridge/src/media.js";
+import { BridgeServer, type SessionPort } from "../../bridge/src/server.js";
 import {
   type BridgeFrame,
   CLOSE_AUTH_FAILED,
@@ -17,9 +18,8 @@ import {
   type MessageFrame,
   parseBridgeFrame,
   type SendFrame,
-} from "../../bridge/src/protocol.js";
-import { BridgeServer, type SessionPort } from "../../bridge/src/server.js";
-import { bridgeSocketPath } from "../../bridge/src/socket.js";
+} from "../../src/bridge-protocol/protocol.js";
+import { bridgeSocketPath } from "../../src/bridge-protocol/socket.js";
 import { silentLogger } from "../../src/log.js";
 
 const TOKEN = "correct horse battery staple";

@@ -8,8 +8,8 @@ import * as path from "node:path";
 import type { AnyMessageContent, WAMessage } from "@whiskeysockets/baileys";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadAuthState, type StoredAuthState } from "../../bridge/src/auth-state.js";
-import type { MessageFrame, StatusFrame } from "../../bridge/src/protocol.js";
 import { type SessionOptions, WhatsAppSession, type WhatsAppSocket } from "../../bridge/src/session.js";
+import type { MessageFrame, StatusFrame } from "../../src/bridge-protocol/protocol.js";
 import { silentLogger } from "../../src/log.js";
 
 const BOT = { id: "4915000000001:7@s.whatsapp.net", lid: "88888888:7@lid" };

@@ -5,9 +5,9 @@ import * as path from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { createAccessGate } from "../../src/access/gate.js";
 import { PairingStore } from "../../src/access/pairing.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { resolvePaths } from "../../src/config/paths.js";
 import { configSchema } from "../../src/config/schema.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 

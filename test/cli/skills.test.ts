@@ -3,8 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { AuditEntry } from "../../src/audit/audit-log.js";
 import { resolvePaths } from "../../src/config/paths.js";
-import type { AuditEntry } from "../../src/security/audit-log.js";
 import { onboard } from "../../src/setup/workspace.js";
 import { runMedbot, tempHome } from "../support/medbot-cli.js";
 

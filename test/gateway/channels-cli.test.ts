@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { probeSocket } from "../../bridge/src/socket.js";
+import { probeSocket } from "../../src/bridge-protocol/socket.js";
 import { bridgeFolders } from "../../src/channels/whatsapp-bridge-process.js";
 import { FakeBridge } from "../support/fake-bridge.js";
 import { FakeFeishu, APP_ID as FEISHU_APP, APP_SECRET as FEISHU_SECRET } from "../support/fake-feishu.js";

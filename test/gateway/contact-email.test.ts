@@ -9,7 +9,7 @@ import { EmailAdapter } from "../../src/channels/email.js";
 import { configSchema } from "../../src/config/schema.js";
 import { Gateway } from "../../src/gateway/gateway.js";
 import { silentLogger } from "../../src/log.js";
-import { ContactSends } from "../../src/security/egress.js";
+import { ContactSends } from "../../src/sharing/contact-sends.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { bobAlias, emailConfig, freshMailbox, mailsTo, startMailServer } from "../support/mail.js";
 import { ScriptedAgent, SETTINGS, STUB_GATE, tempDatabaseFile } from "./harness.js";

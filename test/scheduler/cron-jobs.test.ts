@@ -1,11 +1,11 @@
 // The cron job store: a job belongs to the person and chat that made it; owners see a chat's or all jobs.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "../../src/access/actor.js";
-import { hostTimeZone } from "../../src/archive/dates.js";
 import { configSchema } from "../../src/config/schema.js";
 import { CronJobStore, cronJobSource, describeJob, personTimeZone } from "../../src/scheduler/cron-jobs.js";
 import { ScheduleError } from "../../src/scheduler/schedule.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { hostTimeZone } from "../../src/time/dates.js";
 
 const NOW = new Date("2026-03-02T06:00:00Z");
 const ALICE: Actor = { person: "alice", channel: "telegram", grants: ["mum"] };

@@ -5,7 +5,7 @@ import { type Actor, hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import type { MedicationFields } from "../../src/archive/entries.js";
 import { configSchema } from "../../src/config/schema.js";
-import { MessageQueue } from "../../src/gateway/queue.js";
+import { MessageQueue } from "../../src/delivery/queue.js";
 import { answerDoseReply, isTakenReply } from "../../src/scheduler/dose-replies.js";
 import { MedicationReminders } from "../../src/scheduler/medication-reminders.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { IncomingMessage } from "../../src/agent/loop.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
 import {
   HEARTBEAT_OK,
@@ -15,7 +16,6 @@ import {
   isHeartbeatOk,
 } from "../../src/scheduler/heartbeat.js";
 import { isQuiet, quietEnd } from "../../src/scheduler/quiet-hours.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { FakeClock } from "../support/fake-clock.js";
 

@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
 import { actorFor } from "../../src/access/people.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import type { ChannelName } from "../../src/config/schema.js";
-import { listAudit } from "../../src/security/audit-log.js";
 import { type Harness, startAgent, toolResultsIn, turnRequests } from "../agent/harness.js";
 import type { FakeReply, FakeToolCall, RecordedRequest } from "../support/fake-openai.js";
 

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
-import { appendAudit, verifyAudit } from "../../src/security/audit-log.js";
+import { appendAudit, verifyAudit } from "../../src/audit/audit-log.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { FakeOpenAI, type RecordedRequest } from "../support/fake-openai.js";
 import { FakeTelegram } from "../support/fake-telegram.js";

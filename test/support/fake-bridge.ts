@@ -1,4 +1,4 @@
-// A WhatsApp bridge of our own, speaking the bridge protocol (bridge/src/protocol.ts) with its rules: no
+// A WhatsApp bridge of our own, speaking the bridge protocol (src/bridge-protocol/protocol.ts) with its rules: no
 // Origin header, auth first with the right token, one gateway at a time, inbound messages kept until acked
 // and re-sent in order to the next connection, media announced and saved (with the bridge's own saveMedia)
 // only when a download is asked for. WhatsApp itself is scripted: the test says what users write and attach,
@@ -20,7 +20,7 @@ import {
   type MessageFrame,
   parseGatewayFrame,
   type SendFrame,
-} from "../../bridge/src/protocol.js";
+} from "../../src/bridge-protocol/protocol.js";
 
 export interface FakeBridgeOptions {
   token?: string;

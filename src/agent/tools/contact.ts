@@ -4,7 +4,7 @@
 // model's reply; the model only hears that a draft exists.
 import * as path from "node:path";
 import { z } from "zod";
-import { ContactSends, draftToConfirm } from "../../security/egress.js";
+import { ContactSends, draftToConfirm } from "../../sharing/contact-sends.js";
 import { defineTool, ToolError } from "./tool.js";
 
 export const sendToContact = defineTool({

@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { appendAudit } from "../../audit/audit-log.js";
 import { configSchema, type MedbotConfig } from "../../config/schema.js";
-import { appendAudit } from "../../security/audit-log.js";
 import { locateBubblewrap, missingBubblewrapReason, SANDBOX_PATH, sandboxArguments } from "./sandbox.js";
 import { defineTool, type ToolContext, ToolError } from "./tool.js";
 

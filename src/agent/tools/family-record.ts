@@ -3,7 +3,6 @@
 import { z } from "zod";
 import { type Actor, NO_MEMBER_ACCESS } from "../../access/actor.js";
 import { ArchiveError, ENTRY_NOUN, type FamilyArchive } from "../../archive/archive.js";
-import { hostTimeZone, isTimeZone, localDay, parseRecordDate, todayIn } from "../../archive/dates.js";
 import {
   type Entry,
   type EntryFields,
@@ -14,6 +13,7 @@ import {
 } from "../../archive/entries.js";
 import type { Member } from "../../archive/members.js";
 import { describeSummary, memberTimeZone, summariseMetrics } from "../../archive/metrics.js";
+import { hostTimeZone, isTimeZone, localDay, parseRecordDate, todayIn } from "../../time/dates.js";
 import { defineTool } from "./tool.js";
 
 const TABLE = { fact: "facts", symptom: "symptoms", medication: "medications" } as const;

@@ -2,8 +2,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { AUDIT_SIGNING_KEY_FILE } from "../../audit/audit-signature.js";
 import { expandHome } from "../../config/paths.js";
-import { AUDIT_SIGNING_KEY_FILE } from "../../security/audit-signature.js";
 import { writePrivateFile } from "../../storage/private-fs.js";
 import { workspaceRefusal } from "../context.js";
 import { defineTool, type ToolContext, ToolError } from "./tool.js";

@@ -3,7 +3,7 @@
 // (pdfkit's Helvetica has no such glyphs); without one the PDF is still produced, with missing glyphs.
 import * as fs from "node:fs";
 import PDFDocument from "pdfkit";
-import { localDay } from "../dates.js";
+import { localDay } from "../../time/dates.js";
 import type { MetricReading } from "../metrics.js";
 import type { Block } from "./markdown.js";
 

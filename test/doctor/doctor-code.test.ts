@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkCodeModes } from "../../src/security/doctor-code.js";
+import { checkCodeModes } from "../../src/doctor/doctor-code.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-code-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));

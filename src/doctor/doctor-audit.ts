@@ -3,8 +3,8 @@
 // rewritten is flagged on every doctor run.
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
+import { verifyAudit } from "../audit/audit-log.js";
 import type { MedbotPaths } from "../config/paths.js";
-import { verifyAudit } from "./audit-log.js";
 import type { Finding } from "./doctor.js";
 
 /** audit.broken: the audit log fails verification; opened read-only, so doctor changes nothing. */

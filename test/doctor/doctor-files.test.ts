@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type MedbotPaths, resolvePaths } from "../../src/config/paths.js";
-import { checkDatabaseIntact, checkFileModes, fixFileModes } from "../../src/security/doctor-files.js";
+import { checkDatabaseIntact, checkFileModes, fixFileModes } from "../../src/doctor/doctor-files.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { ensurePrivateDir, writePrivateFile } from "../../src/storage/private-fs.js";
 import { notPrivateUnder } from "../support/medbot-cli.js";

@@ -11,7 +11,7 @@ import {
   checkTrackedSecrets,
   configuredSecrets,
   syncedFolder,
-} from "../../src/security/doctor-location.js";
+} from "../../src/doctor/doctor-location.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-location-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { checkUnlinkedSenders } from "../../src/security/doctor-people.js";
+import { checkUnlinkedSenders } from "../../src/doctor/doctor-people.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-people-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));

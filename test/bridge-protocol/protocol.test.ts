@@ -9,7 +9,7 @@ import {
   parseBridgeFrame,
   parseFrame,
   parseGatewayFrame,
-} from "../../bridge/src/protocol.js";
+} from "../../src/bridge-protocol/protocol.js";
 
 const MESSAGE: MessageFrame = {
   type: "message",

@@ -9,15 +9,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Actor, mayAccess } from "../access/actor.js";
 import type { FamilyArchive } from "../archive/archive.js";
-import { todayIn } from "../archive/dates.js";
 import { DEFAULT_SYMPTOM_DAYS, exportMedicalRecord } from "../archive/export/index.js";
 import { memberTimeZone } from "../archive/record-text.js";
 import { addDays, memberFolder } from "../archive/render.js";
+import { appendAudit } from "../audit/audit-log.js";
 import type { MedbotConfig } from "../config/schema.js";
-import { MessageQueue } from "../gateway/queue.js";
+import { MessageQueue } from "../delivery/queue.js";
+import { oneTimeCode } from "../security/one-time-code.js";
 import { nowIso, writeTransaction } from "../storage/db.js";
-import { appendAudit } from "./audit-log.js";
-import { oneTimeCode } from "./one-time-code.js";
+import { todayIn } from "../time/dates.js";
 
 export type Contact = MedbotConfig["contacts"][number];
 

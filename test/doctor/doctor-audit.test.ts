@@ -6,9 +6,9 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
+import { appendAudit } from "../../src/audit/audit-log.js";
 import { resolvePaths } from "../../src/config/paths.js";
-import { appendAudit } from "../../src/security/audit-log.js";
-import { checkAuditLog } from "../../src/security/doctor-audit.js";
+import { checkAuditLog } from "../../src/doctor/doctor-audit.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { AUDIT_HEAD_STEP } from "../../src/storage/migrations.js";
 

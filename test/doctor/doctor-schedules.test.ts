@@ -5,8 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
+import { checkScheduledTargets } from "../../src/doctor/doctor-schedules.js";
 import { CronJobStore } from "../../src/scheduler/cron-jobs.js";
-import { checkScheduledTargets } from "../../src/security/doctor-schedules.js";
 import { openDatabase } from "../../src/storage/db.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-schedules-"));

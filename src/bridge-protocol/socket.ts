@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { ensurePrivateDir, formatMode } from "../../src/storage/private-fs.js";
+import { ensurePrivateDir, formatMode } from "../storage/private-fs.js";
 
 const SOCKET_NAME = "bridge.sock";
 /** sun_path holds 108 bytes on Linux (104 on macOS) including the final NUL. */

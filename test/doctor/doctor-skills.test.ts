@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolvePaths } from "../../src/config/paths.js";
-import { checkWorkspaceSkills, workspaceSkillStates } from "../../src/security/doctor-skills.js";
+import { checkWorkspaceSkills, workspaceSkillStates } from "../../src/doctor/doctor-skills.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { writePrivateFile } from "../../src/storage/private-fs.js";
 

@@ -7,15 +7,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SavedMedia } from "../../bridge/src/media.js";
-import type { ConnectionState } from "../../bridge/src/protocol.js";
 import { BridgeServer, type SessionPort } from "../../bridge/src/server.js";
+import type { ConnectionState } from "../../src/bridge-protocol/protocol.js";
 import {
   BridgeSocketError,
   bridgeSocketPath,
   claimBridgeSocket,
   inspectBridgeSocket,
   probeSocket,
-} from "../../bridge/src/socket.js";
+} from "../../src/bridge-protocol/socket.js";
 import { silentLogger } from "../../src/log.js";
 
 const isRoot = process.getuid?.() === 0;

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Actor, hostOwner } from "../../src/access/actor.js";
 import { parseDraftDecision } from "../../src/agent/commands.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
+import { listAudit } from "../../src/audit/audit-log.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
-import { MessageQueue } from "../../src/gateway/queue.js";
-import { listAudit } from "../../src/security/audit-log.js";
-import { ContactSends, DRAFT_TTL_MS, draftToConfirm, EgressError } from "../../src/security/egress.js";
+import { MessageQueue } from "../../src/delivery/queue.js";
+import { ContactSends, DRAFT_TTL_MS, draftToConfirm, EgressError } from "../../src/sharing/contact-sends.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { ALICE, startAgent, toolResultsIn, turnRequests } from "../agent/harness.js";
 

@@ -9,7 +9,7 @@ import {
   checkRootUser,
   checkTools,
   isLoopbackHost,
-} from "../../src/security/doctor-config.js";
+} from "../../src/doctor/doctor-config.js";
 
 const config = (raw: Record<string, unknown>) => configSchema.parse(raw);
 const ids = (findings: { id: string; severity: string }[]) => findings.map((f) => `${f.id}:${f.severity}`);

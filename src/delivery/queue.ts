@@ -1,9 +1,9 @@
 // The durable inbox and outbox in medbot.db: a message is stored before its platform is acknowledged,
 // and a reply stays in the outbox until every chunk of it has been sent.
 import type { Actor } from "../access/actor.js";
+import { appendAudit } from "../audit/audit-log.js";
 import type { InboundMessage, OutboundMessage } from "../channels/types.js";
 import type { ChannelName } from "../config/schema.js";
-import { appendAudit } from "../security/audit-log.js";
 import { crashDurableWrite, type Db, nowIso, statement, writeTransaction } from "../storage/db.js";
 
 /** A stored inbound message still to be answered. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { EmailAuthRecorder, emailAuthStateFile } from "../../src/channels/email-auth-state.js";
 import { resolvePaths } from "../../src/config/paths.js";
 import { configSchema } from "../../src/config/schema.js";
-import { checkEmailAuthentication } from "../../src/security/doctor-email.js";
+import { checkEmailAuthentication } from "../../src/doctor/doctor-email.js";
 import { tempHome } from "../support/medbot-cli.js";
 
 const email = (settings: Record<string, unknown>) =>

@@ -5,9 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
-import { readAuditHead } from "../../src/security/audit-head.js";
-import { appendAudit, listAudit, verifyAudit } from "../../src/security/audit-log.js";
-import { keyFingerprint, loadSigningKey } from "../../src/security/audit-signature.js";
+import { readAuditHead } from "../../src/audit/audit-head.js";
+import { appendAudit, listAudit, verifyAudit } from "../../src/audit/audit-log.js";
+import { keyFingerprint, loadSigningKey } from "../../src/audit/audit-signature.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { writePrivateFileOnce } from "../../src/storage/private-fs.js";
 

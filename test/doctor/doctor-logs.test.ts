@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkLogBodies } from "../../src/security/doctor-logs.js";
+import { checkLogBodies } from "../../src/doctor/doctor-logs.js";
 import { writePrivateFile } from "../../src/storage/private-fs.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-logs-"));

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hasHighFinding, runDoctor } from "../../src/security/doctor.js";
+import { hasHighFinding, runDoctor } from "../../src/doctor/doctor.js";
 import { ensurePrivateDir, writePrivateFile } from "../../src/storage/private-fs.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-"));

@@ -11,8 +11,8 @@ import {
   anchorAuditHead,
   auditHeadFile,
   readAuditHead,
-} from "../../src/security/audit-head.js";
-import { appendAudit, listAudit, verifyAudit } from "../../src/security/audit-log.js";
+} from "../../src/audit/audit-head.js";
+import { appendAudit, listAudit, verifyAudit } from "../../src/audit/audit-log.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { AUDIT_HEAD_STEP, MIGRATIONS } from "../../src/storage/migrations.js";
 

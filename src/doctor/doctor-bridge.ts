@@ -1,6 +1,6 @@
 // Doctor's check of where the gateway meets the WhatsApp bridge: the socket's folders and the socket must be
 // our own and private, or the gateway refuses the bridge (and another user could have planted a socket).
-import { BridgeSocketError, inspectBridgeSocket } from "../../bridge/src/socket.js";
+import { BridgeSocketError, inspectBridgeSocket } from "../bridge-protocol/socket.js";
 import { bridgeFolders } from "../channels/whatsapp-bridge-process.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { Finding } from "./doctor.js";

@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { locateBubblewrap } from "../../src/agent/tools/sandbox.js";
 import { configSchema } from "../../src/config/schema.js";
-import { checkTools } from "../../src/security/doctor-config.js";
-import { checkExec } from "../../src/security/doctor-exec.js";
+import { checkTools } from "../../src/doctor/doctor-config.js";
+import { checkExec } from "../../src/doctor/doctor-exec.js";
 import { runMedbot, tempHome, writeConfig } from "../support/medbot-cli.js";
 
 const exec = (raw: Record<string, unknown>) => configSchema.parse({ tools: { exec: raw } }).tools.exec;

@@ -8,7 +8,7 @@ import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { mergeMembers, removeMember } from "../../src/archive/member-changes.js";
 import { configSchema } from "../../src/config/schema.js";
-import { checkRetiredMembers } from "../../src/security/doctor-members.js";
+import { checkRetiredMembers } from "../../src/doctor/doctor-members.js";
 import { openDatabase } from "../../src/storage/db.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-members-"));

@@ -5,10 +5,10 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bridgeSocketPath } from "../../bridge/src/socket.js";
+import { bridgeSocketPath } from "../../src/bridge-protocol/socket.js";
 import { resolvePaths } from "../../src/config/paths.js";
-import { runDoctor } from "../../src/security/doctor.js";
-import { checkBridgeSocket } from "../../src/security/doctor-bridge.js";
+import { runDoctor } from "../../src/doctor/doctor.js";
+import { checkBridgeSocket } from "../../src/doctor/doctor-bridge.js";
 import { writePrivateFile } from "../../src/storage/private-fs.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-bridge-"));

@@ -3,8 +3,8 @@
 // translated to InboundMessage. Shared by the websocket and the webhook transports.
 import { z } from "zod";
 import type { MedbotConfig } from "../config/schema.js";
+import { backoffDelay, retryCall } from "./backoff.js";
 import type { InboundMessage } from "./types.js";
-import { sleep } from "./wait.js";
 
 export type QqConfig = MedbotConfig["channels"]["qq"];
 
@@ -93,21 +93,23 @@ export class QqApi {
    */
   async request(method: string, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
     let renewed = false;
-    for (let attempt = 1; ; attempt++) {
+    const once = async () => {
       try {
         return await this.call(method, path, body, signal);
       } catch (error) {
-        if (error instanceof QqApiError && error.status === 401 && !renewed) {
-          renewed = true;
-          this.invalidateToken();
-          attempt--;
-          continue;
-        }
-        const retriable = !(error instanceof QqApiError) || error.status >= 500;
-        if (!retriable || attempt >= MAX_TRIES || signal.aborted) throw error;
-        await sleep(this.backoffMs * 2 ** (attempt - 1), signal);
+        if (!(error instanceof QqApiError && error.status === 401 && !renewed)) throw error;
+        renewed = true;
+        this.invalidateToken();
+        return await this.call(method, path, body, signal);
       }
-    }
+    };
+    return retryCall(once, {
+      tries: MAX_TRIES,
+      retriable: (error) => !(error instanceof QqApiError) || error.status >= 500,
+      delayMs: (_error, attempt) =>
+        backoffDelay(attempt - 1, { baseMs: this.backoffMs, maxMs: Number.POSITIVE_INFINITY }),
+      signal,
+    });
   }
 
   private async call(method: string, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {

@@ -1,10 +1,11 @@
 // The outbox's sending side: each chat's unsent replies go out one chunk at a time, in order, in the chat's own
 // chain, so a chat waiting out a rate limit or a retry never holds up another chat. A chunk is recorded after
 // the platform took it (at-least-once per chunk; only the chunk in flight at a crash can repeat).
+
+import { type BackoffPolicy, restartDelay } from "../channels/backoff.js";
 import { chunkText } from "../channels/chunk.js";
 import type { ChannelAdapter, OutboundMessage } from "../channels/types.js";
 import type { Logger } from "../log.js";
-import { type BackoffPolicy, restartDelay } from "./backoff.js";
 import type { MessageQueue, OutboxRow } from "./queue.js";
 
 /** Failed sends, with backoff between them, after which a reply is given up (a platform that keeps refusing it). */

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { MedbotConfig } from "../config/schema.js";
 import { backoffDelay, retryCall } from "./backoff.js";
+import { type MarkdownSpan, markdownBlocks } from "./markdown.js";
 import type { InboundMessage } from "./types.js";
 
 export type QqConfig = MedbotConfig["channels"]["qq"];
@@ -246,11 +247,25 @@ function inbound(
   };
 }
 
-/** Markdown as QQ shows plain text: emphasis markers and heading marks dropped, links as "text (url)". */
+/** Markdown as QQ shows plain text: bold markers and heading marks dropped, links as "text (url)". */
 export function markdownToQqText(markdown: string): string {
-  return markdown
-    .replace(/\*\*(\S(?:[^*]*\S)?)\*\*/g, "$1")
-    .replace(/__(\S(?:[^_]*\S)?)__/g, "$1")
-    .replace(/^ {0,3}#{1,6}[ \t]+/gm, "")
-    .replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, "$1 ($2)");
+  return markdownBlocks(markdown)
+    .map((block) => {
+      if (block.kind === "code") return [block.opener, block.code, block.closer].join("\n");
+      const text = qqSpans(block.spans);
+      return block.kind === "bullet" ? `${block.indent}${block.prefix}${text}` : text;
+    })
+    .join("\n");
+}
+
+/** Bold loses its markers; italic and strike keep theirs (a lone * is too often arithmetic); code stays. */
+function qqSpans(spans: readonly MarkdownSpan[]): string {
+  return spans
+    .map((span) => {
+      if (span.kind === "text" || span.kind === "code") return span.source;
+      if (span.kind === "bold") return qqSpans(span.children);
+      if (span.kind === "link") return `${span.label} (${span.url})`;
+      return `${span.marker}${qqSpans(span.children)}${span.marker}`;
+    })
+    .join("");
 }

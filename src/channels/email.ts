@@ -14,6 +14,7 @@ import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { MedbotConfig } from "../config/schema.js";
 import { type Logger, silentLogger } from "../log.js";
+import { sleep } from "./backoff.js";
 import { domainOf } from "./email-auth.js";
 import { EmailAuthRecorder } from "./email-auth-state.js";
 import {
@@ -25,6 +26,7 @@ import {
   singleFromAddress,
   systemResolver,
 } from "./email-verify.js";
+import { ChannelLifecycle, receiveLoop } from "./lifecycle.js";
 import type {
   ChannelAdapter,
   ChannelCapabilities,
@@ -34,7 +36,6 @@ import type {
   OutboundMessage,
   SenderQuestion,
 } from "./types.js";
-import { sleep } from "./wait.js";
 
 export type EmailConfig = MedbotConfig["channels"]["email"];
 
@@ -72,11 +73,10 @@ export class EmailAdapter implements ChannelAdapter {
   private readonly timing: Required<Omit<EmailTiming, "onReceiveRequest">> & EmailTiming;
   private readonly account: string;
   private readonly ca: string | undefined;
-  private current: ChannelState = "stopped";
+  /** State and the watch loop. */
+  private readonly life = new ChannelLifecycle();
   private client: ImapFlow | undefined;
   private uidValidity = "";
-  private aborter = new AbortController();
-  private running: Promise<void> | undefined;
   private transport: Transporter | undefined;
   /** Set by IDLE news (EXISTS); wakes the wait between checks. */
   private newsArrived = false;
@@ -108,7 +108,7 @@ export class EmailAdapter implements ChannelAdapter {
 
   /** Transport liveness: "running" while the IMAP connection is up. */
   state(): ChannelState {
-    return this.current;
+    return this.life.state();
   }
 
   /** Logs in and opens the mailbox, then watches it in the background; rejects without consent or login. */
@@ -118,30 +118,26 @@ export class EmailAdapter implements ChannelAdapter {
         "channels.email.consentGranted is false: set it to true once the mailbox owner agreed that medbot reads it",
       );
     }
-    this.current = "starting";
-    this.aborter = new AbortController();
-    const stopped = AbortSignal.any([this.aborter.signal, context.signal]);
+    const stopped = this.life.begin(context.signal);
     try {
       this.client = await this.connect();
     } catch (error) {
-      this.current = "failed";
+      this.life.fail();
       throw new Error(
         `IMAP ${this.config.imapHost}:${this.config.imapPort} mailbox "${this.config.imapMailbox}": ${describe(error)}; check channels.email.imap*`,
       );
     }
-    this.current = "running";
+    this.life.mark("running");
     stopped.addEventListener("abort", () => this.client?.close(), { once: true });
-    this.running = this.watch(context, stopped);
+    this.life.run(this.watch(context, stopped));
   }
 
   /** Ends IDLE, logs out and waits for the watch loop: no IMAP command is sent after this resolves. */
   async stop(): Promise<void> {
-    this.aborter.abort();
-    await this.running;
-    this.running = undefined;
+    await this.life.stop();
     this.transport?.close();
     this.transport = undefined;
-    this.current = "stopped";
+    this.life.mark("stopped");
   }
 
   /** Replies over SMTP to the chat's address, threaded under the message it answers; attaches the document. */
@@ -194,7 +190,7 @@ export class EmailAdapter implements ChannelAdapter {
       this.wakeUp?.();
     });
     client.on("close", () => {
-      if (this.client === client && this.current === "running") this.current = "starting";
+      if (this.client === client && this.life.state() === "running") this.life.mark("starting");
       this.wakeUp?.();
     });
     try {
@@ -210,32 +206,32 @@ export class EmailAdapter implements ChannelAdapter {
 
   /** Checks the mailbox, waits for IDLE news or the poll interval, again; reconnects with backoff on a drop. */
   private async watch(context: ChannelContext, signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
+    await receiveLoop(this.life, {
+      signal,
+      backoff: { baseMs: this.timing.backoffMs, maxMs: MAX_BACKOFF_MS },
+      failuresUntilFailed: this.timing.failuresUntilFailed,
+      round: async (healthy) => {
         this.client ??= await this.connect();
-        if (signal.aborted) break;
-        this.current = "running";
+        if (signal.aborted) return "received";
+        this.life.mark("running");
         await this.checkMailbox(this.client, context);
-        failures = 0;
+        healthy();
         await this.waitForNews(this.client, signal);
         // A drop backs off like a failed login: a server that keeps closing us gets no reconnect storm.
         if (!this.client.usable && !signal.aborted) throw new Error("the IMAP server closed the connection");
-      } catch {
-        if (signal.aborted) break;
-        failures++;
-        this.current = failures >= this.timing.failuresUntilFailed ? "failed" : "starting";
+        return "received";
+      },
+      afterFailure: () => {
+        this.life.mark("starting");
         this.client?.close();
         this.client = undefined;
-        const delay = Math.min(this.timing.backoffMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
-        await sleep(delay, signal);
-      }
-    }
+      },
+    });
     const client = this.client;
     this.client = undefined;
     if (client?.usable) await client.logout().catch(() => undefined);
     client?.close();
-    this.current = "stopped";
+    this.life.mark("stopped");
   }
 
   private async waitForNews(client: ImapFlow, signal: AbortSignal): Promise<void> {

@@ -3,6 +3,8 @@
 // markdown element) for long or structured replies that a chat bubble renders badly. Inbound, `text` and
 // `post` contents become plain text with the @mention placeholders resolved.
 
+import { hasFormatting, markdownBlocks } from "./markdown.js";
+
 /** What Feishu accepts for a post or card request body (30 KB); a text body may be 150 KB. */
 export const FEISHU_BODY_LIMIT_BYTES = 30 * 1024;
 
@@ -25,35 +27,20 @@ export interface FeishuMention {
   id: { open_id?: string };
 }
 
-const STRUCTURE = [
-  /^ {0,3}```/m, // a fenced code block
-  /^ {0,3}#{1,6}\s/m, // a heading
-  /^ {0,3}\|.*\|\s*\n {0,3}\|?\s*:?-{3,}/m, // a table: a row, then the separator row
-];
-
-const INLINE_FORMAT = [
-  /\*\*[^*\n]+\*\*/, // bold
-  /__[^_\n]+__/,
-  /(^|[^\w*])\*[^*\s][^*\n]*\*(?!\w)/, // italic
-  /(^|[^\w])_[^_\s][^_\n]*_(?!\w)/,
-  /~~[^~\n]+~~/, // strikethrough
-  /`[^`\n]+`/, // inline code
-  /\[[^\]\n]+\]\([^)\s]+\)/, // a link
-];
+/** A Markdown table: a row, then the separator row (the tokenizer reads tables as lines). */
+const TABLE = /^ {0,3}\|.*\|\s*\n {0,3}\|?\s*:?-{3,}/m;
 
 /** Chooses the message type for one chunk of Markdown and renders its content. */
 export function renderFeishuMessage(markdown: string): FeishuOutgoing {
   const safe = neutraliseTags(markdown);
   const lines = markdown.split("\n").length;
-  if (
-    markdown.length > CARD_FROM_CHARS ||
-    lines > CARD_FROM_LINES ||
-    STRUCTURE.some((pattern) => pattern.test(markdown))
-  ) {
+  const blocks = markdownBlocks(markdown);
+  const structured = blocks.some((block) => block.kind === "code" || block.kind === "heading");
+  if (markdown.length > CARD_FROM_CHARS || lines > CARD_FROM_LINES || structured || TABLE.test(markdown)) {
     const card = { schema: "2.0", body: { elements: [{ tag: "markdown", content: safe }] } };
     return { msgType: "interactive", content: JSON.stringify(card) };
   }
-  if (INLINE_FORMAT.some((pattern) => pattern.test(markdown))) {
+  if (hasFormatting(blocks)) {
     const post = { zh_cn: { title: "", content: [[{ tag: "md", text: safe }]] } };
     return { msgType: "post", content: JSON.stringify(post) };
   }

@@ -7,6 +7,7 @@
 import * as lark from "@larksuiteoapi/node-sdk";
 import type { MedbotConfig } from "../config/schema.js";
 import { type Logger, silentLogger } from "../log.js";
+import { backoffDelay, retryCall } from "./backoff.js";
 import { chunkText } from "./chunk.js";
 import {
   FEISHU_BODY_LIMIT_BYTES,
@@ -16,6 +17,7 @@ import {
   renderFeishuMessage,
   requestBytes,
 } from "./feishu-format.js";
+import { ChannelLifecycle } from "./lifecycle.js";
 import type {
   ChannelAdapter,
   ChannelCapabilities,
@@ -63,13 +65,13 @@ export class FeishuAdapter implements ChannelAdapter {
   readonly capabilities: ChannelCapabilities = { maxTextLength: 7000, documents: false };
   private readonly client: lark.Client;
   private readonly timing: Required<FeishuTiming>;
-  private current: ChannelState = "stopped";
+  /** State, and the signal stop() aborts (it ends the retries of a send). */
+  private readonly life = new ChannelLifecycle();
   private socket: lark.WSClient | undefined;
   private botOpenId = "";
   private readonly delivered = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping: (() => void) | undefined;
-  private stopRequested = false;
 
   constructor(
     private readonly config: FeishuConfig,
@@ -93,13 +95,12 @@ export class FeishuAdapter implements ChannelAdapter {
 
   /** Transport liveness: "running" while the long connection is open. */
   state(): ChannelState {
-    return this.current;
+    return this.life.state();
   }
 
   /** Learns the bot's open_id, then opens the long connection; resolves once it is open. */
   async start(context: ChannelContext): Promise<void> {
-    this.current = "starting";
-    this.stopRequested = false;
+    this.life.begin();
     try {
       const info = await this.call<{ bot?: { open_id?: string } }>("bot info", () =>
         this.client.request({ method: "GET", url: "/open-apis/bot/v3/info" }),
@@ -108,7 +109,8 @@ export class FeishuAdapter implements ChannelAdapter {
       if (!this.botOpenId) throw new Error("the bot info has no open_id; enable the bot feature of the app");
       await this.connect(context);
     } catch (error) {
-      this.current = this.stopRequested ? "stopped" : "failed";
+      if (this.life.stopSignal.aborted) this.life.mark("stopped");
+      else this.life.fail();
       throw new Error(
         `Feishu start failed (${describe(error)}); check channels.feishu.appId, appSecret and domain`,
       );
@@ -121,11 +123,11 @@ export class FeishuAdapter implements ChannelAdapter {
    * An event still in deliver stays unanswered, so Feishu hands it out again (the inbox de-duplicates it).
    */
   async stop(): Promise<void> {
-    this.stopRequested = true;
+    const stopped = this.life.stop();
     this.stopping?.();
     this.socket?.close();
     this.socket = undefined;
-    if (this.current !== "failed") this.current = "stopped";
+    await stopped;
   }
 
   /** Sends one chunk as text, post or card, by its content; as a reply to the asker in a group. */
@@ -173,19 +175,19 @@ export class FeishuAdapter implements ChannelAdapter {
         onReady: () => {
           clearTimeout(timer);
           this.stopping = undefined;
-          this.current = "running";
+          this.life.mark("running");
           resolve();
         },
         onError: (error) => {
-          if (this.current === "starting" && this.stopping) return fail(error);
-          this.current = "failed";
+          if (this.life.state() === "starting" && this.stopping) return fail(error);
+          this.life.fail();
           this.log.error({ channel: "feishu", error: error.message }, "long connection gave up");
         },
         onReconnecting: () => {
-          this.current = "starting";
+          this.life.mark("starting");
         },
         onReconnected: () => {
-          this.current = "running";
+          this.life.mark("running");
         },
       });
       this.socket = socket;
@@ -250,17 +252,22 @@ export class FeishuAdapter implements ChannelAdapter {
 
   /** Runs one API call: a non-zero code is an error; 5xx, rate limits and network errors get 3 tries. */
   private async call<T>(what: string, request: () => Promise<unknown>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+    const once = async () => {
       try {
         const body = (await request()) as { code?: number; msg?: string } | undefined;
         if (body?.code) throw new FeishuApiError(body.code, `${what}: ${body.code} ${body.msg ?? ""}`, false);
         return body as T;
       } catch (error) {
-        const failure = apiError(what, error);
-        if (!failure.retriable || attempt >= MAX_TRIES || this.current === "stopped") throw failure;
-        await new Promise((resolve) => setTimeout(resolve, this.timing.backoffMs * 2 ** (attempt - 1)));
+        throw apiError(what, error);
       }
-    }
+    };
+    return retryCall(once, {
+      tries: MAX_TRIES,
+      retriable: (error) => error instanceof FeishuApiError && error.retriable,
+      delayMs: (_error, attempt) =>
+        backoffDelay(attempt - 1, { baseMs: this.timing.backoffMs, maxMs: Number.POSITIVE_INFINITY }),
+      signal: this.life.stopSignal,
+    });
   }
 
   private domain(): string {

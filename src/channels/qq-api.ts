@@ -3,8 +3,9 @@
 // translated to InboundMessage. Shared by the websocket and the webhook transports.
 import { z } from "zod";
 import type { MedbotConfig } from "../config/schema.js";
+import { backoffDelay, retryCall } from "./backoff.js";
+import { type MarkdownSpan, markdownBlocks } from "./markdown.js";
 import type { InboundMessage } from "./types.js";
-import { sleep } from "./wait.js";
 
 export type QqConfig = MedbotConfig["channels"]["qq"];
 
@@ -93,21 +94,23 @@ export class QqApi {
    */
   async request(method: string, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
     let renewed = false;
-    for (let attempt = 1; ; attempt++) {
+    const once = async () => {
       try {
         return await this.call(method, path, body, signal);
       } catch (error) {
-        if (error instanceof QqApiError && error.status === 401 && !renewed) {
-          renewed = true;
-          this.invalidateToken();
-          attempt--;
-          continue;
-        }
-        const retriable = !(error instanceof QqApiError) || error.status >= 500;
-        if (!retriable || attempt >= MAX_TRIES || signal.aborted) throw error;
-        await sleep(this.backoffMs * 2 ** (attempt - 1), signal);
+        if (!(error instanceof QqApiError && error.status === 401 && !renewed)) throw error;
+        renewed = true;
+        this.invalidateToken();
+        return await this.call(method, path, body, signal);
       }
-    }
+    };
+    return retryCall(once, {
+      tries: MAX_TRIES,
+      retriable: (error) => !(error instanceof QqApiError) || error.status >= 500,
+      delayMs: (_error, attempt) =>
+        backoffDelay(attempt - 1, { baseMs: this.backoffMs, maxMs: Number.POSITIVE_INFINITY }),
+      signal,
+    });
   }
 
   private async call(method: string, path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
@@ -244,11 +247,25 @@ function inbound(
   };
 }
 
-/** Markdown as QQ shows plain text: emphasis markers and heading marks dropped, links as "text (url)". */
+/** Markdown as QQ shows plain text: bold markers and heading marks dropped, links as "text (url)". */
 export function markdownToQqText(markdown: string): string {
-  return markdown
-    .replace(/\*\*(\S(?:[^*]*\S)?)\*\*/g, "$1")
-    .replace(/__(\S(?:[^_]*\S)?)__/g, "$1")
-    .replace(/^ {0,3}#{1,6}[ \t]+/gm, "")
-    .replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, "$1 ($2)");
+  return markdownBlocks(markdown)
+    .map((block) => {
+      if (block.kind === "code") return [block.opener, block.code, block.closer].join("\n");
+      const text = qqSpans(block.spans);
+      return block.kind === "bullet" ? `${block.indent}${block.prefix}${text}` : text;
+    })
+    .join("\n");
+}
+
+/** Bold loses its markers; italic and strike keep theirs (a lone * is too often arithmetic); code stays. */
+function qqSpans(spans: readonly MarkdownSpan[]): string {
+  return spans
+    .map((span) => {
+      if (span.kind === "text" || span.kind === "code") return span.source;
+      if (span.kind === "bold") return qqSpans(span.children);
+      if (span.kind === "link") return `${span.label} (${span.url})`;
+      return `${span.marker}${qqSpans(span.children)}${span.marker}`;
+    })
+    .join("");
 }

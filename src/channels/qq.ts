@@ -7,6 +7,7 @@
 // delivery (no download, no typing indicator), so there is nothing for context.mayInteract to gate.
 import WebSocket from "ws";
 import { type Logger, silentLogger } from "../log.js";
+import { ChannelGaveUp, ChannelLifecycle, receiveLoop } from "./lifecycle.js";
 import {
   MESSAGE_EVENTS,
   markdownToQqText,
@@ -23,7 +24,6 @@ import type {
   ChannelState,
   OutboundMessage,
 } from "./types.js";
-import { sleep } from "./wait.js";
 
 /** Tuning for tests and slow networks; the defaults suit QQ. */
 export interface QqTiming {
@@ -45,11 +45,20 @@ const REMEMBERED_IDS = 4096;
 /** Passive replies are possible 60 minutes after a C2C message (5 in a group); then its msg_seq may go. */
 const REPLY_WINDOW_MS = 65 * 60_000;
 
+const RECONNECTING = "QQ gateway connection ended; reconnecting";
+
 /** How one gateway connection ended, and what the next one does. */
 type SessionEnd =
   | { next: "resume" | "identify"; reason: string; healthy: boolean; renewToken?: boolean }
   | { next: "fatal"; reason: string; healthy: boolean }
   | { next: "stopped"; reason: string; healthy: boolean };
+
+/** A connection that ended before it was live: the loop counts it as a failure and backs off. */
+class SessionEnded extends Error {
+  constructor(readonly end: SessionEnd) {
+    super(end.reason);
+  }
+}
 
 interface Payload {
   op: number;
@@ -64,9 +73,8 @@ export class QqAdapter implements ChannelAdapter {
   readonly capabilities: ChannelCapabilities = { maxTextLength: 2000, documents: false };
   private readonly api: QqApi;
   private readonly timing: Required<QqTiming>;
-  private current: ChannelState = "stopped";
-  private aborter = new AbortController();
-  private running: Promise<void> | undefined;
+  /** State, the stop signal and the connect loop. */
+  private readonly life = new ChannelLifecycle();
   private webhook: QqWebhook | undefined;
   private webhookClosed: Promise<void> | undefined;
   private sessionId: string | undefined;
@@ -99,18 +107,16 @@ export class QqAdapter implements ChannelAdapter {
 
   /** Transport liveness: "running" while the gateway session (or the webhook listener) is up. */
   state(): ChannelState {
-    return this.current;
+    return this.life.state();
   }
 
   /** Gets a token, then connects to the gateway (resolves at READY) or starts the webhook listener. */
   async start(context: ChannelContext): Promise<void> {
-    this.current = "starting";
-    this.aborter = new AbortController();
-    const stopped = AbortSignal.any([this.aborter.signal, context.signal]);
+    const stopped = this.life.begin(context.signal);
     try {
       await this.api.accessToken(stopped);
     } catch (error) {
-      this.current = "failed";
+      this.life.fail();
       throw new Error(
         `QQ access token request failed (${describe(error)}); check channels.qq.appId and secret`,
       );
@@ -122,17 +128,14 @@ export class QqAdapter implements ChannelAdapter {
       ready = resolve;
       refused = reject;
     });
-    this.running = this.connectLoop(context, stopped, ready, refused);
+    this.life.run(this.connectLoop(context, stopped, ready, refused));
     await readiness;
   }
 
   /** Closes the gateway connection (or the webhook listener) and waits for the event in hand to finish. */
   async stop(): Promise<void> {
-    this.aborter.abort();
-    await this.running;
-    this.running = undefined;
+    await this.life.stop();
     await this.closeWebhook();
-    if (this.current !== "failed") this.current = "stopped";
   }
 
   /**
@@ -145,7 +148,7 @@ export class QqAdapter implements ChannelAdapter {
     const msgId = message.replyContext?.msgId;
     const kind = this.chatKind(message);
     const body = msgId ? { content, msg_id: msgId, msg_seq: this.nextReplySeq(msgId) } : { content };
-    await this.api.sendText(kind, message.chatId, body, this.aborter.signal);
+    await this.api.sendText(kind, message.chatId, body, this.life.stopSignal);
   }
 
   private async startWebhook(context: ChannelContext, stopped: AbortSignal): Promise<void> {
@@ -163,19 +166,19 @@ export class QqAdapter implements ChannelAdapter {
         "QQ webhook listening; QQ must reach it over HTTPS (a reverse proxy in front)",
       );
     } catch (error) {
-      this.current = "failed";
+      this.life.fail();
       throw new Error(
         `QQ webhook cannot listen on ${this.config.webhookHost}:${this.config.webhookPort} (${describe(error)}); check channels.qq.webhookHost and webhookPort`,
       );
     }
     this.webhook = webhook;
     this.webhookClosed = undefined;
-    this.current = "running";
+    this.life.mark("running");
     stopped.addEventListener(
       "abort",
       () =>
         void this.closeWebhook().then(() => {
-          if (this.current !== "failed") this.current = "stopped";
+          if (this.life.state() !== "failed") this.life.mark("stopped");
         }),
       { once: true },
     );
@@ -195,43 +198,44 @@ export class QqAdapter implements ChannelAdapter {
     refused: (error: Error) => void,
   ): Promise<void> {
     let started = false;
-    let failures = 0;
-    while (!signal.aborted) {
-      let end: SessionEnd;
-      try {
-        const url = await this.api.gatewayUrl(signal);
-        end = await this.connect(url, context, signal, () => {
-          started = true;
-          ready();
-        });
-      } catch (error) {
-        end = { next: "resume", reason: describe(error), healthy: false };
-      }
-      if (end.next === "stopped" || signal.aborted) break;
-      if (end.next === "fatal" || !started) {
-        this.current = "failed";
-        this.log.error({ reason: end.reason }, "QQ gateway refused the bot");
-        refused(
-          new Error(`QQ gateway: ${end.reason}; check channels.qq.appId, secret and the bot's intents`),
-        );
-        return;
-      }
-      if (end.next === "identify") {
-        this.sessionId = undefined;
-        this.seq = 0;
-      }
-      if ("renewToken" in end && end.renewToken) this.api.invalidateToken();
-      failures = end.healthy ? 0 : failures + 1;
-      if (failures >= this.timing.failuresUntilFailed) this.current = "failed";
-      this.log.warn(
-        { reason: end.reason, next: end.next, failures },
-        "QQ gateway connection ended; reconnecting",
-      );
-      const delay =
-        failures === 0 ? 0 : Math.min(this.timing.backoffMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
-      await sleep(delay, signal);
-    }
-    if (this.current !== "failed") this.current = "stopped";
+    await receiveLoop(this.life, {
+      signal,
+      backoff: { baseMs: this.timing.backoffMs, maxMs: MAX_BACKOFF_MS },
+      failuresUntilFailed: this.timing.failuresUntilFailed,
+      round: async () => {
+        let end: SessionEnd;
+        try {
+          const url = await this.api.gatewayUrl(signal);
+          end = await this.connect(url, context, signal, () => {
+            started = true;
+            ready();
+          });
+        } catch (error) {
+          end = { next: "resume", reason: describe(error), healthy: false };
+        }
+        if (end.next === "stopped" || signal.aborted) return "received";
+        if (end.next === "fatal" || !started) {
+          this.log.error({ reason: end.reason }, "QQ gateway refused the bot");
+          refused(
+            new Error(`QQ gateway: ${end.reason}; check channels.qq.appId, secret and the bot's intents`),
+          );
+          throw new ChannelGaveUp(end.reason);
+        }
+        if (end.next === "identify") {
+          this.sessionId = undefined;
+          this.seq = 0;
+        }
+        if ("renewToken" in end && end.renewToken) this.api.invalidateToken();
+        if (!end.healthy) throw new SessionEnded(end);
+        // A session that was live ended: reconnect at once, with no failure counted.
+        this.log.warn({ reason: end.reason, next: end.next, failures: 0 }, RECONNECTING);
+        return "received";
+      },
+      afterFailure: (error, failures) => {
+        const end = error instanceof SessionEnded ? error.end : { reason: describe(error), next: "resume" };
+        this.log.warn({ reason: end.reason, next: end.next, failures }, RECONNECTING);
+      },
+    });
     // Stopped before the first READY: start() must not wait for ever (no effect once it resolved).
     refused(new Error("QQ adapter stopped before the gateway was ready"));
   }
@@ -297,7 +301,7 @@ export class QqAdapter implements ChannelAdapter {
               if (settled) {
                 healthy = true;
                 clearTimeout(handshake);
-                this.current = "running";
+                this.life.mark("running");
                 ready();
               }
             } catch (error) {

@@ -2,6 +2,8 @@
 // The output is always balanced: every tag this emits is closed in the same call, and all other
 // text has <, > and & escaped, so Telegram can only reject it for reasons outside this module.
 
+import { type MarkdownBlock, type MarkdownSpan, markdownBlocks } from "./markdown.js";
+
 /** Escapes the three characters Telegram's HTML parser treats specially. */
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -11,56 +13,46 @@ function escapeAttribute(text: string): string {
   return escapeHtml(text).replace(/"/g, "&quot;");
 }
 
-/** Inline spans, earliest match wins: code first so nothing inside it is formatted. */
-const INLINE =
-  /`([^`\n]+)`|\*\*(.+?)\*\*|__(.+?)__|~~(.+?)~~|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])|(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])/;
-
-function renderInline(text: string): string {
-  let html = "";
-  let rest = text;
-  for (let match = INLINE.exec(rest); match; match = INLINE.exec(rest)) {
-    html += escapeHtml(rest.slice(0, match.index));
-    const [whole, code, bold, boldAlt, strike, linkText, linkUrl, italic, italicAlt] = match;
-    if (code !== undefined) html += `<code>${escapeHtml(code)}</code>`;
-    else if (bold !== undefined || boldAlt !== undefined)
-      html += `<b>${renderInline(bold ?? boldAlt ?? "")}</b>`;
-    else if (strike !== undefined) html += `<s>${renderInline(strike)}</s>`;
-    else if (linkText !== undefined && linkUrl !== undefined)
-      html += `<a href="${escapeAttribute(linkUrl)}">${renderInline(linkText)}</a>`;
-    else html += `<i>${renderInline(italic ?? italicAlt ?? "")}</i>`;
-    rest = rest.slice(match.index + whole.length);
-  }
-  return html + escapeHtml(rest);
+function renderSpans(spans: readonly MarkdownSpan[]): string {
+  return spans.map(renderSpan).join("");
 }
 
-function renderLine(line: string): string {
-  const heading = /^#{1,6}\s+(.*)$/.exec(line);
-  if (heading) return `<b>${renderInline(heading[1] ?? "")}</b>`;
-  const bullet = /^(\s*)[-*+]\s+(.*)$/.exec(line);
-  if (bullet) return `${bullet[1] ?? ""}• ${renderInline(bullet[2] ?? "")}`;
-  return renderInline(line);
+function renderSpan(span: MarkdownSpan): string {
+  switch (span.kind) {
+    case "text":
+      return escapeHtml(span.source);
+    case "code":
+      return `<code>${escapeHtml(span.code)}</code>`;
+    case "bold":
+      return `<b>${renderSpans(span.children)}</b>`;
+    case "strike":
+      return `<s>${renderSpans(span.children)}</s>`;
+    case "italic":
+      return `<i>${renderSpans(span.children)}</i>`;
+    case "link":
+      return `<a href="${escapeAttribute(span.url)}">${renderSpans(span.children)}</a>`;
+  }
+}
+
+function renderBlock(block: MarkdownBlock): string {
+  switch (block.kind) {
+    case "code": {
+      const code = escapeHtml(block.code);
+      const language = block.language ? ` class="language-${escapeAttribute(block.language)}"` : "";
+      return language ? `<pre><code${language}>${code}</code></pre>` : `<pre>${code}</pre>`;
+    }
+    case "heading":
+      return `<b>${renderSpans(block.spans)}</b>`;
+    case "bullet":
+      return `${block.indent}• ${renderSpans(block.spans)}`;
+    case "line":
+      return renderSpans(block.spans);
+  }
 }
 
 /** Renders Markdown as Telegram HTML: bold, italic, strike, inline code, fenced code blocks and links. */
 export function markdownToTelegramHtml(markdown: string): string {
-  const lines = markdown.split("\n");
-  const out: string[] = [];
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index] ?? "";
-    const fence = /^\s*```\s*([\w+-]*)\s*$/.exec(line);
-    const close = fence
-      ? lines.findIndex((candidate, at) => at > index && /^\s*```\s*$/.test(candidate))
-      : -1;
-    if (fence && close > index) {
-      const code = escapeHtml(lines.slice(index + 1, close).join("\n"));
-      const language = fence[1] ? ` class="language-${escapeAttribute(fence[1])}"` : "";
-      out.push(language ? `<pre><code${language}>${code}</code></pre>` : `<pre>${code}</pre>`);
-      index = close;
-    } else {
-      out.push(renderLine(line));
-    }
-  }
-  return out.join("\n");
+  return markdownBlocks(markdown).map(renderBlock).join("\n");
 }
 
 /**

@@ -7,6 +7,8 @@ import { Bot, GrammyError, HttpError, InputFile } from "grammy";
 import type { Message, Update, UserFromGetMe } from "grammy/types";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import type { MedbotConfig } from "../config/schema.js";
+import { type BackoffPolicy, backoffDelay, retryCall } from "./backoff.js";
+import { ChannelLifecycle } from "./lifecycle.js";
 import { renderTelegramChunks, telegramHtmlToPlain } from "./telegram-format.js";
 import type {
   ChannelAdapter,
@@ -16,7 +18,6 @@ import type {
   InboundMessage,
   OutboundMessage,
 } from "./types.js";
-import { sleep } from "./wait.js";
 
 export type TelegramConfig = MedbotConfig["channels"]["telegram"];
 
@@ -73,14 +74,13 @@ export class TelegramAdapter implements ChannelAdapter {
   readonly name = "telegram" as const;
   readonly capabilities: ChannelCapabilities = { maxTextLength: 4096, documents: true };
   private readonly bot: Bot;
-  private current: ChannelState = "stopped";
-  /** Why the channel stopped for good, if it did (see fatalProblem). */
-  private fatal: string | undefined;
+  /** State, the problem that stops it for good (see fatalProblem), and the polling loop. */
+  private readonly life = new ChannelLifecycle();
   private me: UserFromGetMe | undefined;
   private offset = 0;
-  private polling: Promise<void> | undefined;
-  private aborter = new AbortController();
   private readonly timing: Required<TelegramTiming>;
+  /** Waits after a failed getUpdates or API call: from timing.backoffMs, doubling, to 30 s. */
+  private readonly backoff: BackoffPolicy;
 
   constructor(config: TelegramConfig, timing: TelegramTiming = {}) {
     if (!config.token) throw new Error("channels.telegram.token is empty; set the token from @BotFather");
@@ -92,42 +92,43 @@ export class TelegramAdapter implements ChannelAdapter {
       },
     });
     this.timing = { pollTimeoutS: 25, backoffMs: 1000, failuresUntilFailed: 5, ...timing };
+    this.backoff = { baseMs: this.timing.backoffMs, maxMs: MAX_RETRY_AFTER_S * 1000 };
   }
 
   /** Transport liveness: "running" while getUpdates answers. */
   state(): ChannelState {
-    return this.current;
+    return this.life.state();
   }
 
   problem(): string | undefined {
-    return this.fatal;
+    return this.life.problem();
   }
 
   /** Checks the token (getMe), then polls in the background; rejects on a wrong token. */
   async start(context: ChannelContext): Promise<void> {
-    this.current = "starting";
-    this.fatal = undefined;
-    this.aborter = new AbortController();
+    const stopped = this.life.begin(context.signal);
     try {
-      this.me = await this.withRetry(() => this.bot.api.getMe(this.aborter.signal as ApiSignal));
+      this.me = await this.withRetry(() => this.bot.api.getMe(this.life.stopSignal as ApiSignal));
     } catch (error) {
-      this.current = "failed";
-      this.fatal = fatalProblem(error);
+      this.life.fail(fatalProblem(error));
       throw new Error(
         `Telegram getMe failed (${describe(error)}); check channels.telegram.token and apiRoot`,
       );
     }
-    this.current = "running";
-    const stopped = AbortSignal.any([this.aborter.signal, context.signal]);
-    this.polling = this.poll(context, stopped);
+    this.life.mark("running");
+    this.life.receive({
+      signal: stopped,
+      backoff: this.backoff,
+      failuresUntilFailed: this.timing.failuresUntilFailed,
+      round: () => this.pollOnce(context, stopped),
+      fatal: fatalProblem,
+      delayMs: retryAfterMs,
+    });
   }
 
   /** Ends the long poll and waits for the loop, so no getUpdates is sent after this resolves. */
   async stop(): Promise<void> {
-    this.aborter.abort();
-    await this.polling;
-    this.polling = undefined;
-    if (this.current !== "failed") this.current = "stopped";
+    await this.life.stop();
   }
 
   /** Sends Markdown rendered as HTML, falling back to plain text if Telegram cannot parse it; then the document. */
@@ -150,37 +151,24 @@ export class TelegramAdapter implements ChannelAdapter {
     }
   }
 
-  private async poll(context: ChannelContext, signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    while (!signal.aborted) {
-      let updates: Update[];
-      try {
-        const options = {
-          offset: this.offset,
-          timeout: this.timing.pollTimeoutS,
-          allowed_updates: ["message" as const],
-        };
-        updates = await this.bot.api.getUpdates(options, signal as ApiSignal);
-      } catch (error) {
-        if (signal.aborted) break;
-        failures++;
-        this.fatal = fatalProblem(error);
-        if (this.fatal || failures >= this.timing.failuresUntilFailed) this.current = "failed";
-        if (this.fatal) return;
-        await sleep(this.retryDelayMs(error, failures), signal);
-        continue;
-      }
-      this.current = "running";
-      try {
-        await this.receiveBatch(updates, context);
-        failures = 0;
-      } catch {
-        // The inbox did not take the update: leave the offset before it, so Telegram hands it out again.
-        failures++;
-        await sleep(this.retryDelayMs(undefined, failures), signal);
-      }
+  /**
+   * One getUpdates and the updates it brought. A failed getUpdates rejects (the loop backs off and counts it);
+   * an update the inbox did not take holds the offset before it, so Telegram hands it out again.
+   */
+  private async pollOnce(context: ChannelContext, signal: AbortSignal): Promise<"received" | "held"> {
+    const options = {
+      offset: this.offset,
+      timeout: this.timing.pollTimeoutS,
+      allowed_updates: ["message" as const],
+    };
+    const updates = await this.bot.api.getUpdates(options, signal as ApiSignal);
+    this.life.mark("running");
+    try {
+      await this.receiveBatch(updates, context);
+      return "received";
+    } catch {
+      return "held";
     }
-    if (this.current !== "failed") this.current = "stopped";
   }
 
   private async receiveBatch(updates: Update[], context: ChannelContext): Promise<void> {
@@ -238,27 +226,22 @@ export class TelegramAdapter implements ChannelAdapter {
   }
 
   /** Runs one API call, retrying 429 (after retry_after, capped) and 5xx/network errors (backoff), 3 tries in all. */
-  private async withRetry<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        const retriable =
-          error instanceof HttpError ||
-          (error instanceof GrammyError && (error.error_code === 429 || error.error_code >= 500));
-        if (!retriable || attempt >= MAX_TRIES || this.aborter.signal.aborted) throw error;
-        await sleep(this.retryDelayMs(error, attempt), this.aborter.signal);
-        // Stopped while waiting out a 429: the gateway keeps the reply and sends it after the next start.
-        if (this.aborter.signal.aborted) throw error;
-      }
-    }
+  private withRetry<T>(call: () => Promise<T>): Promise<T> {
+    return retryCall(call, {
+      tries: MAX_TRIES,
+      retriable: (error) =>
+        error instanceof HttpError ||
+        (error instanceof GrammyError && (error.error_code === 429 || error.error_code >= 500)),
+      delayMs: (error, attempt) => retryAfterMs(error) ?? backoffDelay(attempt - 1, this.backoff),
+      signal: this.life.stopSignal,
+    });
   }
+}
 
-  private retryDelayMs(error: unknown, attempt: number): number {
-    const retryAfter = error instanceof GrammyError ? error.parameters.retry_after : undefined;
-    if (retryAfter !== undefined) return Math.min(retryAfter, MAX_RETRY_AFTER_S) * 1000;
-    return Math.min(this.timing.backoffMs * 2 ** (attempt - 1), MAX_RETRY_AFTER_S * 1000);
-  }
+/** The wait Telegram asked for (429 retry_after, capped), if it did. */
+function retryAfterMs(error: unknown): number | undefined {
+  const retryAfter = error instanceof GrammyError ? error.parameters.retry_after : undefined;
+  return retryAfter === undefined ? undefined : Math.min(retryAfter, MAX_RETRY_AFTER_S) * 1000;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The WhatsApp bridge as seen from medbot: where its folders and socket are, the child process that runs it,
 // and an authenticated WebSocket to it over that Unix socket. The token is sent only after the socket's
-// folder and the socket proved to be our own (bridge/src/socket.ts). The gateway's adapter and
+// folder and the socket proved to be our own (src/bridge-protocol/socket.ts). The gateway's adapter and
 // `medbot channels login whatsapp` both use this, so the token, the folders and the checks are the same.
 import { type ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
@@ -21,6 +21,7 @@ import {
 } from "../bridge-protocol/socket.js";
 import { PACKAGE_ROOT, packagePath } from "../package-root.js";
 import { ensurePrivateDir } from "../storage/private-fs.js";
+import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 
 /** The bridge's launcher: it runs bridge/src/main.ts compiled in dist/, never through tsx's shared cache. */
 export const BRIDGE_MAIN = packagePath("bin", "whatsapp-bridge.mjs");
@@ -29,6 +30,9 @@ export const BRIDGE_MAIN = packagePath("bin", "whatsapp-bridge.mjs");
 const PASSED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "NODE_EXTRA_CA_CERTS"];
 /** MEDBOT_BRIDGE_WA_URL points baileys at a local server instead of WhatsApp (tests). */
 const PASSED_MEDBOT_ENV = ["MEDBOT_ALLOW_ROOT", "MEDBOT_LOG_LEVEL", "MEDBOT_DEBUG", "MEDBOT_BRIDGE_WA_URL"];
+
+/** Waits while a freshly spawned bridge is not listening yet: from 100 ms, doubling, to a second. */
+const BRIDGE_LISTEN_BACKOFF: BackoffPolicy = { baseMs: 100, maxMs: 1000 };
 
 export interface BridgeFolders {
   /** The linked WhatsApp session (keys): never inside the workspace the agent's file tools can read. */
@@ -196,7 +200,7 @@ export async function connectBridge(
         throw new Error(`refusing the WhatsApp bridge socket, the token was not sent: ${error.message}`);
       }
       if (!(error instanceof BridgeNotListening) || Date.now() >= deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, BRIDGE_LISTEN_BACKOFF)));
     }
   }
 }

@@ -2,6 +2,7 @@
 // tells the agent where a received file was saved, and the content type of a document we send.
 import * as path from "node:path";
 import type { MediaPending, SavedFile } from "../bridge-protocol/protocol.js";
+import { type MarkdownBlock, type MarkdownSpan, markdownBlocks } from "./markdown.js";
 
 const MIME_TYPES: Record<string, string> = {
   ".pdf": "application/pdf",
@@ -20,25 +21,38 @@ export function mimeType(filename: string): string {
   return MIME_TYPES[path.extname(filename).toLowerCase()] ?? "application/octet-stream";
 }
 
-/** Inline spans, earliest match wins: code first so nothing inside it is reformatted. */
-const INLINE =
-  /`([^`\n]+)`|\*\*(.+?)\*\*|__(.+?)__|~~(.+?)~~|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])/;
+function renderSpans(spans: readonly MarkdownSpan[]): string {
+  return spans.map(renderSpan).join("");
+}
 
-function renderInline(text: string): string {
-  let out = "";
-  let rest = text;
-  for (let match = INLINE.exec(rest); match; match = INLINE.exec(rest)) {
-    out += rest.slice(0, match.index);
-    const [whole, code, bold, boldAlt, strike, linkText, linkUrl, italic] = match;
-    if (code !== undefined) out += whole;
-    else if (bold !== undefined || boldAlt !== undefined) out += `*${renderInline(bold ?? boldAlt ?? "")}*`;
-    else if (strike !== undefined) out += `~${renderInline(strike)}~`;
-    else if (linkText !== undefined && linkUrl !== undefined)
-      out += linkText === linkUrl ? linkUrl : `${renderInline(linkText)} (${linkUrl})`;
-    else out += `_${renderInline(italic ?? "")}_`;
-    rest = rest.slice(match.index + whole.length);
+function renderSpan(span: MarkdownSpan): string {
+  switch (span.kind) {
+    case "text":
+    case "code":
+      return span.source;
+    case "bold":
+      return `*${renderSpans(span.children)}*`;
+    case "strike":
+      return `~${renderSpans(span.children)}~`;
+    case "italic":
+      return `_${renderSpans(span.children)}_`;
+    case "link":
+      return span.label === span.url ? span.url : `${renderSpans(span.children)} (${span.url})`;
   }
-  return out + rest;
+}
+
+function renderBlock(block: MarkdownBlock): string {
+  switch (block.kind) {
+    case "code":
+      // The fences stay (WhatsApp shows them as monospace); the language name would show as text.
+      return [block.opener.replace(/^(\s*```)[\w+-]+\s*$/, "$1"), block.code, block.closer].join("\n");
+    case "heading":
+      return `*${renderSpans(block.spans).replace(/^\*(.*)\*$/, "$1")}*`;
+    case "bullet":
+      return `${block.indent}• ${renderSpans(block.spans)}`;
+    case "line":
+      return renderSpans(block.spans);
+  }
 }
 
 /**
@@ -46,22 +60,7 @@ function renderInline(text: string): string {
  * bullets •, links "text (url)", code kept. Never longer than the input, so the gateway's chunks still fit.
  */
 export function markdownToWhatsApp(markdown: string): string {
-  let inFence = false;
-  return markdown
-    .split("\n")
-    .map((line) => {
-      if (/^\s*```/.test(line)) {
-        inFence = !inFence;
-        return line.replace(/^(\s*```)[\w+-]+\s*$/, "$1");
-      }
-      if (inFence) return line;
-      const heading = /^#{1,6}\s+(.*)$/.exec(line);
-      if (heading) return `*${renderInline(heading[1] ?? "").replace(/^\*(.*)\*$/, "$1")}*`;
-      const bullet = /^(\s*)[-*+]\s+(.*)$/.exec(line);
-      if (bullet) return `${bullet[1] ?? ""}• ${renderInline(bullet[2] ?? "")}`;
-      return renderInline(line);
-    })
-    .join("\n");
+  return markdownBlocks(markdown).map(renderBlock).join("\n");
 }
 
 /** The text plus a note telling the agent where a received file is, relative to the workspace it reads. */

@@ -20,6 +20,8 @@ import type {
 import { encodeFrame } from "../bridge-protocol/protocol.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../log.js";
+import { backoffDelay, sleep } from "./backoff.js";
+import { ChannelLifecycle } from "./lifecycle.js";
 import type {
   ChannelAdapter,
   ChannelCapabilities,
@@ -95,9 +97,9 @@ export class WhatsAppAdapter implements ChannelAdapter {
   private bridge: BridgeProcess | undefined;
   private socket: WebSocket | undefined;
   private whatsapp: ConnectionState = "closed";
-  private current: ChannelState = "stopped";
+  /** State, and the signal stop() aborts. */
+  private readonly life = new ChannelLifecycle();
   private context: ChannelContext | undefined;
-  private aborter = new AbortController();
   private inbound: Promise<void> = Promise.resolve();
   private readonly pending = new Map<string, PendingRequest>();
   /** Ids delivered, oldest first; inbound frames are handled one at a time, so a repeat always finds its id here. */
@@ -130,18 +132,16 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   /** "running" only while the bridge is connected and WhatsApp itself is open. */
   state(): ChannelState {
-    if (this.current === "running" && this.whatsapp !== "open") return "starting";
-    return this.current;
+    const state = this.life.state();
+    return state === "running" && this.whatsapp !== "open" ? "starting" : state;
   }
 
   /** Starts the bridge (when managed), authenticates and resolves on ready; rejects if it cannot. */
   async start(context: ChannelContext): Promise<void> {
-    this.current = "starting";
     this.whatsapp = "closed";
     this.context = context;
-    this.aborter = new AbortController();
-    const aborter = this.aborter;
-    context.signal.addEventListener("abort", () => void this.stop(), { once: true, signal: aborter.signal });
+    const stopped = this.life.begin();
+    context.signal.addEventListener("abort", () => void this.stop(), { once: true, signal: stopped });
     // Frames the bridge queued right behind ready wait until the socket is ours to ack on.
     let linked: () => void = () => undefined;
     this.inbound = new Promise((resolve) => {
@@ -165,7 +165,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
             bridge && !bridge.running ? `the WhatsApp bridge ${bridge.describeExit()}` : undefined,
         },
       );
-      if (aborter.signal.aborted) {
+      if (stopped.aborted) {
         socket.close();
         linked();
         return;
@@ -179,26 +179,26 @@ export class WhatsAppAdapter implements ChannelAdapter {
             : "the bridge connection closed",
         );
       }
-      this.current = "running";
+      this.life.mark("running");
       linked();
     } catch (error) {
       linked();
       this.closeSocket();
       await this.bridge?.stop();
       this.bridge = undefined;
-      this.current = "failed";
+      this.life.fail();
       throw new Error(`WhatsApp: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
   /** Closes the bridge connection, stops the bridge child and waits for it to exit. */
   async stop(): Promise<void> {
-    this.aborter.abort();
+    const stopped = this.life.stop();
     this.closeSocket();
     this.failPending("the WhatsApp channel stopped");
     await this.bridge?.stop();
     this.bridge = undefined;
-    if (this.current !== "failed") this.current = "stopped";
+    await stopped;
   }
 
   /** Sends Markdown rendered for WhatsApp, then the document; resolves when the bridge reports it sent. */
@@ -217,7 +217,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     const bridge = BridgeProcess.spawn({ ...this.folders, token: this.config.bridgeToken });
     this.bridge = bridge;
     void bridge.exited.then(() => {
-      if (this.bridge === bridge && this.current !== "stopped") {
+      if (this.bridge === bridge && this.life.state() !== "stopped") {
         this.onDisconnect(`the WhatsApp bridge ${bridge.describeExit()}`);
       }
     });
@@ -233,7 +233,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
   }
 
   private async request(frame: { to: string; text: string; document?: SavedFile }): Promise<void> {
-    if (this.current === "running" && this.whatsapp !== "open") {
+    if (this.life.state() === "running" && this.whatsapp !== "open") {
       throw new Error(`WhatsApp is not connected (${this.whatsapp})`);
     }
     try {
@@ -247,7 +247,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   /** Sends a request frame under a fresh id; resolves with the bridge's ok result, rejects otherwise. */
   private ask(frame: (id: string) => GatewayFrame): Promise<Answer> {
-    if (!this.socket || this.current !== "running") {
+    if (!this.socket || this.life.state() !== "running") {
       return Promise.reject(new Error("WhatsApp bridge is not connected"));
     }
     const id = randomUUID();
@@ -285,7 +285,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
           ? "WhatsApp logged medbot out"
           : "another WhatsApp Web session replaced medbot's";
       this.log.error({ channel: "whatsapp", state, detail }, `${why}; ${LOGIN_HINT}`);
-      this.current = "failed";
+      this.life.fail();
     } else if (state === "qr") {
       this.log.warn({ channel: "whatsapp" }, "WhatsApp is not linked; run `medbot channels login whatsapp`");
     } else {
@@ -303,10 +303,10 @@ export class WhatsAppAdapter implements ChannelAdapter {
   }
 
   private onDisconnect(reason: string): void {
-    if (this.aborter.signal.aborted) return;
+    if (this.life.stopSignal.aborted) return;
     this.log.warn({ channel: "whatsapp", reason }, "WhatsApp bridge lost; the gateway restarts the channel");
     this.closeSocket();
-    this.current = "failed";
+    this.life.fail();
     this.failPending(reason);
   }
 
@@ -330,12 +330,12 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   private async receive(frame: MessageFrame): Promise<void> {
     const context = this.context;
-    if (!context || this.aborter.signal.aborted) return;
+    if (!context || this.life.stopSignal.aborted) return;
     if (this.seen.has(frame.messageId)) {
       this.sendFrame({ type: "ack", messageId: frame.messageId });
       return;
     }
-    const signal = this.aborter.signal;
+    const signal = this.life.stopSignal;
     const inbound = this.toInbound(frame);
     // The gate first: for a sender who may not interact, nothing is downloaded, not even asked for.
     if (frame.mediaPending && context.mayInteract(inbound)) {
@@ -351,8 +351,8 @@ export class WhatsAppAdapter implements ChannelAdapter {
       } catch (error) {
         // Not acknowledged: retry here, since the bridge re-sends only to a new connection.
         this.log.warn({ channel: "whatsapp", error: String(error) }, "inbox did not take a WhatsApp message");
-        const wait = Math.min(this.timing.deliverBackoffMs * 2 ** attempt, MAX_DELIVER_BACKOFF_MS);
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        const policy = { baseMs: this.timing.deliverBackoffMs, maxMs: MAX_DELIVER_BACKOFF_MS };
+        await sleep(backoffDelay(attempt, policy), signal);
       }
     }
     if (signal.aborted) return;
@@ -375,7 +375,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
       const saved = fileUnderSender(this.workspace, "whatsapp", senderId, answer.media.path);
       return withSavedMediaNote(text, { ...answer.media, path: saved }, this.workspace);
     } catch (error) {
-      if (this.socket !== socket || this.aborter.signal.aborted) return undefined;
+      if (this.socket !== socket || this.life.stopSignal.aborted) return undefined;
       const reason = error instanceof Error ? error.message : String(error);
       this.log.warn({ channel: "whatsapp", messageId, reason }, "WhatsApp media not saved");
       return withUnsavedMediaNote(text, media, reason);

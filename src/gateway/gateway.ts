@@ -29,6 +29,7 @@
 import type { Actor } from "../access/actor.js";
 import { parseCommand } from "../agent/commands.js";
 import type { IncomingMessage } from "../agent/loop.js";
+import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "../channels/backoff.js";
 import type {
   AccessGate,
   ChannelAdapter,
@@ -43,7 +44,6 @@ import type { MedbotConfig } from "../config/schema.js";
 import { type InboxRow, MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
-import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "./backoff.js";
 import { type HealthReport, type HealthServer, startHealthServer } from "./health.js";
 import { lengthOverLimit, tooLongReply } from "./inbound-limit.js";
 import { ReplySender } from "./reply-sender.js";
@@ -57,7 +57,7 @@ export interface ChatAgent {
   stop(sessionKey: string): boolean;
 }
 
-export { type BackoffPolicy, restartDelay } from "./backoff.js";
+export { type BackoffPolicy, restartDelay } from "../channels/backoff.js";
 
 export interface GatewayOptions {
   settings: MedbotConfig["gateway"];

@@ -1,11 +1,12 @@
 // The outbox's sending side: each chat's unsent replies go out one chunk at a time, in order, in the chat's own
 // chain, so a chat waiting out a rate limit or a retry never holds up another chat. A chunk is recorded after
 // the platform took it (at-least-once per chunk; only the chunk in flight at a crash can repeat).
+
+import { type BackoffPolicy, restartDelay } from "../channels/backoff.js";
 import { chunkText } from "../channels/chunk.js";
 import type { ChannelAdapter, OutboundMessage } from "../channels/types.js";
 import type { MessageQueue, OutboxRow } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
-import { type BackoffPolicy, restartDelay } from "./backoff.js";
 
 /** Failed sends, with backoff between them, after which a reply is given up (a platform that keeps refusing it). */
 const MAX_SEND_FAILURES = 10;

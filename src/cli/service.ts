@@ -3,7 +3,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import { resolvePaths } from "../config/paths.js";
@@ -111,7 +110,6 @@ async function install(options: InstallOptions): Promise<void> {
       customDataDir: dataDir !== defaultDataDir,
       configFile: path.basename(configFile) === "config.json" ? undefined : configFile,
       writable,
-      writableIfPresent: [packagePath("dist")],
       user: mode === "system" ? account.name : undefined,
       userNamespaces: mode === "system" || userNamespacesAvailable(),
       execSandbox,
@@ -132,7 +130,6 @@ async function install(options: InstallOptions): Promise<void> {
       `medbot service install: writing ${unitFile} needs root: sudo medbot --allow-root service install --system --as ${account.name}`,
     );
   }
-  await prebuild();
   writePrivateFile(unitFile, text);
   process.stdout.write(`Wrote ${unitFile} (runs medbot gateway as ${account.name}, data in ${dataDir}).\n`);
   if (mode === "user" && !userNamespacesAvailable()) {
@@ -294,18 +291,6 @@ function unitDirFor(mode: ServiceMode, options: ModeOptions): string {
   if (mode === "system") return SYSTEM_UNIT_DIR;
   const config = process.env.XDG_CONFIG_HOME?.trim() || path.join(os.homedir(), ".config");
   return path.join(config, "systemd", "user");
-}
-
-/** Builds dist/ now, so the sandboxed gateway starts from compiled JavaScript even where dist/ is read-only. */
-async function prebuild(): Promise<void> {
-  const compiled = (await import(pathToFileURL(packagePath("bin", "compiled.mjs")).href)) as {
-    compiledEntry: (entry: string) => Promise<string | undefined>;
-  };
-  if (!(await compiled.compiledEntry("src/cli/main.ts"))) {
-    process.stderr.write(
-      "medbot: could not build dist/; the service will run the TypeScript sources with tsx\n",
-    );
-  }
 }
 
 /** Whether unprivileged user namespaces exist, which a user unit's filesystem sandbox needs. */

@@ -1,4 +1,4 @@
-// Doctor's code check: the JavaScript medbot runs (bin/ and the compiled builds in dist/) is writable by its
+// Doctor's code check: the JavaScript medbot runs (bin/ and the build in dist/) is writable by its
 // user only. Code another account can change runs with every health record and key medbot holds.
 import * as path from "node:path";
 import { PACKAGE_ROOT } from "../package-root.js";
@@ -29,7 +29,7 @@ export function checkCodeModes(uid: number | undefined, root = PACKAGE_ROOT): Fi
       severity: "high",
       what: `${exposed.length} ${exposed.length === 1 ? "path" : "paths"} of the code medbot runs can be changed by another user: ${shown}${more}.`,
       why: "Code another account can write runs inside medbot, with the family's health records, the channel tokens and the model key.",
-      fix: `Remove ${path.join(root, "dist")} (medbot rebuilds it 0755/0644 on its next start) and run chmod -R go-w ${path.join(root, "bin")}; files must belong to the user running medbot (or root).`,
+      fix: `Rebuild ${path.join(root, "dist")} as the user running medbot (\`npm run build\` there writes it 0755/0644) or reinstall the package, and run chmod -R go-w ${path.join(root, "bin")}; files must belong to the user running medbot (or root).`,
       fixable: false,
       paths: exposed.map((entry) => entry.path),
     },

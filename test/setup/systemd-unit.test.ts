@@ -23,7 +23,6 @@ function options(overrides: Partial<GatewayUnitOptions> = {}): GatewayUnitOption
     dataDir: "/home/alice/.medbot",
     customDataDir: false,
     writable: [],
-    writableIfPresent: ["/opt/medbot/dist"],
     user: "alice",
     userNamespaces: true,
     generatedBy: "medbot service install --system --as alice",
@@ -42,9 +41,9 @@ describe("gatewayUnit (system)", () => {
     expect(unit).toContain("\nRestartPreventExitStatus=2\n"); // a config error is not fixed by restarting
   });
 
-  it("carries every hardening line, the data folder and dist/ writable", () => {
+  it("carries every hardening line, and only the data folder writable: not the code it runs", () => {
     for (const line of hardeningLines("system")) expect(settings(unit)).toContain(line);
-    expect(unit).toContain("\nReadWritePaths=/home/alice/.medbot -/opt/medbot/dist\n");
+    expect(unit).toContain("\nReadWritePaths=/home/alice/.medbot\n");
   });
 
   it("never sets MemoryDenyWriteExecute (V8's JIT needs it off)", () => {
@@ -80,7 +79,7 @@ describe("gatewayUnit (system)", () => {
       }),
     );
     expect(unit).toContain('\nEnvironment="MEDBOT_HOME=/home/alice/health 100%%"\n');
-    expect(unit).toContain('\nReadWritePaths="/home/alice/health 100%%" -/opt/medbot/dist\n');
+    expect(unit).toContain('\nReadWritePaths="/home/alice/health 100%%"\n');
     expect(unit).toContain(" /opt/med$$bot/bin/medbot.mjs gateway\n");
     expect(unit).toContain("\nEnvironmentFile=-/home/alice/health 100%%/gateway.env\n");
     expect(() => gatewayUnit(options({ dataDir: '/home/a"b' }))).toThrow(/quotes, backslashes/);
@@ -142,9 +141,7 @@ describe("gatewayUnit with tools.exec enabled", () => {
     if (!account) return context.skip("no ordinary (non-root, non-nobody) account on this machine");
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "medbot unit exec "));
     const verdict = verifyUnit(
-      gatewayUnit(
-        options({ dataDir, customDataDir: true, user: account, writableIfPresent: [], execSandbox: true }),
-      ),
+      gatewayUnit(options({ dataDir, customDataDir: true, user: account, execSandbox: true })),
       "system",
     );
     if ("skip" in verdict) return context.skip(verdict.skip);
@@ -168,7 +165,7 @@ describe("systemd-analyze verify", () => {
 
   it("accepts the system unit, with no warning about any line", async (context) => {
     if (!account) return context.skip("no ordinary (non-root, non-nobody) account on this machine");
-    const unit = gatewayUnit(options({ dataDir, customDataDir: true, user: account, writableIfPresent: [] }));
+    const unit = gatewayUnit(options({ dataDir, customDataDir: true, user: account }));
     const verdict = verifyUnit(unit, "system");
     if ("skip" in verdict) return context.skip(verdict.skip);
     expect(verdict.output).toBe("");

@@ -67,7 +67,18 @@ async function chat(send: (text: string) => Promise<string>, stop: () => boolean
   });
   process.stdout.write("medbot: type a message; /help for commands, exit to leave.\n");
   let busy = false;
-  const done = new Promise<void>((resolve) => rl.on("close", resolve));
+  // Piped input ends before its lines are answered: readline closes while the loop still works through them,
+  // and from Node 22 on a prompt on a closed interface throws, so the prompt is skipped once closed.
+  let closed = false;
+  const done = new Promise<void>((resolve) =>
+    rl.on("close", () => {
+      closed = true;
+      resolve();
+    }),
+  );
+  const prompt = () => {
+    if (!closed) rl.prompt();
+  };
   rl.on("SIGINT", () => {
     if (busy && stop()) {
       process.stdout.write("\n(stopping...)\n");
@@ -75,7 +86,7 @@ async function chat(send: (text: string) => Promise<string>, stop: () => boolean
     }
     rl.close();
   });
-  rl.prompt();
+  prompt();
   for await (const line of rl) {
     const text = line.trim();
     if (EXIT_WORDS.has(text.toLowerCase())) break;
@@ -85,7 +96,7 @@ async function chat(send: (text: string) => Promise<string>, stop: () => boolean
       busy = false;
       process.stdout.write(`\nmedbot> ${reply}\n\n`);
     }
-    rl.prompt();
+    prompt();
   }
   rl.close();
   await done;

@@ -6,7 +6,6 @@ import type { Db } from "../storage/db.js";
 import { ArchiveError, type FamilyArchive } from "./archive.js";
 import type { Member } from "./members.js";
 import {
-  BUILTIN_KINDS,
   builtinKind,
   customKind,
   findKind,
@@ -125,20 +124,6 @@ function checkedPreferences(
     checked[def.kind] = unitConverter(def, spelling).unit;
   }
   return checked;
-}
-
-/** Why a household preference (config archive.units) cannot be used, or undefined if it can. */
-export function unitPreferenceProblem(kind: string, unit: string): string | undefined {
-  if (!builtinKind(kind)) {
-    return `"${kind}" is not a built-in kind of reading (${BUILTIN_KINDS.map((def) => def.kind).join(", ")}).`;
-  }
-  try {
-    checkedPreferences({ [kind]: unit }, builtinKind);
-    return undefined;
-  } catch (error) {
-    if (error instanceof ArchiveError) return error.message;
-    throw error;
-  }
 }
 
 /** The household's preferred units (config archive.units) for everything read through this database. */

@@ -27,13 +27,12 @@ export function registerAgent(program: Command): void {
       if ("problem" in resolved) throw new CliFailure(resolved.problem, 1);
       // The last request's outcome: a one-shot message whose model could not answer fails the command.
       let providerFailure: unknown;
-      const agent = createAgent(
-        loaded,
-        (message) => process.stderr.write(`medbot: ${message}\n`),
-        (failure) => {
+      const agent = createAgent(loaded, {
+        warn: (message) => process.stderr.write(`medbot: ${message}\n`),
+        onProviderResult: (failure) => {
           providerFailure = failure;
         },
-      );
+      });
       const key = sessionKey("cli", options.session, "local");
       const origin = { channel: "cli", chatId: options.session };
       if (options.message !== undefined) {

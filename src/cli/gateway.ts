@@ -7,16 +7,18 @@ import { PairingStore } from "../access/pairing.js";
 import { peopleProblems } from "../access/people.js";
 import { configuredTargetRefusals } from "../access/scheduled-chats.js";
 import { sendersWithoutPerson, unlinkedSenderWarning } from "../access/unlinked-senders.js";
+import type { Agent } from "../agent/loop.js";
 import { createAgent } from "../agent/setup.js";
 import type { LoadedConfig } from "../config/load.js";
 import { CHANNEL_NAMES } from "../config/schema.js";
 import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
 import { GatewayAlreadyRunning, type GatewayLock, lockGateway } from "../gateway/instance-lock.js";
-import { createLogger } from "../log.js";
+import { createLogger, type Logger } from "../log.js";
+import { schedulesChanged } from "../scheduler/engine.js";
 import { reminderTargetProblems } from "../scheduler/medication-reminders.js";
 import { type Routines, startRoutines } from "../scheduler/routines.js";
-import { openDatabase } from "../storage/db.js";
+import { type Db, openDatabase } from "../storage/db.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 
 /** Registers `medbot gateway`. */
@@ -48,6 +50,23 @@ function holdDataFolder(home: string, health: string): GatewayLock {
   }
 }
 
+/**
+ * The gateway process's one database connection and the agent over it. One connection, so the notice the
+ * agent's tools give when schedules change (scheduler/engine.ts schedulesChanged) reaches the scheduler at
+ * once; PRAGMA data_version, polled on the supervision tick, sees only other processes' commits.
+ */
+export function openGatewayAgent(loaded: LoadedConfig, logger: Logger): { db: Db; agent: Agent } {
+  const { paths } = loaded;
+  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
+  const agent = createAgent(loaded, {
+    warn: (message) => logger.warn(message),
+    db,
+    // A medication's times changed through the agent re-arm the scheduler too.
+    onArchiveChange: () => schedulesChanged(db),
+  });
+  return { db, agent };
+}
+
 /** Runs the gateway until SIGTERM or SIGINT, then stops it cleanly. */
 async function runGateway(loaded: LoadedConfig): Promise<void> {
   const { config, paths } = loaded;
@@ -56,8 +75,7 @@ async function runGateway(loaded: LoadedConfig): Promise<void> {
     throw error instanceof ChannelSetupError ? new CliFailure(error.message, 2) : error;
   });
   for (const warning of startupWarnings(config)) logger.warn(warning);
-  const agent = createAgent(loaded, (message) => logger.warn(message));
-  const db = openDatabase(paths.database, { auditSigningKey: paths.auditSigningKey });
+  const { db, agent } = openGatewayAgent(loaded, logger);
   for (const refusal of configuredTargetRefusals(config, db)) logger.warn(refusal);
   for (const unlinked of sendersWithoutPerson(config, new PairingStore(db).approved())) {
     logger.warn(unlinkedSenderWarning(unlinked));

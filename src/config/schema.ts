@@ -1,6 +1,6 @@
 // The one config schema: every key, its default and its doc. Strict: an unknown key is an error.
 import { z } from "zod";
-import { unitPreferenceProblem } from "../archive/metric-units.js";
+import { unitPreferenceProblem } from "../measures/kinds.js";
 import { allowHostProblem } from "../security/web-hosts.js";
 import { isTimeZone } from "../time/dates.js";
 

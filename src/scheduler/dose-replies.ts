@@ -84,21 +84,20 @@ function sentReminders(input: DoseReplyInput): { memberId: string; dueAt: Date }
   const since = input.now.getTime() - DOSE_REPLY_WINDOW_MS;
   const rows = input.db
     .prepare(
-      `SELECT d.event_key AS key, d.due_at AS dueAt, d.settled_at AS settledAt
+      `SELECT d.member_id AS memberId, d.due_at AS dueAt, d.settled_at AS settledAt
        FROM scheduled_deliveries d JOIN gateway_outbox o ON o.id = d.outbox_id
-       WHERE d.source = ? AND d.outcome = 'sent' AND o.channel = ? AND o.chat_id = ?
+       WHERE d.source = ? AND d.outcome = 'sent' AND d.member_id IS NOT NULL AND o.channel = ? AND o.chat_id = ?
        ORDER BY d.due_at DESC, d.id DESC LIMIT 50`,
     )
     .all(MEDICATION_SOURCE, input.origin.channel, input.origin.chatId) as {
-    key: string;
+    memberId: string;
     dueAt: string;
     settledAt: string;
   }[];
   return rows.flatMap((row) => {
     const sentAt = Date.parse(row.settledAt);
-    const memberId = /^(.+)@\d{2}:\d{2}>/.exec(row.key)?.[1];
-    if (!memberId || !(sentAt >= since && sentAt <= input.now.getTime())) return [];
-    return [{ memberId, dueAt: new Date(row.dueAt) }];
+    if (!(sentAt >= since && sentAt <= input.now.getTime())) return [];
+    return [{ memberId: row.memberId, dueAt: new Date(row.dueAt) }];
   });
 }
 

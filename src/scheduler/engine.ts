@@ -147,8 +147,9 @@ export class SchedulerEngine {
     const events = source.due(from, now);
     const sendable = newestWithinGrace(events, now);
     const record = db.prepare(
-      `INSERT OR IGNORE INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, settled_at, reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO scheduled_deliveries
+         (source, event_key, due_at, outcome, late_ms, settled_at, reason, member_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const linkOutbox = db.prepare("UPDATE scheduled_deliveries SET outbox_id = ? WHERE id = ?");
     for (const event of events) {
@@ -168,6 +169,7 @@ export class SchedulerEngine {
           lateMs,
           now.toISOString(),
           reason ?? null,
+          event.memberId ?? null,
         );
         if (row.changes === 0) return; // settled before a crash or by an earlier run
         if (outcome === "sent") {

@@ -95,6 +95,7 @@ export class MedicationReminders implements DueSource {
             target,
             text,
             graceMs,
+            memberId: member.id,
           });
         }
       }

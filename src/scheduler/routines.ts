@@ -1,6 +1,7 @@
 // The gateway's routines: one scheduler engine over every source (cron jobs, medication reminders, the daily
-// risk scan) and the heartbeat. Jobs and medications changed by another process (the CLI, the agent's own
-// database connection) are noticed through SQLite's data_version on the gateway's supervision tick.
+// risk scan) and the heartbeat. Jobs and medications changed in the gateway process (the agent, on the
+// process's one database connection) re-arm it through schedulesChanged at once; those changed by another
+// process (the CLI) are noticed through SQLite's data_version on the gateway's supervision tick.
 import { scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";

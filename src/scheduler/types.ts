@@ -31,6 +31,8 @@ export interface DueEvent {
   text: string;
   /** Late by less than this: sent once, saying it is late; later: recorded as missed, not sent. */
   graceMs: number;
+  /** The member the occurrence is about (a medication reminder's), kept with its delivery record. */
+  memberId?: string;
 }
 
 /** What became of one occurrence: sent, missed (too late), or held (its chat lost access). */

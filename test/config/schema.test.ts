@@ -55,3 +55,22 @@ describe("the config defaults", () => {
     expect(configSchema.parse(JSON.parse(JSON.stringify(defaults)))).toEqual(defaults);
   });
 });
+
+describe("archive.units", () => {
+  it("takes a built-in kind's unit in any spelling and names what is wrong otherwise", () => {
+    expect(
+      configSchema.parse({ archive: { units: { glucose: "mg/dl", weight: "lb" } } }).archive.units,
+    ).toEqual({
+      glucose: "mg/dl",
+      weight: "lb",
+    });
+    const problems = (units: Record<string, string>) =>
+      configSchema.safeParse({ archive: { units } }).error?.issues.map((issue) => issue.message);
+    expect(problems({ glucose: "stone" })).toEqual([
+      '"stone" is not a unit for glucose. Accepted: mmol/L, mg/dL.',
+    ]);
+    expect(problems({ steps: "km" })).toEqual([
+      '"steps" is not a built-in kind of reading (blood_pressure, glucose, weight, temperature, heart_rate, spo2).',
+    ]);
+  });
+});

@@ -1,14 +1,21 @@
 // A plain "taken" in a chat a medication reminder went to records that reminder's doses, deterministically;
 // anything less clear is left to the model and records nothing.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Database from "better-sqlite3";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type Actor, hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import type { MedicationFields } from "../../src/archive/entries.js";
 import { configSchema } from "../../src/config/schema.js";
 import { MessageQueue } from "../../src/delivery/queue.js";
+import { silentLogger } from "../../src/log.js";
 import { answerDoseReply, isTakenReply } from "../../src/scheduler/dose-replies.js";
+import { SchedulerEngine } from "../../src/scheduler/engine.js";
 import { MedicationReminders } from "../../src/scheduler/medication-reminders.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
+import { MIGRATIONS } from "../../src/storage/migrations.js";
 import { medicationFields } from "../support/records.js";
 
 const owner = hostOwner();
@@ -40,9 +47,9 @@ function deliver(from: string, to: string): void {
       if (delivered) continue;
       const outbox = queue.send({ ...event.target, text: event.text });
       db.prepare(
-        `INSERT INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, outbox_id, settled_at)
-         VALUES ('medication', ?, ?, 'sent', 0, ?, ?)`,
-      ).run(event.key, event.dueAt.toISOString(), outbox, now.toISOString());
+        `INSERT INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, outbox_id, settled_at, member_id)
+         VALUES ('medication', ?, ?, 'sent', 0, ?, ?, ?)`,
+      ).run(event.key, event.dueAt.toISOString(), outbox, now.toISOString(), event.memberId);
     }
   })();
 }
@@ -145,5 +152,65 @@ describe("a plain taken", () => {
     deliver("2026-03-21T07:00:00Z", "2026-03-21T19:00:00Z");
     now = new Date("2026-03-21T19:10:00Z");
     expect(reply("✅")).toBe("Recorded: Mum took metformin 500 mg (20:00 dose).");
+  });
+});
+
+describe("the reminder's member", () => {
+  it("comes from the delivery's member column, whatever the chat id looks like", () => {
+    // A quoted email local part may hold "@07:00>", the shape a reminder's event key uses between the member
+    // and the chat: read back from the key, the member of this reminder would be misread.
+    const address = '"ann@07:00>home"@example.org';
+    const mailConfig = configSchema.parse({
+      channels: { email: { allowFrom: [address] } },
+      people: { ann: { identities: [`email:${address}`], members: ["mum"] } },
+      reminders: { deliverTo: { mum: [`email:${address}`] } },
+    });
+    db.prepare("INSERT INTO scheduler_sources (source, checked_until) VALUES ('medication', ?)").run(
+      "2026-03-21T18:30:00Z",
+    );
+    const engine = new SchedulerEngine({
+      db,
+      sources: [new MedicationReminders(db, mailConfig)],
+      clock: { now: () => new Date("2026-03-21T19:00:00Z"), setTimer: () => () => {} },
+      logger: silentLogger(),
+      recipientRefusal: () => undefined,
+    });
+    expect(engine.runDue()).toMatchObject({ sent: 1 });
+    expect(
+      db.prepare("SELECT member_id AS member FROM scheduled_deliveries WHERE outbox_id IS NOT NULL").all(),
+    ).toContainEqual({ member: "mum" });
+    now = new Date("2026-03-21T19:10:00Z");
+    const annByMail: Actor = { person: "ann", channel: "email", grants: ["mum"] };
+    expect(reply("taken", annByMail, { channel: "email", chatId: address })).toBe(
+      "Recorded: Mum took metformin 500 mg (20:00 dose).",
+    );
+  });
+});
+
+describe("reminders settled before deliveries named their member", () => {
+  it("get the member from their event key when the database is migrated", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "medbot-dose-member-")), "medbot.db");
+    const step = MIGRATIONS.findIndex((sql) => sql.includes("scheduled_deliveries ADD COLUMN member_id"));
+    const old = new Database(file);
+    for (const sql of MIGRATIONS.slice(0, step)) old.exec(sql);
+    old.pragma(`user_version = ${step}`);
+    old.exec(`INSERT INTO gateway_outbox (channel, account, chat_id, text, created_at)
+                VALUES ('telegram', '', '111', 'reminder', '2026-03-21T07:00:00Z');
+              INSERT INTO scheduled_deliveries (source, event_key, due_at, outcome, late_ms, outbox_id, settled_at)
+                VALUES ('medication', 'mum@08:00>telegram:111', '2026-03-21T07:00:00.000Z', 'sent', 0, 1,
+                        '2026-03-21T07:00:00Z'),
+                       ('cron', 'job:1', '2026-03-21T07:00:00.000Z', 'sent', 0, NULL, '2026-03-21T07:00:00Z');`);
+    old.close();
+    const migrated = openDatabase(file);
+    try {
+      expect(
+        migrated.prepare("SELECT source, member_id AS member FROM scheduled_deliveries ORDER BY id").all(),
+      ).toEqual([
+        { source: "medication", member: "mum" },
+        { source: "cron", member: null },
+      ]);
+    } finally {
+      migrated.close();
+    }
   });
 });

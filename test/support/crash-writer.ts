@@ -41,7 +41,7 @@ ViewRenderer.prototype.renderStale = function traced(this: ViewRenderer): string
 };
 
 const loaded = loadConfig({ configPath: `${home}/config.json` });
-const agent = createAgent(loaded, (message) => process.stderr.write(`warn: ${message}\n`));
+const agent = createAgent(loaded, { warn: (message) => process.stderr.write(`warn: ${message}\n`) });
 const archive = agent.archive;
 
 const medication = (dose: string): MedicationFields => ({

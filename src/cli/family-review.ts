@@ -112,7 +112,7 @@ function confirmAll(archive: FamilyArchive, actor: Actor, items: PendingItem[], 
     for (const item of items) {
       const target = parseRef("--confirm-all", item.ref);
       if (target.table === "metrics") settleReading(archive, actor, item.memberId, target.id, "confirm");
-      else if (target.table === "reports") confirmReport(archive, actor, item.memberId, target.id);
+      else if (target.table === "reports") confirmRow(archive, actor, item.memberId, "reports", target.id);
       else archive.review(actor, item.memberId, target.table, target.id, "confirm");
     }
   });
@@ -230,14 +230,7 @@ function settleReading(
     removeMetric(archive, actor, memberId, id, REJECTED);
     return;
   }
-  const removed = archive.db.prepare("SELECT removed_at AS at FROM metrics WHERE id = ?").get(id) as {
-    at: string | null;
-  };
-  if (removed.at) throw new CliFailure(`metric:${id} was removed; it cannot be confirmed.`);
-  const event = { action: "metric.confirm", memberId, entity: "metrics", entityId: id };
-  archive.change(actor, event, () =>
-    archive.db.prepare("UPDATE metrics SET status = 'confirmed' WHERE id = ?").run(id),
-  );
+  confirmRow(archive, actor, memberId, "metrics", id);
 }
 
 function settleReport(
@@ -248,17 +241,24 @@ function settleReport(
   verdict: "confirm" | "reject",
 ): void {
   if (verdict === "reject") removeReport(archive, actor, memberId, id, REJECTED);
-  else confirmReport(archive, actor, memberId, id);
+  else confirmRow(archive, actor, memberId, "reports", id);
 }
 
-/** Marks a report's summary and key values as checked by the owner; audited like any confirmation. */
-function confirmReport(archive: FamilyArchive, actor: Actor, memberId: string, id: number): void {
-  const removed = archive.db.prepare("SELECT removed_at AS at FROM reports WHERE id = ?").get(id) as {
+/** Marks a reading or a report (summary and key values) as checked by the owner; audited like any confirmation. */
+function confirmRow(
+  archive: FamilyArchive,
+  actor: Actor,
+  memberId: string,
+  table: "metrics" | "reports",
+  id: number,
+): void {
+  const noun = table === "metrics" ? "metric" : "report";
+  const removed = archive.db.prepare(`SELECT removed_at AS at FROM ${table} WHERE id = ?`).get(id) as {
     at: string | null;
   };
-  if (removed.at) throw new CliFailure(`report:${id} was removed; it cannot be confirmed.`);
-  const event = { action: "report.confirm", memberId, entity: "reports", entityId: id };
+  if (removed.at) throw new CliFailure(`${noun}:${id} was removed; it cannot be confirmed.`);
+  const event = { action: `${noun}.confirm`, memberId, entity: table, entityId: id };
   archive.change(actor, event, () =>
-    archive.db.prepare("UPDATE reports SET status = 'confirmed' WHERE id = ?").run(id),
+    archive.db.prepare(`UPDATE ${table} SET status = 'confirmed' WHERE id = ?`).run(id),
   );
 }

@@ -1,13 +1,22 @@
 // The doctor export as a PDF (pdfkit): the same blocks as the Markdown, with each trend chart drawn as vector
-// lines from the same readings. Chinese, Japanese and Korean text is set in a CJK font found on the system
-// (pdfkit's Helvetica has no such glyphs); without one the PDF is still produced, with missing glyphs.
+// lines from the same readings. Text the PDF standard fonts can show (Latin-1 and the other WinAnsi
+// characters) is set in the built-in Helvetica, which needs no font file parsed, laid out or embedded: the
+// first export of a process is then about as fast as the later ones (issue 15). Other characters (arrows,
+// Greek, Cyrillic…) are set in DejaVu Sans and Chinese, Japanese and Korean text in a CJK font found on the
+// system; without those the PDF is still produced, with missing glyphs.
 import * as fs from "node:fs";
-import PDFDocument from "pdfkit";
+import { createRequire } from "node:module";
 import { localDay } from "../../time/dates.js";
 import type { MetricReading } from "../metrics.js";
 import type { Block } from "./markdown.js";
 
-/** Latin-script fonts (regular, bold); pdfkit's built-in Helvetica when none is installed. */
+/**
+ * pdfkit through require: its CommonJS build loads about a quarter faster than its ES module build (no scan
+ * of each CommonJS dependency for its exports), a cost the first export of a process pays.
+ */
+const PDFDocument = createRequire(import.meta.url)("pdfkit") as typeof import("pdfkit");
+
+/** Fonts (regular, bold) for what Helvetica lacks; Helvetica itself when none is installed. */
 const LATIN_FONTS: readonly [string, string][] = [
   ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"],
   ["/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"],
@@ -30,41 +39,53 @@ const CJK_FONTS: readonly { file: string; family?: string }[] = [
 const CJK_TEXT =
   /[\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u{20000}-\u{2fa1f}]/u;
 
+/** Besides Latin-1, the characters of the WinAnsi encoding the standard PDF fonts are set in. */
+const WIN_ANSI_EXTRA = new Set(Array.from("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"));
+
+/** The font files of this machine (pdfkit reads one only when a document uses it). */
 interface FontFiles {
-  regular: string | Buffer;
-  bold: string | Buffer;
-  cjk?: { data: Buffer; family?: string };
+  unicode: string;
+  unicodeBold: string;
+  cjk?: { file: string; family?: string };
 }
 
 let fontFiles: FontFiles | undefined;
 
-/** The fonts this machine has, read once per process. */
+/** The fonts this machine has, looked up once per process. */
 function findFonts(): FontFiles {
   if (fontFiles) return fontFiles;
-  const latin = LATIN_FONTS.find(([regular, bold]) => fs.existsSync(regular) && fs.existsSync(bold));
-  const cjk = CJK_FONTS.find((font) => fs.existsSync(font.file));
+  const unicode = LATIN_FONTS.find(([regular, bold]) => fs.existsSync(regular) && fs.existsSync(bold));
   fontFiles = {
-    regular: latin ? fs.readFileSync(latin[0]) : "Helvetica",
-    bold: latin ? fs.readFileSync(latin[1]) : "Helvetica-Bold",
-    cjk: cjk ? { data: fs.readFileSync(cjk.file), family: cjk.family } : undefined,
+    unicode: unicode?.[0] ?? "Helvetica",
+    unicodeBold: unicode?.[1] ?? "Helvetica-Bold",
+    cjk: CJK_FONTS.find((font) => fs.existsSync(font.file)),
   };
   return fontFiles;
+}
+
+/** Which font a character needs: a standard one (WinAnsi), the Unicode one, or the CJK one. */
+type Script = "winansi" | "unicode" | "cjk";
+
+function scriptOf(char: string): Script {
+  if (CJK_TEXT.test(char)) return "cjk";
+  const code = char.codePointAt(0)!;
+  return code < 0x7f || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRA.has(char) ? "winansi" : "unicode";
 }
 
 interface Run {
   text: string;
   bold: boolean;
-  cjk: boolean;
+  script: Script;
 }
 
-/** Markdown-inline text (**bold**, backslash escapes) as runs, split where the script needs the CJK font. */
+/** Markdown-inline text (**bold**, backslash escapes) as runs, split where the script needs another font. */
 export function textRuns(text: string, bold = false): Run[] {
   const runs: Run[] = [];
   const push = (char: string, isBold: boolean) => {
-    const cjk = CJK_TEXT.test(char);
+    const script = scriptOf(char);
     const last = runs.at(-1);
-    if (last && last.bold === isBold && last.cjk === cjk) last.text += char;
-    else runs.push({ text: char, bold: isBold, cjk });
+    if (last && last.bold === isBold && last.script === script) last.text += char;
+    else runs.push({ text: char, bold: isBold, script });
   };
   let strong = bold;
   const chars = Array.from(text);
@@ -77,6 +98,11 @@ export function textRuns(text: string, bold = false): Run[] {
     } else push(char, strong);
   }
   return runs;
+}
+
+/** The registered font for text in a standard font (WinAnsi) or not, bold or not. */
+function fontName(standard: boolean, bold: boolean): string {
+  return `${standard ? "" : "unicode-"}${bold ? "bold" : "regular"}`;
 }
 
 const COLOR = { text: "#111111", muted: "#555555", alert: "#b00020", rule: "#999999", grid: "#dddddd" };
@@ -99,10 +125,12 @@ class PdfWriter {
     fonts: FontFiles,
     private readonly timeZone: string,
   ) {
-    this.doc.registerFont("regular", fonts.regular);
-    this.doc.registerFont("bold", fonts.bold);
+    this.doc.registerFont("regular", "Helvetica");
+    this.doc.registerFont("bold", "Helvetica-Bold");
+    this.doc.registerFont("unicode-regular", fonts.unicode);
+    this.doc.registerFont("unicode-bold", fonts.unicodeBold);
     this.cjk = fonts.cjk !== undefined;
-    if (fonts.cjk) this.doc.registerFont("cjk", fonts.cjk.data, fonts.cjk.family);
+    if (fonts.cjk) this.doc.registerFont("cjk", fonts.cjk.file, fonts.cjk.family);
   }
 
   private get left(): number {
@@ -118,15 +146,15 @@ class PdfWriter {
   }
 
   private useFont(run: Run): void {
-    if (run.cjk && this.cjk) {
+    if (run.script === "cjk" && this.cjk) {
       try {
         this.doc.font("cjk");
         return;
       } catch {
-        this.cjk = false; // a collection without the expected face: keep going with the Latin font
+        this.cjk = false; // a collection without the expected face: keep going with the Unicode font
       }
     }
-    this.doc.font(run.bold ? "bold" : "regular");
+    this.doc.font(fontName(run.script === "winansi", run.bold));
   }
 
   /** Writes one paragraph of inline text at (x, y) within `width`. */
@@ -202,11 +230,13 @@ class PdfWriter {
     const rest = (this.width - first) / Math.max(1, header.length - 1);
     const widths = header.map((_, i) => (i === 0 ? first : rest));
     const row = (cells: string[], bold: boolean) => {
-      this.doc.font(bold ? "bold" : "regular").fontSize(9);
       const height = Math.max(
-        ...cells.map((cell, i) =>
-          this.doc.heightOfString(cell.replace(/\*\*|\\/g, "") || " ", { width: widths[i]! - 6 }),
-        ),
+        ...cells.map((cell, i) => {
+          const plain = cell.replace(/\*\*|\\/g, "") || " ";
+          const standard = Array.from(plain).every((char) => scriptOf(char) === "winansi");
+          this.doc.font(fontName(standard, bold)).fontSize(9);
+          return this.doc.heightOfString(plain, { width: widths[i]! - 6 });
+        }),
       );
       this.ensureRoom(height + 6);
       const y = this.doc.y;

@@ -21,6 +21,7 @@ import { benchInstall } from "./bench-install.js";
 import { benchKills } from "./bench-kills.js";
 import { benchRedact } from "./bench-redact.js";
 import { benchReports } from "./bench-reports.js";
+import { benchStartup } from "./bench-startup.js";
 
 const FIXED_PROMPT_BUDGET = 3500;
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-bench-"));
@@ -86,10 +87,11 @@ report(
 const memory = process.memoryUsage();
 report("memory after 320 turns", `rss ${mb(memory.rss)}, heap used ${mb(memory.heapUsed)}`);
 
-// 5. The CLI as a user starts it (the package as npm installs it, then this checkout's built bin).
+// 5. The CLI as a user starts it (the package as npm installs it, then this checkout's built bin: short
+// commands and the module count of each, and the doctor PDF export, first in a fresh process and later).
 await benchInstall(report);
+await benchStartup(report);
 const env = { ...process.env, MEDBOT_HOME: home, MEDBOT_ALLOW_ROOT: "1" };
-report("`medbot --version` start-up (median of 7)", `${await medianRun(7, ["--version"], env)} ms`);
 report("`medbot agent -m` round trip (median of 5)", `${await medianRun(5, ["agent", "-m", "hi"], env)} ms`);
 
 agent.close();

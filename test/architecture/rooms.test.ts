@@ -47,11 +47,6 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
     why: "type only: an audit entry names the Actor who acted",
   },
   {
-    from: "src/access/gate.ts",
-    to: "src/channels/types.ts",
-    why: "type only: the gate implements the AccessGate that the adapter contract declares",
-  },
-  {
     from: "src/access/scheduled-chats.ts",
     to: "src/scheduler/types.ts",
     why: "a scheduled chat is named the way the scheduler parses it (parseChatTarget)",

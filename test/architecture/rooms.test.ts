@@ -42,11 +42,6 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
     why: "opening a database anchors and signs its audit head, so no caller can forget to",
   },
   {
-    from: "src/audit/audit-log.ts",
-    to: "src/access/actor.ts",
-    why: "type only: an audit entry names the Actor who acted",
-  },
-  {
     from: "src/access/scheduled-chats.ts",
     to: "src/scheduler/types.ts",
     why: "a scheduled chat is named the way the scheduler parses it (parseChatTarget)",

@@ -15,10 +15,11 @@
 
 import { heldReason } from "../access/scheduled-chats.js";
 import { appendAudit } from "../audit/audit-log.js";
+import type { ChatTarget } from "../config/chat-target.js";
 import { MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
 import { type Db, writeTransaction } from "../storage/db.js";
-import type { ChatTarget, DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "./types.js";
+import type { DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "./types.js";
 
 /** Who the audit log names for messages the scheduler sends on its own. */
 const SCHEDULER_ACTOR = { person: "medbot", channel: "scheduler", grants: [] } as const;

@@ -42,11 +42,6 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
     why: "opening a database anchors and signs its audit head, so no caller can forget to",
   },
   {
-    from: "src/access/scheduled-chats.ts",
-    to: "src/scheduler/types.ts",
-    why: "a scheduled chat is named the way the scheduler parses it (parseChatTarget)",
-  },
-  {
     from: "src/agent/tools/cron.ts",
     to: "src/scheduler/cron-jobs.ts",
     why: "the cron tool lets the agent manage the scheduler's jobs",

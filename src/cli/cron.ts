@@ -14,8 +14,8 @@ import {
   type JobScope,
   type ListedCronJob,
   personTimeZone,
-} from "../scheduler/cron-jobs.js";
-import { ScheduleError } from "../scheduler/schedule.js";
+} from "../schedules/cron-jobs.js";
+import { ScheduleError } from "../schedules/schedule.js";
 import { openArchive } from "./archive-session.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 

@@ -6,8 +6,8 @@ import type { TurnOrigin } from "../agent/context.js";
 import type { FamilyArchive } from "../archive/archive.js";
 import { dosesOf, recordDose } from "../archive/doses.js";
 import type { Entry } from "../archive/entries.js";
+import { MEDICATION_SOURCE, type ReminderGroup, reminderAt } from "../schedules/medication-reminders.js";
 import { type Db, writeTransaction } from "../storage/db.js";
-import { MEDICATION_SOURCE, type ReminderGroup, reminderAt } from "./medication-reminders.js";
 
 /** A reply answers a reminder sent this long ago at most. */
 export const DOSE_REPLY_WINDOW_MS = 3 * 3_600_000;

@@ -15,10 +15,10 @@ import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
+import type { SchedulerClock } from "../schedules/types.js";
 import { type Db, writeTransaction } from "../storage/db.js";
 import { hostTimeZone } from "../time/dates.js";
 import { isQuiet, quietEnd } from "./quiet-hours.js";
-import type { SchedulerClock } from "./types.js";
 
 /** The reply that means "nothing needs the household's attention". */
 export const HEARTBEAT_OK = "HEARTBEAT_OK";

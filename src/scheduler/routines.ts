@@ -7,14 +7,14 @@ import type { ChatTarget } from "../config/chat-target.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
+import { cronJobSource } from "../schedules/cron-jobs.js";
+import { MedicationReminders } from "../schedules/medication-reminders.js";
+import type { DueSource, SchedulerClock } from "../schedules/types.js";
 import type { Db } from "../storage/db.js";
 import { systemClock } from "./clock.js";
-import { cronJobSource } from "./cron-jobs.js";
 import { SchedulerEngine } from "./engine.js";
 import { Heartbeat } from "./heartbeat.js";
-import { MedicationReminders } from "./medication-reminders.js";
 import { RiskScan, riskScanSource } from "./risk-scan.js";
-import type { DueSource, SchedulerClock } from "./types.js";
 
 export interface RoutineOptions {
   config: MedbotConfig;

@@ -18,7 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["config"],
   ["access"],
   ["archive", "channels"],
-  ["delivery"],
+  ["delivery", "schedules"],
   ["sharing"],
   ["agent"],
   ["scheduler"],
@@ -40,21 +40,6 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
     from: "src/storage/db.ts",
     to: "src/audit/audit-head.ts",
     why: "opening a database anchors and signs its audit head, so no caller can forget to",
-  },
-  {
-    from: "src/agent/tools/cron.ts",
-    to: "src/scheduler/cron-jobs.ts",
-    why: "the cron tool lets the agent manage the scheduler's jobs",
-  },
-  {
-    from: "src/agent/tools/cron.ts",
-    to: "src/scheduler/engine.ts",
-    why: "the cron tool wakes the engine after a change",
-  },
-  {
-    from: "src/agent/tools/cron.ts",
-    to: "src/scheduler/schedule.ts",
-    why: "the cron tool checks a schedule as the scheduler will read it",
   },
   {
     from: "src/agent/loop.ts",

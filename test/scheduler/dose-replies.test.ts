@@ -13,7 +13,7 @@ import { MessageQueue } from "../../src/delivery/queue.js";
 import { silentLogger } from "../../src/log.js";
 import { answerDoseReply, isTakenReply } from "../../src/scheduler/dose-replies.js";
 import { SchedulerEngine } from "../../src/scheduler/engine.js";
-import { MedicationReminders } from "../../src/scheduler/medication-reminders.js";
+import { MedicationReminders } from "../../src/schedules/medication-reminders.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { MIGRATIONS } from "../../src/storage/migrations.js";
 import { medicationFields } from "../support/records.js";

@@ -1,6 +1,6 @@
 // The scheduler's contract. Sources (cron jobs, medication reminders, the heartbeat's daily risk scan) say
-// what is due and when; the engine (engine.ts) arms one timer for the earliest next due time, and when it
-// fires asks each source what fell due since it last looked, then delivers or records each event once.
+// what is due and when; the engine (scheduler/engine.ts) arms one timer for the earliest next due time, and
+// when it fires asks each source what fell due since it last looked, then delivers or records each once.
 import type { ChatTarget } from "../config/chat-target.js";
 
 /** One occurrence of something due, produced by a source for a time window. */

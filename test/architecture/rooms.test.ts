@@ -41,11 +41,6 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
     to: "src/audit/audit-head.ts",
     why: "opening a database anchors and signs its audit head, so no caller can forget to",
   },
-  {
-    from: "src/agent/loop.ts",
-    to: "src/scheduler/dose-replies.ts",
-    why: "a reply to a medication reminder is recorded before the model sees it",
-  },
 ];
 
 interface Edge {

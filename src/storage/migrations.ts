@@ -1,5 +1,5 @@
 // Every schema step of medbot.db, in order. Append only: a released step is never edited.
-import { ARCHIVE_SCHEMA } from "../archive/schema.js";
+import { ARCHIVE_SCHEMA } from "./archive-schema.js";
 
 /** The step that begins the audit head file (a no-op for SQLite; its place in MIGRATIONS is what counts). */
 const AUDIT_HEAD_MARKER = "SELECT 'audit head file';";

@@ -32,11 +32,6 @@ const BRIDGE_MAY_IMPORT: readonly string[] = ["bridge-protocol", "log", "storage
 /** Imports that run against the layers, each with why (docs/ARCHITECTURE.md, "Exceptions"); keep it short. */
 const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
   {
-    from: "src/storage/migrations.ts",
-    to: "src/archive/schema.ts",
-    why: "every schema step lives in one ordered list; the archive's tables are plain SQL text",
-  },
-  {
     from: "src/storage/db.ts",
     to: "src/audit/audit-head.ts",
     why: "opening a database anchors and signs its audit head, so no caller can forget to",

@@ -34,7 +34,9 @@ const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
   {
     from: "src/storage/db.ts",
     to: "src/audit/audit-head.ts",
-    why: "opening a database anchors and signs its audit head, so no caller can forget to",
+    why:
+      "every writer opens medbot.db with openDatabase, which hands the audit head its signing key and writes a " +
+      "first head, so no process writes the archive without them; audit/ writes through storage, so it cannot sit below it",
   },
 ];
 

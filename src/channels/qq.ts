@@ -12,6 +12,7 @@ import {
   MESSAGE_EVENTS,
   markdownToQqText,
   QqApi,
+  QqApiError,
   type QqChatKind,
   type QqConfig,
   qqEventToInbound,
@@ -105,6 +106,11 @@ export class QqAdapter implements ChannelAdapter {
     for (const group of config.groups) this.chatKinds.set(group, "group");
   }
 
+  /** Why the channel stopped for good: QQ refused the credentials or the bot. */
+  problem(): string | undefined {
+    return this.life.problem();
+  }
+
   /** Transport liveness: "running" while the gateway session (or the webhook listener) is up. */
   state(): ChannelState {
     return this.life.state();
@@ -116,10 +122,10 @@ export class QqAdapter implements ChannelAdapter {
     try {
       await this.api.accessToken(stopped);
     } catch (error) {
-      this.life.fail();
-      throw new Error(
-        `QQ access token request failed (${describe(error)}); check channels.qq.appId and secret`,
-      );
+      const why = `QQ access token request failed (${describe(error)}); check channels.qq.appId and secret`;
+      // QQ itself refused (a wrong appId or secret): restarting cannot help until the config changes.
+      this.life.fail(refusedByQq(error) ? `${why}, then restart the gateway` : undefined);
+      throw new Error(why);
     }
     if (this.config.mode === "webhook") return this.startWebhook(context, stopped);
     let ready: () => void = () => undefined;
@@ -215,10 +221,11 @@ export class QqAdapter implements ChannelAdapter {
         }
         if (end.next === "stopped" || signal.aborted) return "received";
         if (end.next === "fatal" || !started) {
+          const why = `QQ gateway: ${end.reason}; check channels.qq.appId, secret and the bot's intents`;
           this.log.error({ reason: end.reason }, "QQ gateway refused the bot");
-          refused(
-            new Error(`QQ gateway: ${end.reason}; check channels.qq.appId, secret and the bot's intents`),
-          );
+          refused(new Error(why));
+          // Banned, delisted or refused intents: the channel stops for good and /healthz names why.
+          if (end.next === "fatal") throw new BotRefused(`${why}, then restart the gateway`);
           throw new ChannelGaveUp(end.reason);
         }
         if (end.next === "identify") {
@@ -231,6 +238,7 @@ export class QqAdapter implements ChannelAdapter {
         this.log.warn({ reason: end.reason, next: end.next, failures: 0 }, RECONNECTING);
         return "received";
       },
+      fatal: (error) => (error instanceof BotRefused ? error.message : undefined),
       afterFailure: (error, failures) => {
         const end = error instanceof SessionEnded ? error.end : { reason: describe(error), next: "resume" };
         this.log.warn({ reason: end.reason, next: end.next, failures }, RECONNECTING);
@@ -384,6 +392,14 @@ export class QqAdapter implements ChannelAdapter {
     this.replySeqs.set(msgId, { last: last + 1, at: now });
     return last + 1;
   }
+}
+
+/** The QQ gateway refused this bot for good (a fatal close code): the channel's problem. */
+class BotRefused extends Error {}
+
+/** Whether QQ answered and refused (a wrong appId or secret), rather than the network or QQ failing. */
+function refusedByQq(error: unknown): boolean {
+  return error instanceof QqApiError && error.status < 500 && error.status !== 429;
 }
 
 /** What a close code of the QQ gateway means for the next connection (QQ's websocket error table). */

@@ -136,6 +136,11 @@ export class WhatsAppAdapter implements ChannelAdapter {
     return state === "running" && this.whatsapp !== "open" ? "starting" : state;
   }
 
+  /** Why the channel stopped for good: WhatsApp logged medbot out, or another session replaced it. */
+  problem(): string | undefined {
+    return this.life.problem();
+  }
+
   /** Starts the bridge (when managed), authenticates and resolves on ready; rejects if it cannot. */
   async start(context: ChannelContext): Promise<void> {
     this.whatsapp = "closed";
@@ -285,7 +290,8 @@ export class WhatsAppAdapter implements ChannelAdapter {
           ? "WhatsApp logged medbot out"
           : "another WhatsApp Web session replaced medbot's";
       this.log.error({ channel: "whatsapp", state, detail }, `${why}; ${LOGIN_HINT}`);
-      this.life.fail();
+      // Restarting cannot link WhatsApp again: the gateway stops restarting and /healthz names the problem.
+      this.life.fail(`${why}; ${LOGIN_HINT}`);
     } else if (state === "qr") {
       this.log.warn({ channel: "whatsapp" }, "WhatsApp is not linked; run `medbot channels login whatsapp`");
     } else {

@@ -4,6 +4,10 @@ import { unitPreferenceProblem } from "../measures/kinds.js";
 import { allowHostProblem } from "../security/web-hosts.js";
 import { isTimeZone } from "../time/dates.js";
 
+/** The chat platforms medbot speaks on; each has an adapter in src/channels/ and a key under `channels`. */
+export const CHANNEL_NAMES = ["telegram", "whatsapp", "email", "feishu", "qq"] as const;
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
+
 const httpUrl = z
   .string()
   .refine((value) => /^https?:\/\/[^\s]+$/i.test(value), { message: "must be an http(s) URL" });
@@ -353,7 +357,7 @@ export const configSchema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1),
-        channel: z.enum(["telegram", "whatsapp", "email", "feishu", "qq"]),
+        channel: z.enum(CHANNEL_NAMES),
         address: z.string().min(1).describe("Chat id or email address."),
       }),
     )
@@ -444,8 +448,6 @@ export const configSchema = z.strictObject({
 
 export type MedbotConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
-export const CHANNEL_NAMES = ["telegram", "whatsapp", "email", "feishu", "qq"] as const;
-export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
 /** The config schema as JSON Schema, for editors completing config.json. */
 export function configJsonSchema(): Record<string, unknown> {

@@ -260,6 +260,8 @@ describe("QQ adapter over the websocket gateway", () => {
       /invalid appid or secret.*channels\.qq\.appId/,
     );
     expect(adapter.state()).toBe("failed");
+    // QQ refused the credentials: the gateway must not restart the channel for ever.
+    expect(adapter.problem()).toMatch(/invalid appid or secret.*restart the gateway/);
     expect(fake.gatewayFetches).toBe(0);
     expect(fake.connections).toBe(0);
   });
@@ -269,6 +271,7 @@ describe("QQ adapter over the websocket gateway", () => {
     fake.refuseIdentify(4915);
     await expect(adapter.start(recordingContext())).rejects.toThrow(/QQ gateway: gateway closed 4915/);
     expect(adapter.state()).toBe("failed");
+    await vi.waitFor(() => expect(adapter.problem()).toMatch(/gateway closed 4915.*restart the gateway/));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fake.connections).toBe(1);
   });

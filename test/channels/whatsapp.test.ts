@@ -241,6 +241,10 @@ describe("WhatsApp adapter", () => {
     await vi.waitFor(() => expect(adapter.state()).toBe("running"));
     fake.setState("logged_out", "WhatsApp logged this device out");
     await vi.waitFor(() => expect(adapter.state()).toBe("failed"));
+    // Restarting cannot link WhatsApp again: the channel's problem stops the gateway's restarts.
+    expect(adapter.problem()).toMatch(
+      /logged medbot out; stop medbot gateway, run `medbot channels login whatsapp`/,
+    );
     expect(lines.join("\n")).toMatch(
       /logged medbot out; stop medbot gateway, run `medbot channels login whatsapp`/,
     );
@@ -259,6 +263,7 @@ describe("WhatsApp adapter", () => {
       /WhatsApp logged_out; stop medbot gateway, run `medbot channels login whatsapp`/,
     );
     expect(adapter.state()).toBe("failed");
+    expect(adapter.problem()).toMatch(/logged medbot out/);
   });
 
   it("is failed when the bridge goes away, and reconnects when the gateway restarts it", async () => {

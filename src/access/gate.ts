@@ -8,11 +8,11 @@
 // mention the bot are ignored without an entry: they were not addressed to medbot.
 
 import { appendAudit } from "../audit/audit-log.js";
-import type { AccessDecision, AccessGate, SenderQuestion } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import { listedGroups, listedInAllowFrom, senderKey } from "./allow-list.js";
+import type { AccessDecision, AccessGate, SenderQuestion } from "./gate-contract.js";
 import { type PairingRequest, PairingStore } from "./pairing.js";
 import { actorFor } from "./people.js";
 

@@ -2,8 +2,8 @@
 // and the risk scan, asked when a job is added and again at every delivery. A chat qualifies only when its
 // channel is enabled, the channel admits the chat's sender (allowFrom, or pairing approval while dmPolicy is
 // "pairing"), and the chat is a person's identity in config `people`. Anything else is refused, with why.
+import { parseChatTarget } from "../config/chat-target.js";
 import type { ChannelName, MedbotConfig } from "../config/schema.js";
-import { parseChatTarget } from "../scheduler/types.js";
 import type { Db } from "../storage/db.js";
 import { listedInAllowFrom } from "./allow-list.js";
 import { PairingStore } from "./pairing.js";

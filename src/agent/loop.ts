@@ -5,7 +5,6 @@ import { type Actor, hostOwner } from "../access/actor.js";
 import { FamilyArchive } from "../archive/archive.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
-import { answerDoseReply } from "../scheduler/dose-replies.js";
 import { Pseudonyms, refusedPseudonymsError, retirePseudonyms } from "../security/pseudonyms.js";
 import { ContactSends, EgressError } from "../sharing/contact-sends.js";
 import type { Db } from "../storage/db.js";
@@ -18,6 +17,7 @@ import {
   parseDraftDecision,
 } from "./commands.js";
 import { buildSystemPrompt, promptFingerprint, runtimeHeader, type TurnOrigin } from "./context.js";
+import { answerDoseReply } from "./dose-replies.js";
 import { Memories, Memory, summariseIntoMemory } from "./memory.js";
 import {
   type ChatMessage,

@@ -32,7 +32,7 @@ export interface AuditHead {
 /** The head of an archive without entries yet. */
 const GENESIS_HEAD: AuditHead = { seq: 0, hash: GENESIS_HASH, at: "" };
 
-/** The triggers that make the audit table append-only (src/archive/schema.ts). */
+/** The triggers that make the audit table append-only (src/storage/archive-schema.ts). */
 export const AUDIT_TRIGGERS = ["audit_log_no_update", "audit_log_no_delete"] as const;
 
 /** The head file of a database file (`medbot.db-audit-head.json` beside it); none for an in-memory one. */

@@ -1,12 +1,21 @@
 // The audit log: append-only, each entry hash-chained to the one before. It records who changed or
 // exported what, and when, but no health content. `verifyAudit` finds an edited or deleted entry, and with
 // the head file (audit-head.ts) a chain cut short, re-hashed or renumbered, and dropped triggers.
-import type { Actor } from "../access/actor.js";
 import { type Db, nowIso, writeTransaction } from "../storage/db.js";
 import { AUDIT_COLUMNS, type AuditEntry, auditEntryHash, GENESIS_HASH } from "./audit-chain.js";
 import { checkAuditHead, checkAuditTriggers, scheduleAuditAnchor } from "./audit-head.js";
 
 export { type AuditEntry, GENESIS_HASH } from "./audit-chain.js";
+
+/**
+ * Who acted, as an entry records it: the person (or "medbot" for its own routines), the channel and the
+ * message. An access/ Actor fits as it is; the log needs no more of it (never the grants).
+ */
+export interface AuditActor {
+  person: string;
+  channel: string;
+  messageId?: string;
+}
 
 export interface AuditEvent {
   action: string;
@@ -24,7 +33,7 @@ export interface AuditEvent {
  */
 export function appendAudit(
   db: Db,
-  actor: Actor,
+  actor: AuditActor,
   event: AuditEvent,
   clock: () => Date = () => new Date(),
 ): number {
@@ -35,7 +44,7 @@ export function appendAudit(
 
 function appendChainedEntry(
   db: Db,
-  actor: Actor,
+  actor: AuditActor,
   event: AuditEvent,
   clock: () => Date = () => new Date(),
 ): number {

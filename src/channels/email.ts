@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { ImapFlow } from "imapflow";
 import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer, { type Transporter } from "nodemailer";
+import type { SenderQuestion } from "../access/gate-contract.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { type Logger, silentLogger } from "../log.js";
 import { sleep } from "./backoff.js";
@@ -34,7 +35,6 @@ import type {
   ChannelState,
   InboundMessage,
   OutboundMessage,
-  SenderQuestion,
 } from "./types.js";
 
 export type EmailConfig = MedbotConfig["channels"]["email"];

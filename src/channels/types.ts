@@ -1,6 +1,6 @@
 // The adapter contract: a channel translates between its platform and these shapes. It decides no policy:
 // who may talk (access/), what may leave (security/) and what is stored (gateway/) live elsewhere.
-import type { Actor } from "../access/actor.js";
+import type { SenderQuestion } from "../access/gate-contract.js";
 import type { ChannelName } from "../config/schema.js";
 
 /** A message as it arrived, translated from the platform. */
@@ -36,36 +36,12 @@ export interface OutboundMessage {
   subject?: string;
 }
 
-/** What the access gate decided for a sender, before any side effect. */
-export type AccessDecision =
-  | { allowed: true; actor: Actor }
-  /** `reply`: the only thing a refused sender may get (a pairing code), or nothing. */
-  | { allowed: false; reason: string; reply?: string };
-
-/** The sender fields every access question and refusal is about. */
-export type SenderQuestion = Pick<
-  InboundMessage,
-  "channel" | "chatId" | "senderId" | "isGroup" | "mentioned"
->;
-
 /** Why an adapter refused a message before delivery, in words for the owner: no message content. */
 export interface Refusal {
   /** "the DKIM signature of example.test does not verify (body hash did not verify)". */
   reason: string;
   /** What the owner can do to let such a message in: "add bob@example.test to channels.email.allowFrom". */
   remedy: string;
-}
-
-/** Decides who gets in; implemented in access/, called by the gateway for every inbound message. */
-export interface AccessGate {
-  check(message: SenderQuestion): AccessDecision;
-  /**
-   * Who the sender acts as now (today's allow-list, pairing approvals and grants), or undefined once they
-   * may no longer talk to medbot; writes nothing. Asked again when a stored message's turn runs.
-   */
-  actorNow(message: SenderQuestion): Actor | undefined;
-  /** Records (audits) a refusal decided before the gate was asked, such as an unproven email sender. */
-  recordRefusal(message: SenderQuestion, reason: string): void;
 }
 
 export type DeliveryResult = "stored" | "duplicate" | "denied";

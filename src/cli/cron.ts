@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { hostOwner } from "../access/actor.js";
 import { actorForChat } from "../access/people.js";
 import { heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
+import { type ChatTarget, parseChatTarget } from "../config/chat-target.js";
 import type { LoadedConfig } from "../config/load.js";
 import { CHANNEL_NAMES, type MedbotConfig } from "../config/schema.js";
 import {
@@ -13,9 +14,8 @@ import {
   type JobScope,
   type ListedCronJob,
   personTimeZone,
-} from "../scheduler/cron-jobs.js";
-import { ScheduleError } from "../scheduler/schedule.js";
-import { type ChatTarget, parseChatTarget } from "../scheduler/types.js";
+} from "../schedules/cron-jobs.js";
+import { ScheduleError } from "../schedules/schedule.js";
 import { openArchive } from "./archive-session.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 

@@ -15,9 +15,9 @@ import { ChannelSetupError, enabledChannels } from "../gateway/channels.js";
 import { Gateway } from "../gateway/gateway.js";
 import { GatewayAlreadyRunning, type GatewayLock, lockGateway } from "../gateway/instance-lock.js";
 import { createLogger, type Logger } from "../log.js";
-import { schedulesChanged } from "../scheduler/engine.js";
-import { reminderTargetProblems } from "../scheduler/medication-reminders.js";
 import { type Routines, startRoutines } from "../scheduler/routines.js";
+import { schedulesChanged } from "../schedules/changes.js";
+import { reminderTargetProblems } from "../schedules/medication-reminders.js";
 import { type Db, openDatabase } from "../storage/db.js";
 import { CliFailure, type GlobalOptions, openInstance } from "./startup.js";
 
@@ -52,7 +52,7 @@ function holdDataFolder(home: string, health: string): GatewayLock {
 
 /**
  * The gateway process's one database connection and the agent over it. One connection, so the notice the
- * agent's tools give when schedules change (scheduler/engine.ts schedulesChanged) reaches the scheduler at
+ * agent's tools give when schedules change (schedules/changes.ts) reaches the scheduler at
  * once; PRAGMA data_version, polled on the supervision tick, sees only other processes' commits.
  */
 export function openGatewayAgent(loaded: LoadedConfig, logger: Logger): { db: Db; agent: Agent } {

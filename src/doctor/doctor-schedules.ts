@@ -7,7 +7,7 @@ import { hostOwner } from "../access/actor.js";
 import { configuredTargetRefusals, heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
-import { CronJobStore } from "../scheduler/cron-jobs.js";
+import { CronJobStore } from "../schedules/cron-jobs.js";
 import { type Db, openDatabase } from "../storage/db.js";
 import type { Finding } from "./doctor.js";
 

@@ -27,18 +27,17 @@
 //   cancelled and counts too. At the start of a third attempt the row is set aside (turn-deadline.ts).
 // - A storage failure (full disk, unwritable database) turns /healthz "degraded" with why (storage-health.ts).
 import type { Actor } from "../access/actor.js";
+import type { AccessGate, SenderQuestion } from "../access/gate-contract.js";
 import { parseCommand } from "../agent/commands.js";
 import type { IncomingMessage } from "../agent/loop.js";
 import { type BackoffPolicy, DEFAULT_BACKOFF, restartDelay } from "../channels/backoff.js";
 import type {
-  AccessGate,
   ChannelAdapter,
   ChannelContext,
   DeliveryResult,
   InboundMessage,
   OutboundMessage,
   Refusal,
-  SenderQuestion,
 } from "../channels/types.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { type InboxRow, MessageQueue } from "../delivery/queue.js";

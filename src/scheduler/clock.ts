@@ -1,7 +1,7 @@
 // The real SchedulerClock: wall time and setTimeout. Node caps a timeout at 2^31-1 ms (about 24.8 days) and
 // fires at once beyond it, so a far timer is armed in steps; timers are unref'd so they never keep a
 // finished process alive.
-import type { SchedulerClock } from "./types.js";
+import type { SchedulerClock } from "../schedules/types.js";
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 

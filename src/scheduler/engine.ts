@@ -15,10 +15,12 @@
 
 import { heldReason } from "../access/scheduled-chats.js";
 import { appendAudit } from "../audit/audit-log.js";
+import type { ChatTarget } from "../config/chat-target.js";
 import { MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
+import { whenSchedulesChange } from "../schedules/changes.js";
+import type { DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "../schedules/types.js";
 import { type Db, writeTransaction } from "../storage/db.js";
-import type { ChatTarget, DeliveryOutcome, DueEvent, DueSource, SchedulerClock } from "./types.js";
 
 /** Who the audit log names for messages the scheduler sends on its own. */
 const SCHEDULER_ACTOR = { person: "medbot", channel: "scheduler", grants: [] } as const;
@@ -44,13 +46,6 @@ const LATE_NOTE_AFTER_MS = 60_000;
 /** A source that failed is tried again after this long, not in a tight loop. */
 const RETRY_MS = 60_000;
 
-const changeListeners = new WeakMap<Db, Set<() => void>>();
-
-/** Tells a running engine on `db` (in this process) that jobs or medications changed: it re-arms its timer. */
-export function schedulesChanged(db: Db): void {
-  for (const listener of changeListeners.get(db) ?? []) listener();
-}
-
 /** Delivers what sources say is due, each occurrence once, through the gateway outbox. */
 export class SchedulerEngine {
   private readonly queue: MessageQueue;
@@ -59,7 +54,7 @@ export class SchedulerEngine {
   private running = false;
   private readonly failing = new Set<string>();
   private dataVersion = 0;
-  private readonly onChange = () => this.reschedule();
+  private stopListening: (() => void) | undefined;
 
   constructor(private readonly options: SchedulerEngineOptions) {
     this.queue = new MessageQueue(options.db, () => options.clock.now());
@@ -75,8 +70,7 @@ export class SchedulerEngine {
     );
     for (const source of this.options.sources) register.run(source.name, now);
     this.dataVersion = this.readDataVersion();
-    const listeners = changeListeners.get(this.options.db) ?? new Set();
-    changeListeners.set(this.options.db, listeners.add(this.onChange));
+    this.stopListening = whenSchedulesChange(this.options.db, () => this.reschedule());
     this.fire();
   }
 
@@ -86,7 +80,8 @@ export class SchedulerEngine {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.armedFor = undefined;
-    changeListeners.get(this.options.db)?.delete(this.onChange);
+    this.stopListening?.();
+    this.stopListening = undefined;
   }
 
   /** Re-arms the timer after jobs or medications changed (a few queries; no delivery). */

@@ -10,14 +10,15 @@ import { actorForChat } from "../access/people.js";
 import { heldReason, scheduledChatRefusal } from "../access/scheduled-chats.js";
 import type { IncomingMessage } from "../agent/loop.js";
 import { appendAudit } from "../audit/audit-log.js";
+import { type ChatTarget, parseChatTarget } from "../config/chat-target.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import { MessageQueue } from "../delivery/queue.js";
 import type { Logger } from "../log.js";
+import type { SchedulerClock } from "../schedules/types.js";
 import { type Db, writeTransaction } from "../storage/db.js";
 import { hostTimeZone } from "../time/dates.js";
 import { isQuiet, quietEnd } from "./quiet-hours.js";
-import { type ChatTarget, parseChatTarget, type SchedulerClock } from "./types.js";
 
 /** The reply that means "nothing needs the household's attention". */
 export const HEARTBEAT_OK = "HEARTBEAT_OK";

@@ -5,12 +5,12 @@
 // repeated only when it got worse, when it went away and came back, or about a week after it was last sent.
 
 import type { MedbotConfig } from "../config/schema.js";
+import type { DeliveryOutcome, DueEvent, DueSource } from "../schedules/types.js";
 import type { Db } from "../storage/db.js";
 import { hostTimeZone, todayIn } from "../time/dates.js";
 import { type HeartbeatTarget, heartbeatTarget } from "./heartbeat.js";
 import { nextLocalTime, quietEnd } from "./quiet-hours.js";
 import { type Finding, scanHousehold } from "./risk-findings.js";
-import type { DeliveryOutcome, DueEvent, DueSource } from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** An unchanged finding is sent again this long after it was last sent (a week; slack for DST and quiet hours). */

@@ -3,17 +3,18 @@
 // process's one database connection) re-arm it through schedulesChanged at once; those changed by another
 // process (the CLI) are noticed through SQLite's data_version on the gateway's supervision tick.
 import { scheduledChatRefusal } from "../access/scheduled-chats.js";
+import type { ChatTarget } from "../config/chat-target.js";
 import type { MedbotPaths } from "../config/paths.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
+import { cronJobSource } from "../schedules/cron-jobs.js";
+import { MedicationReminders } from "../schedules/medication-reminders.js";
+import type { DueSource, SchedulerClock } from "../schedules/types.js";
 import type { Db } from "../storage/db.js";
 import { systemClock } from "./clock.js";
-import { cronJobSource } from "./cron-jobs.js";
 import { SchedulerEngine } from "./engine.js";
 import { Heartbeat } from "./heartbeat.js";
-import { MedicationReminders } from "./medication-reminders.js";
 import { RiskScan, riskScanSource } from "./risk-scan.js";
-import type { ChatTarget, DueSource, SchedulerClock } from "./types.js";
 
 export interface RoutineOptions {
   config: MedbotConfig;

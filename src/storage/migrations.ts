@@ -1,5 +1,5 @@
 // Every schema step of medbot.db, in order. Append only: a released step is never edited.
-import { ARCHIVE_SCHEMA } from "../archive/schema.js";
+import { ARCHIVE_SCHEMA } from "./archive-schema.js";
 
 /** The step that begins the audit head file (a no-op for SQLite; its place in MIGRATIONS is what counts). */
 const AUDIT_HEAD_MARKER = "SELECT 'audit head file';";
@@ -217,7 +217,7 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE facts ADD COLUMN change_reason TEXT;
    ALTER TABLE symptoms ADD COLUMN change_reason TEXT;
    ALTER TABLE medications ADD COLUMN change_reason TEXT;`,
-  // The member a delivery was for (src/scheduler/dose-replies.ts reads it; NULL: not about a member, like a
+  // The member a delivery was for (src/agent/dose-replies.ts reads it; NULL: not about a member, like a
   // cron job). Medication reminders settled before this step get theirs from the event key ("mum@08:00>…";
   // a member id holds no "@").
   `ALTER TABLE scheduled_deliveries ADD COLUMN member_id TEXT;

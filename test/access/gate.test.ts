@@ -2,9 +2,9 @@
 // and every refusal audited without content, at most once per sender per minute.
 import { beforeEach, describe, expect, it } from "vitest";
 import { createAccessGate, DENIED_AUDIT_INTERVAL_MS, isAllowedSender } from "../../src/access/gate.js";
+import type { AccessGate } from "../../src/access/gate-contract.js";
 import { PairingStore } from "../../src/access/pairing.js";
 import { listAudit } from "../../src/audit/audit-log.js";
-import type { AccessGate } from "../../src/channels/types.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 

@@ -9,8 +9,8 @@ import { runToolCall, type ToolContext, toolDefinitions } from "../../src/agent/
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { configSchema } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/log.js";
-import { cronJobSource } from "../../src/scheduler/cron-jobs.js";
 import { SchedulerEngine } from "../../src/scheduler/engine.js";
+import { cronJobSource } from "../../src/schedules/cron-jobs.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { FakeClock } from "../support/fake-clock.js";
 

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { getEntry } from "../../src/archive/entries.js";
-import { reminderAt } from "../../src/scheduler/medication-reminders.js";
+import { reminderAt } from "../../src/schedules/medication-reminders.js";
 import { openDatabase } from "../../src/storage/db.js";
 import { runMedbot, tempHome } from "../support/medbot-cli.js";
 

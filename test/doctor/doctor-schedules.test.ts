@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import { checkScheduledTargets } from "../../src/doctor/doctor-schedules.js";
-import { CronJobStore } from "../../src/scheduler/cron-jobs.js";
+import { CronJobStore } from "../../src/schedules/cron-jobs.js";
 import { openDatabase } from "../../src/storage/db.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "medbot-doctor-schedules-"));

@@ -2,8 +2,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { AccessDecision, AccessGate } from "../../src/access/gate-contract.js";
 import type { IncomingMessage } from "../../src/agent/loop.js";
-import type { AccessDecision, AccessGate } from "../../src/channels/types.js";
 import type { MedbotConfig } from "../../src/config/schema.js";
 import { type ChatAgent, Gateway, type GatewayOptions } from "../../src/gateway/gateway.js";
 import { silentLogger } from "../../src/log.js";

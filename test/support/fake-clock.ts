@@ -1,5 +1,5 @@
 // A SchedulerClock the test moves by hand: timers fire, in time order, only when advance() passes them.
-import type { SchedulerClock } from "../../src/scheduler/types.js";
+import type { SchedulerClock } from "../../src/schedules/types.js";
 
 interface Timer {
   at: number;

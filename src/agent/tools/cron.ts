@@ -3,9 +3,9 @@
 // scheduled sends (a person's chat on an enabled channel that lets them in).
 import { z } from "zod";
 import { CHANNEL_NAMES, type ChannelName, configSchema } from "../../config/schema.js";
-import { CronJobStore, describeJob, type ListedCronJob, personTimeZone } from "../../scheduler/cron-jobs.js";
-import { schedulesChanged } from "../../scheduler/engine.js";
-import { ScheduleError } from "../../scheduler/schedule.js";
+import { schedulesChanged } from "../../schedules/changes.js";
+import { CronJobStore, describeJob, type ListedCronJob, personTimeZone } from "../../schedules/cron-jobs.js";
+import { ScheduleError } from "../../schedules/schedule.js";
 import { defineTool, type ToolContext } from "./tool.js";
 
 export const cronTool = defineTool({

@@ -2,8 +2,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Actor } from "../../src/access/actor.js";
 import { configSchema } from "../../src/config/schema.js";
-import { CronJobStore, cronJobSource, describeJob, personTimeZone } from "../../src/scheduler/cron-jobs.js";
-import { ScheduleError } from "../../src/scheduler/schedule.js";
+import { CronJobStore, cronJobSource, describeJob, personTimeZone } from "../../src/schedules/cron-jobs.js";
+import { ScheduleError } from "../../src/schedules/schedule.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { hostTimeZone } from "../../src/time/dates.js";
 

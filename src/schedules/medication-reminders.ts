@@ -8,9 +8,10 @@ import { actorForChat } from "../access/people.js";
 import { medicationZone, nextScheduledDose, scheduledDoses } from "../archive/doses.js";
 import { currentEntries, type Entry } from "../archive/entries.js";
 import { allMembers, type Member } from "../archive/members.js";
+import { type ChatTarget, parseChatTarget } from "../config/chat-target.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
-import { type ChatTarget, type DueEvent, type DueSource, parseChatTarget } from "./types.js";
+import type { DueEvent, DueSource } from "./types.js";
 
 export const MEDICATION_SOURCE = "medication";
 

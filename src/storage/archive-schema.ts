@@ -1,6 +1,7 @@
-// The family archive's tables. Rows are never overwritten in place: a correction adds a new row that
-// replaces the old one, a removal stamps the row; both keep the history. Every row names the audit
-// entry (who, which channel and message, when) that created it.
+// The family archive's first tables (step 2 of MIGRATIONS; later steps, like every room's tables, are in
+// migrations.ts). Rows are never overwritten in place: a correction adds a new row that replaces the old
+// one, a removal stamps the row; both keep the history. Every row names the audit entry (who, which channel
+// and message, when) that created it.
 
 export const ARCHIVE_SCHEMA = `
 CREATE TABLE audit_log (

@@ -5,6 +5,7 @@
 // is added and again at every delivery; an occurrence held at delivery shows in the job's listing, with why.
 import type { Actor } from "../access/actor.js";
 import { scheduleRefusal } from "../access/scheduled-chats.js";
+import type { ChatTarget } from "../config/chat-target.js";
 import type { MedbotConfig } from "../config/schema.js";
 import type { Db } from "../storage/db.js";
 import { hostTimeZone } from "../time/dates.js";
@@ -18,13 +19,7 @@ import {
   ScheduleError,
   type ScheduleInput,
 } from "./schedule.js";
-import {
-  type ChatTarget,
-  DEFAULT_GRACE_MS,
-  type DeliveryOutcome,
-  type DueEvent,
-  type DueSource,
-} from "./types.js";
+import { DEFAULT_GRACE_MS, type DeliveryOutcome, type DueEvent, type DueSource } from "./types.js";
 
 /** A stored job. */
 export interface CronJob {

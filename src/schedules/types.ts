@@ -1,25 +1,7 @@
 // The scheduler's contract. Sources (cron jobs, medication reminders, the heartbeat's daily risk scan) say
-// what is due and when; the engine (engine.ts) arms one timer for the earliest next due time, and when it
-// fires asks each source what fell due since it last looked, then delivers or records each event once.
-import type { OutboundMessage } from "../channels/types.js";
-
-/** Where a scheduled message goes: one chat, as `channel:chatId` in config, split here. */
-export interface ChatTarget {
-  channel: OutboundMessage["channel"];
-  chatId: string;
-  /** The bot or mailbox that sends (empty: the channel's own). */
-  account: string;
-}
-
-/** A chat as config and the CLI spell it, "channel:chatId" (validated there), sent through the channel's own account. */
-export function parseChatTarget(text: string): ChatTarget {
-  const colon = text.indexOf(":");
-  return {
-    channel: text.slice(0, colon) as ChatTarget["channel"],
-    chatId: text.slice(colon + 1),
-    account: "",
-  };
-}
+// what is due and when; the engine (scheduler/engine.ts) arms one timer for the earliest next due time, and
+// when it fires asks each source what fell due since it last looked, then delivers or records each once.
+import type { ChatTarget } from "../config/chat-target.js";
 
 /** One occurrence of something due, produced by a source for a time window. */
 export interface DueEvent {

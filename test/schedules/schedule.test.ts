@@ -7,7 +7,7 @@ import {
   parseSchedule,
   type Schedule,
   ScheduleError,
-} from "../../src/scheduler/schedule.js";
+} from "../../src/schedules/schedule.js";
 
 const BERLIN = "Europe/Berlin";
 const NOW = new Date("2026-03-01T12:00:00Z");

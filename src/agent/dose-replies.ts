@@ -2,12 +2,12 @@
 // each medication of that reminder as taken, without asking the model. Anything less clear (other words, no
 // recent reminder, reminders of two members at once, a person not granted the member) is left to the model.
 import { type Actor, mayAccess } from "../access/actor.js";
-import type { TurnOrigin } from "../agent/context.js";
 import type { FamilyArchive } from "../archive/archive.js";
 import { dosesOf, recordDose } from "../archive/doses.js";
 import type { Entry } from "../archive/entries.js";
+import { MEDICATION_SOURCE, type ReminderGroup, reminderAt } from "../schedules/medication-reminders.js";
 import { type Db, writeTransaction } from "../storage/db.js";
-import { MEDICATION_SOURCE, type ReminderGroup, reminderAt } from "./medication-reminders.js";
+import type { TurnOrigin } from "./context.js";
 
 /** A reply answers a reminder sent this long ago at most. */
 export const DOSE_REPLY_WINDOW_MS = 3 * 3_600_000;

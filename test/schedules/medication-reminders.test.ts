@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { hostOwner } from "../../src/access/actor.js";
 import { FamilyArchive } from "../../src/archive/archive.js";
 import { configSchema, type MedbotConfig } from "../../src/config/schema.js";
-import { MedicationReminders, reminderTargetProblems } from "../../src/scheduler/medication-reminders.js";
+import { MedicationReminders, reminderTargetProblems } from "../../src/schedules/medication-reminders.js";
 import { type Db, openDatabase } from "../../src/storage/db.js";
 import { medicationFields } from "../support/records.js";
 
